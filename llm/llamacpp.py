@@ -1,0 +1,159 @@
+"""A LangChain chat model over an in-process llama.cpp `Llama`, with tool calling and streaming."""
+
+from __future__ import annotations
+
+import json
+import threading
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
+
+from langchain_core.callbacks import CallbackManagerForLLMRun
+from langchain_core.language_models import BaseChatModel, LanguageModelInput
+from langchain_core.messages import (
+    AIMessage,
+    AIMessageChunk,
+    BaseMessage,
+    convert_to_openai_messages,
+)
+from langchain_core.messages.ai import UsageMetadata
+from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
+from langchain_core.runnables import Runnable
+from langchain_core.tools import BaseTool
+from langchain_core.utils.function_calling import convert_to_openai_tool
+from pydantic import ConfigDict, Field
+
+
+def _tool_choice(choice: str | dict | None) -> str | dict | None:
+    """Map LangChain's tool_choice spellings onto the OpenAI form llama.cpp understands."""
+    if choice is None or isinstance(choice, dict):
+        return choice
+    if choice in ("auto", "none"):
+        return choice
+    if choice in ("any", "required"):
+        # llama.cpp's chatml-function-calling has no "required"; "auto" is the closest it offers.
+        return "auto"
+    return {"type": "function", "function": {"name": choice}}
+
+
+def _usage(raw: dict | None) -> UsageMetadata | None:
+    if not raw:
+        return None
+    return UsageMetadata(
+        input_tokens=raw.get("prompt_tokens", 0),
+        output_tokens=raw.get("completion_tokens", 0),
+        total_tokens=raw.get("total_tokens", 0),
+    )
+
+
+class LlamaCppChatModel(BaseChatModel):
+    """Chat completions from a llama_cpp.Llama; one generation at a time (llama.cpp is not re-entrant)."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    llama: Any
+    model_name: str = "embedded"
+    max_tokens: int = 256
+    temperature: float = 0.2
+    # Small models loop on a sentence without it.
+    repeat_penalty: float = 1.15
+    lock: Any = Field(default_factory=threading.Lock, exclude=True)
+
+    @property
+    def _llm_type(self) -> str:
+        return "llama-cpp"
+
+    def bind_tools(
+        self,
+        tools: Sequence[dict[str, Any] | type | Callable | BaseTool],
+        *,
+        tool_choice: str | dict | None = None,
+        **kwargs: Any,
+    ) -> Runnable[LanguageModelInput, AIMessage]:
+        formatted = [convert_to_openai_tool(t) for t in tools]
+        return self.bind(tools=formatted, tool_choice=_tool_choice(tool_choice or "auto"), **kwargs)
+
+    def _request(self, messages: list[BaseMessage], stop: list[str] | None, **kwargs: Any) -> dict:
+        request: dict[str, Any] = {
+            "messages": convert_to_openai_messages(messages),
+            "max_tokens": kwargs.pop("max_tokens", self.max_tokens),
+            "temperature": kwargs.pop("temperature", self.temperature),
+            "stop": stop,
+            "repeat_penalty": kwargs.pop("repeat_penalty", self.repeat_penalty),
+        }
+        if kwargs.get("tools"):
+            request["tools"] = kwargs["tools"]
+            request["tool_choice"] = kwargs.get("tool_choice") or "auto"
+        return request
+
+    def _generate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        with self.lock:
+            response = self.llama.create_chat_completion(**self._request(messages, stop, **kwargs))
+        choice = response["choices"][0]
+        raw = choice["message"]
+        tool_calls = []
+        for call in raw.get("tool_calls") or []:
+            try:
+                args = json.loads(call["function"]["arguments"] or "{}")
+            except json.JSONDecodeError:
+                args = {"__raw__": call["function"]["arguments"]}
+            tool_calls.append(
+                {
+                    "name": call["function"]["name"],
+                    "args": args if isinstance(args, dict) else {"value": args},
+                    "id": call.get("id") or f"call_{uuid.uuid4().hex[:12]}",
+                }
+            )
+        message = AIMessage(
+            content=raw.get("content") or "",
+            tool_calls=tool_calls,
+            usage_metadata=_usage(response.get("usage")),
+            response_metadata={"finish_reason": choice.get("finish_reason")},
+        )
+        return ChatResult(generations=[ChatGeneration(message=message)])
+
+    def _stream(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> Iterator[ChatGenerationChunk]:
+        request = self._request(messages, stop, **kwargs)
+        if request.get("tools"):
+            # llama.cpp's constrained tool-call path does not stream reliably: answer in one piece.
+            result = self._generate(messages, stop, run_manager, **kwargs)
+            message = result.generations[0].message
+            chunk = AIMessageChunk(
+                content=message.content,
+                tool_call_chunks=[
+                    {"name": c["name"], "args": json.dumps(c["args"]), "id": c["id"], "index": i}
+                    for i, c in enumerate(message.tool_calls)
+                ],
+                usage_metadata=message.usage_metadata,
+                response_metadata=message.response_metadata,
+            )
+            yield ChatGenerationChunk(message=chunk)
+            return
+        with self.lock:
+            for part in self.llama.create_chat_completion(**request, stream=True):
+                choice = part["choices"][0]
+                text = choice.get("delta", {}).get("content") or ""
+                finish = choice.get("finish_reason")
+                if not text and not finish:
+                    continue
+                chunk = ChatGenerationChunk(
+                    message=AIMessageChunk(
+                        content=text,
+                        response_metadata={"finish_reason": finish} if finish else {},
+                    )
+                )
+                if run_manager and text:
+                    run_manager.on_llm_new_token(text, chunk=chunk)
+                yield chunk

@@ -1,0 +1,165 @@
+"""The conversation store: sessions and their full message history in SQL, via SQLAlchemy."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Engine, func, select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from storage.models import ChatSession, Message
+
+
+class UnknownSessionError(LookupError):
+    """No session has this id."""
+
+
+@dataclass(frozen=True)
+class StoredMessage:
+    id: int
+    session_id: str
+    role: str
+    content: str
+    created_at: datetime
+    token_count: int = 0
+    tool_calls: list[dict[str, Any]] | None = None
+    tool_call_id: str | None = None
+    citations: list[dict[str, Any]] | None = None
+    trace: dict[str, Any] | None = None
+
+    def public(self) -> dict[str, Any]:
+        """The message as the REST API shows it."""
+        return {
+            "id": self.id,
+            "role": self.role,
+            "content": self.content,
+            "created_at": self.created_at.isoformat(),
+            "token_count": self.token_count,
+            "tool_calls": self.tool_calls,
+            "tool_call_id": self.tool_call_id,
+            "citations": self.citations,
+        }
+
+
+@dataclass(frozen=True)
+class SessionSummary:
+    id: str
+    title: str
+    updated_at: datetime
+    message_count: int
+
+
+def _as_utc(value: datetime) -> datetime:
+    # SQLite drops the timezone on the way back; every stored time is UTC.
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def _stored(row: Message) -> StoredMessage:
+    return StoredMessage(
+        id=row.id,
+        session_id=row.session_id,
+        role=row.role,
+        content=row.content,
+        created_at=_as_utc(row.created_at),
+        token_count=row.token_count,
+        tool_calls=row.tool_calls,
+        tool_call_id=row.tool_call_id,
+        citations=row.citations,
+        trace=row.trace,
+    )
+
+
+class ConversationStore:
+    """Sessions and messages; every write is committed before the call returns."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._sessions = sessionmaker(engine, expire_on_commit=False)
+
+    def create_session(self, *, client_id: str | None = None) -> str:
+        session_id = secrets.token_urlsafe(24)
+        with self._sessions.begin() as db:
+            db.add(ChatSession(id=session_id, client_id=client_id))
+        return session_id
+
+    def exists(self, session_id: str) -> bool:
+        with self._sessions() as db:
+            return db.get(ChatSession, session_id) is not None
+
+    def add_message(
+        self,
+        *,
+        session_id: str,
+        role: str,
+        content: str,
+        token_count: int = 0,
+        tool_calls: list[dict[str, Any]] | None = None,
+        tool_call_id: str | None = None,
+        citations: list[dict[str, Any]] | None = None,
+        trace: dict[str, Any] | None = None,
+    ) -> StoredMessage:
+        with self._sessions.begin() as db:
+            chat = self._get(db, session_id)
+            now = datetime.now(UTC)
+            row = Message(
+                session_id=session_id,
+                role=role,
+                content=content,
+                token_count=token_count,
+                tool_calls=tool_calls or None,
+                tool_call_id=tool_call_id,
+                citations=citations,
+                trace=trace,
+                created_at=now,
+            )
+            db.add(row)
+            chat.updated_at = now
+            if role == "user" and not chat.title:
+                chat.title = " ".join(content.split())[:80]
+            db.flush()
+            return _stored(row)
+
+    def update_token_count(self, *, message_id: int, token_count: int) -> None:
+        with self._sessions.begin() as db:
+            db.execute(update(Message).where(Message.id == message_id).values(token_count=token_count))
+
+    def messages(self, session_id: str) -> list[StoredMessage]:
+        """The whole stored history of a session, oldest first."""
+        with self._sessions() as db:
+            self._get(db, session_id)
+            rows = db.scalars(select(Message).where(Message.session_id == session_id).order_by(Message.id))
+            return [_stored(r) for r in rows]
+
+    def sessions_for_client(self, client_id: str, *, limit: int = 50) -> list[SessionSummary]:
+        """The newest sessions started by one browser (or API client), newest first."""
+        with self._sessions() as db:
+            counts = (
+                select(Message.session_id, func.count(Message.id).label("n"))
+                .group_by(Message.session_id)
+                .subquery()
+            )
+            rows = db.execute(
+                select(ChatSession, counts.c.n)
+                .join(counts, counts.c.session_id == ChatSession.id)
+                .where(ChatSession.client_id == client_id)
+                .order_by(ChatSession.updated_at.desc())
+                .limit(limit)
+            )
+            return [
+                SessionSummary(
+                    id=s.id,
+                    title=s.title or "New conversation",
+                    updated_at=_as_utc(s.updated_at),
+                    message_count=n,
+                )
+                for s, n in rows
+            ]
+
+    @staticmethod
+    def _get(db: Session, session_id: str) -> ChatSession:
+        chat = db.get(ChatSession, session_id)
+        if chat is None:
+            raise UnknownSessionError(session_id)
+        return chat

@@ -1,0 +1,81 @@
+"""The FIFO context window: the newest whole turns that fit the token budget, oldest leaving first."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+from langchain_core.messages import (
+    AIMessage,
+    BaseMessage,
+    HumanMessage,
+    ToolMessage,
+    trim_messages,
+)
+
+from memory.store import StoredMessage
+
+
+class ContextOverflowError(ValueError):
+    """The newest user message (with its turn so far) does not fit the context budget on its own."""
+
+    def __init__(self, needed: int, budget: int) -> None:
+        super().__init__(
+            f"The message is too long for the model's context: it needs {needed} tokens "
+            f"and {budget} are available. Please shorten it."
+        )
+        self.needed = needed
+        self.budget = budget
+
+
+def trim_to_budget(
+    messages: Sequence[BaseMessage],
+    *,
+    budget: int,
+    count_tokens: Callable[[BaseMessage], int],
+) -> list[BaseMessage]:
+    """Keep the newest whole turns (a turn starts at a user message) whose tokens fit `budget`.
+
+    The newest turn is always kept: if it alone does not fit, ContextOverflowError is raised
+    rather than sending the model a window without the question. Because only whole turns are
+    dropped, an assistant tool call never leaves without its tool results, nor the reverse.
+    """
+    if not messages:
+        return []
+    last_human = max((i for i, m in enumerate(messages) if isinstance(m, HumanMessage)), default=None)
+    if last_human is None:
+        raise ValueError("the conversation has no user message to answer")
+    newest_turn = list(messages[last_human:])
+    needed = sum(count_tokens(m) for m in newest_turn)
+    if needed > budget:
+        raise ContextOverflowError(needed, budget)
+
+    kept = trim_messages(
+        list(messages),
+        max_tokens=budget,
+        token_counter=lambda msgs: sum(count_tokens(m) for m in msgs),
+        strategy="last",
+        start_on="human",
+        include_system=False,
+        allow_partial=False,
+    )
+    # trim_messages can return an empty or headless list in edge cases; the newest turn must
+    # survive whatever it does, so fall back to exactly that turn.
+    if len(kept) < len(newest_turn) or kept[-len(newest_turn) :] != newest_turn:
+        return newest_turn
+    return kept
+
+
+def to_langchain(stored: Sequence[StoredMessage]) -> list[BaseMessage]:
+    """Turn stored rows into LangChain messages, dropping tool rows whose call is not present."""
+    result: list[BaseMessage] = []
+    open_calls: set[str] = set()
+    for row in stored:
+        if row.role == "user":
+            result.append(HumanMessage(content=row.content, id=str(row.id)))
+        elif row.role == "assistant":
+            calls = row.tool_calls or []
+            open_calls |= {c["id"] for c in calls}
+            result.append(AIMessage(content=row.content, tool_calls=calls, id=str(row.id)))
+        elif row.role == "tool" and row.tool_call_id in open_calls:
+            result.append(ToolMessage(content=row.content, tool_call_id=row.tool_call_id, id=str(row.id)))
+    return result

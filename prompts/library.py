@@ -1,0 +1,31 @@
+"""Loads the default prompt files next to this module and renders them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+
+PROMPTS_DIR = Path(__file__).resolve().parent
+
+
+def _quote(text: str) -> str:
+    # Retrieved text is data: it must not be able to close the tag that quotes it.
+    return text.replace("</", "<\\/")
+
+
+class PromptLibrary:
+    """Renders the named prompt templates (`system.md.j2`, `no_answer.md.j2`, …)."""
+
+    def __init__(self, folder: Path = PROMPTS_DIR) -> None:
+        self._env = Environment(
+            loader=FileSystemLoader(folder),
+            undefined=StrictUndefined,
+            keep_trailing_newline=False,
+            autoescape=False,
+        )
+        self._env.filters["quote"] = _quote
+
+    def render(self, name: str, **variables: Any) -> str:
+        return self._env.get_template(f"{name}.md.j2").render(**variables).strip()

@@ -1,0 +1,68 @@
+"""Frontdesk configuration: one pydantic-settings class read from FRONTDESK_* environment variables."""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Everything the app can be configured with; defaults serve one machine with no set-up."""
+
+    model_config = SettingsConfigDict(env_prefix="FRONTDESK_", extra="ignore")
+
+    data_dir: Path = Path("./data")
+    database_url: str | None = None
+
+    llm_backend: Literal["embedded", "openai"] = "embedded"
+    llm_base_url: str | None = None
+    llm_model: str = "default"
+    llm_api_key: SecretStr = SecretStr("EMPTY")
+    # Offer tools to the model under tool_choice="auto"; unset: yes for `openai`, no for the
+    # bundled 135M model, which answers with nothing when tools are offered.
+    llm_auto_tools: bool | None = None
+    llm_timeout_s: float = Field(default=120.0, gt=0)
+    embedded_model_path: Path | None = None
+    embedded_threads: int | None = None
+    context_tokens: int = Field(default=2048, ge=256)
+    answer_tokens: int = Field(default=256, ge=16)
+    max_tool_steps: int = Field(default=4, ge=1, le=20)
+    temperature: float = Field(default=0.2, ge=0.0, le=2.0)
+
+    max_message_chars: int = Field(default=4000, ge=1)
+
+    chroma_url: str | None = None
+    embedding_backend: Literal["local", "openai"] = "local"
+    embedding_base_url: str | None = None
+    embedding_model: str = "all-MiniLM-L6-v2"
+    retrieval_k: int = Field(default=4, ge=1, le=50)
+    retrieval_threshold: float = Field(default=0.35, ge=-1.0, le=1.0)
+    max_upload_bytes: int = Field(default=10 * 1024 * 1024, ge=1)
+    demo_data: bool = True
+
+    admin_password: SecretStr | None = None
+    api_keys: str = ""
+    webhook_secret: SecretStr | None = None
+
+    @model_validator(mode="after")
+    def _check_backend(self) -> Settings:
+        if self.llm_backend == "openai" and not self.llm_base_url:
+            raise ValueError("FRONTDESK_LLM_BASE_URL is required when FRONTDESK_LLM_BACKEND=openai")
+        if self.embedding_backend == "openai" and not self.embedding_base_url:
+            raise ValueError(
+                "FRONTDESK_EMBEDDING_BASE_URL is required when FRONTDESK_EMBEDDING_BACKEND=openai"
+            )
+        if self.answer_tokens >= self.context_tokens // 2:
+            raise ValueError("FRONTDESK_ANSWER_TOKENS must be under half of FRONTDESK_CONTEXT_TOKENS")
+        return self
+
+    @cached_property
+    def resolved_database_url(self) -> str:
+        """The configured database URL, or a SQLite file inside the data dir."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'frontdesk.db').resolve()}"

@@ -1,0 +1,89 @@
+"""The admin console (Gradio, behind the admin login): the knowledge base for now, one place to grow."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+
+from knowledge.loaders import DocumentError
+from web.services import Services
+
+COLUMNS = ["id", "title", "filename", "chunks", "size_bytes", "updated_at"]
+
+
+def build_admin_ui(services: Services) -> gr.Blocks:
+    kb = services.knowledge
+
+    def table() -> list[list[Any]]:
+        if kb is None:
+            return []
+        return [[d[c] for c in COLUMNS] for d in kb.documents()]
+
+    def doc_choices() -> gr.Dropdown:
+        return gr.Dropdown(
+            choices=[(f"{d['title']} ({d['id']})", d["id"]) for d in (kb.documents() if kb else [])],
+            value=None,
+        )
+
+    def upload(
+        files: list[str] | None, progress: gr.Progress = gr.Progress()
+    ) -> tuple[str, list, gr.Dropdown]:
+        if kb is None:
+            return "The knowledge base is not configured.", table(), doc_choices()
+        lines = []
+        for path in progress.tqdm(files or [], desc="Indexing"):
+            name = Path(path).name
+            try:
+                result = kb.ingest(name, Path(path).read_bytes())
+                lines.append(f"✅ {name}: {result.status}, {result.chunks} chunks")
+            except DocumentError as exc:
+                lines.append(f"❌ {name}: {exc}")
+        return "\n".join(lines) or "No file chosen.", table(), doc_choices()
+
+    def delete(doc_id: str | None) -> tuple[str, list, gr.Dropdown]:
+        if not doc_id or kb is None:
+            return "Choose a document first.", table(), doc_choices()
+        done = kb.delete(doc_id)
+        return (f"Deleted {doc_id}." if done else f"{doc_id} was already gone."), table(), doc_choices()
+
+    def reindex(doc_id: str | None) -> tuple[str, list, gr.Dropdown]:
+        if not doc_id or kb is None:
+            return "Choose a document first.", table(), doc_choices()
+        try:
+            result = kb.reindex(doc_id)
+        except (KeyError, FileNotFoundError, DocumentError) as exc:
+            return f"Could not re-index {doc_id}: {exc}", table(), doc_choices()
+        return f"Re-indexed {doc_id}: {result.chunks} chunks.", table(), doc_choices()
+
+    def search(query: str) -> list[list[Any]]:
+        if kb is None or not query.strip():
+            return []
+        return [[c.score, c.document, c.chunk_id, c.text[:300]] for c in kb.search(query, k=5)]
+
+    with gr.Blocks(title="Frontdesk admin") as ui:
+        gr.Markdown("## Frontdesk admin")
+        with gr.Tab("Knowledge base"):
+            files = gr.File(
+                label="Add documents (.md, .txt, .html, .pdf, .docx)",
+                file_count="multiple",
+                file_types=[".md", ".markdown", ".txt", ".html", ".htm", ".pdf", ".docx"],
+                elem_id="kb-upload",
+            )
+            upload_button = gr.Button("Upload and index", variant="primary", elem_id="kb-upload-button")
+            status = gr.Textbox(label="Result", lines=3, interactive=False, elem_id="kb-status")
+            documents = gr.Dataframe(headers=COLUMNS, value=table, interactive=False, elem_id="kb-documents")
+            with gr.Row():
+                chosen = gr.Dropdown(label="Document", choices=[], elem_id="kb-chosen")
+                delete_button = gr.Button("Delete", variant="stop")
+                reindex_button = gr.Button("Re-index")
+            with gr.Accordion("Try a search", open=False):
+                query = gr.Textbox(label="Query")
+                hits = gr.Dataframe(headers=["score", "document", "chunk", "text"], interactive=False)
+            upload_button.click(upload, inputs=[files], outputs=[status, documents, chosen])
+            delete_button.click(delete, inputs=[chosen], outputs=[status, documents, chosen])
+            reindex_button.click(reindex, inputs=[chosen], outputs=[status, documents, chosen])
+            query.submit(search, inputs=[query], outputs=[hits])
+        ui.load(lambda: (table(), doc_choices()), outputs=[documents, chosen])
+    return ui

@@ -1,0 +1,21 @@
+"""The parts the web layer serves, handed in by app.py (no module-level clients)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from agents.turn import SupportAgent
+from knowledge.store import KnowledgeBase
+from memory.store import ConversationStore
+from settings import Settings
+from web.admin_auth import AdminAuth
+
+
+@dataclass
+class Services:
+    settings: Settings
+    store: ConversationStore
+    agent: SupportAgent
+    admin: AdminAuth
+    model_description: str
+    knowledge: KnowledgeBase | None = None
