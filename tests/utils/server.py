@@ -28,7 +28,9 @@ def wait_for(url: str, process: subprocess.Popen, *, timeout: float = 180.0, log
     while time.monotonic() < deadline:
         if process.poll() is not None:
             output = log.read_text() if log and log.exists() else ""
-            raise RuntimeError(f"server exited with {process.returncode} before {url} answered:\n{output[-4000:]}")
+            raise RuntimeError(
+                f"server exited with {process.returncode} before {url} answered:\n{output[-4000:]}"
+            )
         try:
             if httpx.get(url, timeout=2).status_code < 500:
                 return
@@ -39,8 +41,9 @@ def wait_for(url: str, process: subprocess.Popen, *, timeout: float = 180.0, log
 
 
 @contextmanager
-def running(args: list[str], *, ready_url: str, env: dict[str, str] | None = None,
-            log: Path, timeout: float = 180.0) -> Iterator[subprocess.Popen]:
+def running(
+    args: list[str], *, ready_url: str, env: dict[str, str] | None = None, log: Path, timeout: float = 180.0
+) -> Iterator[subprocess.Popen]:
     """Run `args` until the block ends; output goes to `log` (shown if it fails to start)."""
     full_env = {**os.environ, "HF_HUB_OFFLINE": "1", "ANONYMIZED_TELEMETRY": "False", **(env or {})}
     with log.open("w") as out:
@@ -58,13 +61,23 @@ def running(args: list[str], *, ready_url: str, env: dict[str, str] | None = Non
 
 
 @contextmanager
-def running_app(data_dir: Path, *, env: dict[str, str] | None = None, port: int | None = None) -> Iterator[str]:
+def running_app(
+    data_dir: Path, *, env: dict[str, str] | None = None, port: int | None = None
+) -> Iterator[str]:
     """The real Frontdesk app (`python app.py`) on a free port; yields its base URL."""
     port = port or free_port()
     base = f"http://127.0.0.1:{port}"
-    app_env = {"FRONTDESK_DATA_DIR": str(data_dir), "FRONTDESK_ADMIN_PASSWORD": "test-admin-pw", **(env or {})}
-    with running([PYTHON, "app.py", "--host", "127.0.0.1", "--port", str(port)],
-                 ready_url=f"{base}/healthz", env=app_env, log=data_dir.parent / f"app-{port}.log"):
+    app_env = {
+        "FRONTDESK_DATA_DIR": str(data_dir),
+        "FRONTDESK_ADMIN_PASSWORD": "test-admin-pw",
+        **(env or {}),
+    }
+    with running(
+        [PYTHON, "app.py", "--host", "127.0.0.1", "--port", str(port)],
+        ready_url=f"{base}/healthz",
+        env=app_env,
+        log=data_dir.parent / f"app-{port}.log",
+    ):
         yield base
 
 
@@ -73,8 +86,11 @@ def running_chroma(path: Path) -> Iterator[str]:
     """A `chroma run` server on loopback; yields its URL."""
     port = free_port()
     chroma = Path(PYTHON).parent / "chroma"
-    with running([str(chroma), "run", "--path", str(path), "--host", "127.0.0.1", "--port", str(port)],
-                 ready_url=f"http://127.0.0.1:{port}/api/v2/heartbeat", log=path.parent / f"chroma-{port}.log"):
+    with running(
+        [str(chroma), "run", "--path", str(path), "--host", "127.0.0.1", "--port", str(port)],
+        ready_url=f"http://127.0.0.1:{port}/api/v2/heartbeat",
+        log=path.parent / f"chroma-{port}.log",
+    ):
         yield f"http://127.0.0.1:{port}"
 
 
@@ -82,8 +98,21 @@ def running_chroma(path: Path) -> Iterator[str]:
 def running_llama_server(model_path: Path, *, n_ctx: int = 2048) -> Iterator[str]:
     """`python -m llama_cpp.server` serving a GGUF (an OpenAI-compatible server); yields its /v1 URL."""
     port = free_port()
-    args = [PYTHON, "-m", "llama_cpp.server", "--model", str(model_path), "--host", "127.0.0.1",
-            "--port", str(port), "--n_ctx", str(n_ctx), "--chat_format", "chatml-function-calling"]
+    args = [
+        PYTHON,
+        "-m",
+        "llama_cpp.server",
+        "--model",
+        str(model_path),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--n_ctx",
+        str(n_ctx),
+        "--chat_format",
+        "chatml-function-calling",
+    ]
     log = Path(os.environ.get("TMPDIR", "/tmp")) / f"llama-server-{port}.log"
     with running(args, ready_url=f"http://127.0.0.1:{port}/v1/models", log=log):
         yield f"http://127.0.0.1:{port}/v1"
