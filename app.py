@@ -14,10 +14,10 @@ DEMO_DIR = Path(__file__).resolve().parent / "knowledge" / "demo"
 log = logging.getLogger("frontdesk")
 
 
-def open_knowledge(settings: Settings, engine):  # noqa: ANN001, ANN201
+def open_knowledge(settings: Settings, engine, embedder=None):  # noqa: ANN001, ANN201
     from knowledge import build_knowledge_base
 
-    return build_knowledge_base(settings, engine)
+    return build_knowledge_base(settings, engine, embedder)
 
 
 def seed_demo_data(settings: Settings, kb) -> None:  # noqa: ANN001
@@ -34,7 +34,8 @@ def seed_demo_data(settings: Settings, kb) -> None:  # noqa: ANN001
     marker.write_text("demo help center ingested once; delete this file to ingest it again\n")
 
 
-def build_services(settings: Settings):  # noqa: ANN201
+def build_services(settings: Settings, *, embedder=None):  # noqa: ANN001, ANN201
+    """Everything the web app serves; `embedder` lets tests share one loaded embedding model."""
     from agents.turn import AgentConfig, SupportAgent
     from llm import build_chat_backend
     from memory import ConversationStore
@@ -48,7 +49,7 @@ def build_services(settings: Settings):  # noqa: ANN201
     engine = make_engine(settings.resolved_database_url)
     log.info("Applying database migrations…")
     migrate(engine)
-    kb = open_knowledge(settings, engine)
+    kb = open_knowledge(settings, engine, embedder)
     seed_demo_data(settings, kb)
     backend = build_chat_backend(settings)
     store = ConversationStore(engine)

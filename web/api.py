@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, StrictBool, StrictStr
 from agents.turn import TurnEvent
 from llm.factory import BackendUnavailableError
 from web.admin_auth import require_admin
-from web.errors import ApiError
+from web.errors import ApiError, backend_unavailable
 from web.services import Services
 
 
@@ -72,13 +72,17 @@ def build_api(services: Services) -> APIRouter:
             raise ApiError(404, "unknown_session", "No conversation has this session id.")
         stored = services.agent.accept(request.message, session_id=session_id)
         events = services.agent.respond(stored.session_id)
-        if not request.stream:
-            for event in events:
-                if event.kind == "done" and event.result:
-                    return event.result.public()
-            raise ApiError(500, "no_result", "The turn ended without a reply.")
-        # Pull the first event before answering, so a dead backend is a 503, not a broken stream.
-        first = next(events)
+        try:
+            if not request.stream:
+                for event in events:
+                    if event.kind == "done" and event.result:
+                        return event.result.public()
+                raise ApiError(500, "no_result", "The turn ended without a reply.")
+            # Pull the first event before answering, so a dead backend is a 503, not a broken stream.
+            first = next(events)
+        except BackendUnavailableError as exc:
+            # The message is stored: tell the client which session it went to, so it can retry there.
+            return backend_unavailable(exc, stored.session_id)
         return StreamingResponse(
             _sse_events(first, events),
             media_type="text/event-stream",
@@ -126,5 +130,12 @@ def build_api(services: Services) -> APIRouter:
     ) -> dict[str, Any]:
         chunks = knowledge().search(q, k=k)
         return {"query": q, "results": [{**c.citation(), "text": c.text} for c in chunks]}
+
+    @router.api_route(
+        "/api/{path:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"], include_in_schema=False
+    )
+    def unknown_api_route(path: str) -> Response:
+        # Without this, unknown API paths would fall through to the chat UI mounted at "/".
+        raise ApiError(404, "not_found", f"There is no API endpoint /api/{path}.")
 
     return router

@@ -45,7 +45,7 @@ def build_chat_ui(services: Services, *, title: str) -> gr.Blocks:
     store, agent = services.store, services.agent
 
     def past_choices(client_id: str) -> gr.Dropdown:
-        sessions = store.sessions_for_client(client_id)
+        sessions = store.sessions_for_client(client_id) if client_id else []
         choices = [(f"{s.title[:50]} · {s.updated_at:%b %d %H:%M}", s.id) for s in sessions]
         return gr.Dropdown(choices=choices, value=None)
 
@@ -65,6 +65,10 @@ def build_chat_ui(services: Services, *, title: str) -> gr.Blocks:
 
     def send(text: str, chat: list, state: dict) -> Iterator[tuple[Any, list, Any, dict]]:
         state = dict(state or {})
+        if not state.get("client_id"):
+            # A message sent before the page-load `restore` has answered arrives with no client id;
+            # stored under "", its session would be listed as "past" in every other such browser.
+            state["client_id"] = secrets.token_urlsafe(16)
         session_id = state.get("session_id")
         if session_id and not store.exists(session_id):
             session_id = None

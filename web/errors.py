@@ -28,9 +28,12 @@ class ApiError(Exception):
 
 
 def error_response(
-    status: int, code: str, message: str, headers: dict[str, str] | None = None
+    status: int, code: str, message: str, headers: dict[str, str] | None = None, **extra: object
 ) -> JSONResponse:
-    return JSONResponse({"error": {"code": code, "message": message}}, status_code=status, headers=headers)
+    """The error body; `extra` adds top-level fields (e.g. the session a saved message went to)."""
+    return JSONResponse(
+        {"error": {"code": code, "message": message}, **extra}, status_code=status, headers=headers
+    )
 
 
 def _validation_message(exc: RequestValidationError) -> str:
@@ -75,10 +78,16 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(BackendUnavailableError)
     async def _backend(_: Request, exc: BackendUnavailableError) -> JSONResponse:
-        log.warning("LLM backend unavailable: %s", exc)
-        return error_response(
-            503,
-            "backend_unavailable",
-            "The assistant's language model is unavailable right now; your message was saved. "
-            "Please try again in a moment.",
-        )
+        return backend_unavailable(exc)
+
+
+BACKEND_UNAVAILABLE = (
+    "The assistant's language model is unavailable right now; your message was saved. "
+    "Please try again in a moment."
+)
+
+
+def backend_unavailable(exc: BackendUnavailableError, session_id: str | None = None) -> JSONResponse:
+    log.warning("LLM backend unavailable: %s", exc)
+    extra = {"session_id": session_id} if session_id else {}
+    return error_response(503, "backend_unavailable", BACKEND_UNAVAILABLE, **extra)
