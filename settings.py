@@ -29,7 +29,7 @@ class Settings(BaseSettings):
     embedded_model_path: Path | None = None
     embedded_threads: int | None = None
     context_tokens: int = Field(default=2048, ge=256)
-    answer_tokens: int = Field(default=256, ge=16)
+    answer_tokens: int = Field(default=256, ge=4)
     max_tool_steps: int = Field(default=4, ge=1, le=20)
     temperature: float = Field(default=0.2, ge=0.0, le=2.0)
 

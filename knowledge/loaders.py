@@ -122,7 +122,7 @@ def _docx_text(data: bytes) -> tuple[str, str | None]:
         if style == "Title":
             lines.append(f"# {text}")
         elif level:
-            lines.append(f"{'#' * min(6, int(level.group(1)) + 1)} {text}")
+            lines.append(f"{'#' * min(6, int(level.group(1)))} {text}")
         else:
             lines.append(text)
     title = document.core_properties.title or None

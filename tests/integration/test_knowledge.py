@@ -1,0 +1,192 @@
+"""The knowledge base on real Chroma, embedded and a `chroma run` server: ingest, replace, delete, search."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+from pathlib import Path
+
+import docx
+import pytest
+from fpdf import FPDF
+
+from knowledge import DocumentError, KnowledgeBase
+from knowledge.store import make_chroma_client
+from settings import Settings
+from storage import make_engine, migrate
+from tests.utils.server import running_chroma
+
+DEMO = Path(__file__).resolve().parents[2] / "knowledge" / "demo"
+
+ARTICLE = """# Gift Wrapping
+
+## Options
+We wrap any order in recycled kraft paper for $4.50 per item. Choose "Gift wrap" at checkout.
+
+## Gift messages
+A handwritten card with your message (up to 200 characters) is free with gift wrapping.
+"""
+
+
+@pytest.fixture(scope="module")
+def chroma_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    with running_chroma(tmp_path_factory.mktemp("chroma-server") / "db") as url:
+        yield url
+
+
+@pytest.fixture(params=["embedded", "server"])
+def kb(request: pytest.FixtureRequest, embedder, data_dir: Path) -> KnowledgeBase:
+    chroma_url = request.getfixturevalue("chroma_server") if request.param == "server" else None
+    settings = Settings(data_dir=data_dir, chroma_url=chroma_url)
+    engine = make_engine(settings.resolved_database_url)
+    migrate(engine)
+    # A collection per test: the server is shared by the module.
+    return KnowledgeBase(
+        engine=engine,
+        chroma=make_chroma_client(settings),
+        embedder=embedder,
+        uploads_dir=data_dir / "uploads",
+        max_upload_bytes=200_000,
+        collection=f"kb_{data_dir.parent.name[-40:]}".replace("-", "_"),
+    )
+
+
+def store_is_consistent(kb: KnowledgeBase) -> None:
+    documents = kb.documents()
+    assert kb.chunk_count() == sum(d["chunks"] for d in documents)
+    for d in documents:
+        ids = kb._collection.get(where={"document": d["id"]})["ids"]
+        assert sorted(ids) == sorted(f"{d['id']}:{n}" for n in range(d["chunks"]))
+
+
+def test_ingest_search_and_cite(kb: KnowledgeBase) -> None:
+    result = kb.ingest("gift-wrapping.md", ARTICLE.encode())
+    assert (result.document, result.title, result.status) == ("gift-wrapping", "Gift Wrapping", "added")
+    assert result.chunks >= 2
+    kb.ingest("returns-policy.md", (DEMO / "returns-policy.md").read_bytes())
+
+    hits = kb.search("how much does gift wrap cost?", k=3)
+    assert hits[0].document == "gift-wrapping" and hits[0].title == "Gift Wrapping"
+    assert "$4.50" in hits[0].text and hits[0].section == "Options"
+    assert hits == sorted(hits, key=lambda c: -c.score)
+    assert kb.retrieve("what is the capital of Mongolia?") == []
+    store_is_consistent(kb)
+
+
+def test_the_same_document_again_changes_nothing(kb: KnowledgeBase) -> None:
+    first = kb.ingest("gift-wrapping.md", ARTICLE.encode())
+    before = kb._collection.get(include=["documents"])
+    again = kb.ingest("gift-wrapping.md", ARTICLE.encode())
+    assert again.status == "unchanged" and again.chunks == first.chunks
+    assert kb._collection.get(include=["documents"]) == before
+
+
+def test_a_changed_document_replaces_its_chunks(kb: KnowledgeBase) -> None:
+    kb.ingest("gift-wrapping.md", (ARTICLE + "\n## Extra\n" + "More text about ribbons. " * 80).encode())
+    longer = kb.documents()[0]["chunks"]
+    result = kb.ingest("gift-wrapping.md", ARTICLE.replace("$4.50", "$6.00").encode())
+    assert result.status == "updated" and result.chunks < longer
+    texts = " ".join(kb._collection.get(where={"document": "gift-wrapping"})["documents"])
+    assert "$6.00" in texts and "$4.50" not in texts and "ribbons" not in texts
+    store_is_consistent(kb)
+
+
+def test_deleting_a_document_removes_every_chunk(kb: KnowledgeBase) -> None:
+    kb.ingest("gift-wrapping.md", ARTICLE.encode())
+    kb.ingest("refunds.md", (DEMO / "refunds.md").read_bytes())
+    assert kb.delete("gift-wrapping") is True
+    assert kb._collection.get(where={"document": "gift-wrapping"})["ids"] == []
+    assert [d["id"] for d in kb.documents()] == ["refunds"]
+    assert kb.delete("gift-wrapping") is False
+    store_is_consistent(kb)
+
+
+def test_reindex_rebuilds_from_the_saved_upload(kb: KnowledgeBase) -> None:
+    kb.ingest("gift-wrapping.md", ARTICLE.encode())
+    kb._collection.delete(ids=["gift-wrapping:0"])
+    result = kb.reindex("gift-wrapping")
+    assert result.chunks == kb.documents()[0]["chunks"]
+    store_is_consistent(kb)
+
+
+def pdf_bytes(text: str) -> bytes:
+    pdf = FPDF()
+    pdf.add_page()
+    pdf.set_font("helvetica", size=12)
+    pdf.multi_cell(0, 8, text)
+    return bytes(pdf.output())
+
+
+def docx_bytes() -> bytes:
+    document = docx.Document()
+    document.add_heading("Store Hours", level=1)
+    document.add_paragraph("Our Portland showroom is open 10am to 6pm, Tuesday to Saturday.")
+    out = io.BytesIO()
+    document.save(out)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("filename", "data", "title", "fact"),
+    [
+        ("store-hours.txt", b"Our showroom opens at 10am, Tuesday to Saturday.", "store hours", "10am"),
+        (
+            "store-hours.html",
+            b"<html><head><title>Store Hours</title><script>evil()</script></head>"
+            b"<body><h1>Store Hours</h1><p>Open 10am&nbsp;to 6pm.</p></body></html>",
+            "Store Hours",
+            "10am",
+        ),
+        ("store-hours.pdf", pdf_bytes("Store hours: the showroom opens at 10am."), "store hours", "10am"),
+        ("store-hours.docx", docx_bytes(), "Store Hours", "10am to 6pm"),
+    ],
+)
+def test_every_supported_type_is_indexed(
+    kb: KnowledgeBase, filename: str, data: bytes, title: str, fact: str
+) -> None:
+    result = kb.ingest(filename, data)
+    assert result.title == title
+    hit = kb.search("when does the showroom open?", k=1)[0]
+    assert hit.document == "store-hours" and fact in hit.text
+    assert "evil" not in hit.text
+
+
+@pytest.mark.parametrize(
+    ("filename", "data", "code"),
+    [
+        ("notes.exe", b"MZ...", "unsupported_type"),
+        ("empty.md", b"", "empty_document"),
+        ("blank.txt", b"   \n\n ", "empty_document"),
+        ("broken.pdf", b"%PDF-1.4 this is not really a pdf", "corrupt_document"),
+        ("broken.docx", b"PK\x03\x04 not a zip", "corrupt_document"),
+        ("big.md", b"# Big\n" + b"x" * 200_001, "file_too_large"),
+        ("../etc/passwd.md", b"# hi", "invalid_filename"),
+        ("dir\\evil.md", b"# hi", "invalid_filename"),
+        ("bidi\u202egnp.md", b"# hi", "invalid_filename"),
+        ("nul\x00.md", b"# hi", "invalid_filename"),
+        (".hidden.md", b"# hi", "invalid_filename"),
+    ],
+)
+def test_bad_documents_are_refused_and_nothing_is_half_indexed(
+    kb: KnowledgeBase, filename: str, data: bytes, code: str
+) -> None:
+    kb.ingest("gift-wrapping.md", ARTICLE.encode())
+    with pytest.raises(DocumentError) as error:
+        kb.ingest(filename, data)
+    assert error.value.code == code and str(error.value)
+    assert [d["id"] for d in kb.documents()] == ["gift-wrapping"]
+    store_is_consistent(kb)
+
+
+def test_the_same_content_under_another_name_is_a_duplicate(kb: KnowledgeBase) -> None:
+    kb.ingest("gift-wrapping.md", ARTICLE.encode())
+    with pytest.raises(DocumentError) as error:
+        kb.ingest("gift-wrapping-copy.md", ARTICLE.encode())
+    assert error.value.code == "duplicate_document" and error.value.status == 409
+    assert len(kb.documents()) == 1
+
+
+def test_unicode_names_get_stable_ids(kb: KnowledgeBase) -> None:
+    result = kb.ingest("Rückgabe Übersicht.md", "# Rückgabe\n\nInnerhalb von 30 Tagen.".encode())
+    assert result.document == "ruckgabe-ubersicht"
+    assert kb.documents()[0]["filename"] == "Rückgabe Übersicht.md"
