@@ -198,7 +198,12 @@ class SupportAgent:
 
     def _window(self, system: str, history: list[StoredMessage], trace: dict[str, Any]) -> list[BaseMessage]:
         system_tokens = self.backend.count_text(system) + MESSAGE_OVERHEAD_TOKENS
-        budget = self.config.context_tokens - system_tokens - self.config.answer_tokens
+        budget = (
+            self.config.context_tokens
+            - system_tokens
+            - self.config.answer_tokens
+            - self.backend.prompt_overhead_tokens
+        )
         conversation = to_langchain(history)
         window = trim_to_budget(conversation, budget=budget, count_tokens=self.backend.count_message)
         trace["window"] = {

@@ -56,6 +56,8 @@ class ChatBackend:
     # Whether the model decides well by itself when to call a tool (tool_choice="auto"). Small
     # models do not: under "auto" they answer with nothing, so the agent does not offer them tools.
     auto_tool_calls: bool = True
+    # What the chat template adds once per prompt (the assistant turn it opens for the answer).
+    prompt_overhead_tokens: int = 8
 
     def count_message(self, message: BaseMessage) -> int:
         """Tokens one message costs in the prompt: its text, its tool calls and the template overhead."""
@@ -88,7 +90,8 @@ def _embedded_backend(settings: Settings) -> ChatBackend:
         model_path=str(path),
         n_ctx=settings.context_tokens,
         n_threads=settings.embedded_threads or max(1, (os.cpu_count() or 2)),
-        chat_format="chatml-function-calling",
+        # The GGUF's own chat template for answers; tool calls go through llama.cpp's
+        # chatml-function-calling handler (see llm/llamacpp.py).
         verbose=False,
     )
     log.info("Embedded model loaded in %.1f s", time.perf_counter() - started)

@@ -24,6 +24,17 @@ from langchain_core.utils.function_calling import convert_to_openai_tool
 from pydantic import ConfigDict, Field
 
 
+def _function_calling_handler() -> Callable[..., Any]:
+    """llama.cpp's constrained tool-call handler, used only for requests that carry tools.
+
+    It is not the model's default chat format because its template HTML-escapes message text
+    (an apostrophe becomes `&#39;`), which corrupts ordinary answers and inflates the prompt.
+    """
+    from llama_cpp import llama_chat_format
+
+    return llama_chat_format.get_chat_completion_handler("chatml-function-calling")
+
+
 def _tool_choice(choice: str | dict | None) -> str | dict | None:
     """Map LangChain's tool_choice spellings onto the OpenAI form llama.cpp understands."""
     if choice is None or isinstance(choice, dict):
@@ -93,8 +104,12 @@ class LlamaCppChatModel(BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
+        request = self._request(messages, stop, **kwargs)
         with self.lock:
-            response = self.llama.create_chat_completion(**self._request(messages, stop, **kwargs))
+            if request.get("tools"):
+                response = _function_calling_handler()(llama=self.llama, **request)
+            else:
+                response = self.llama.create_chat_completion(**request)
         choice = response["choices"][0]
         raw = choice["message"]
         tool_calls = []

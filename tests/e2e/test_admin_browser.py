@@ -1,0 +1,85 @@
+"""The admin console at `/admin` in headless Chromium: login, then upload and index a document."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import httpx
+import pytest
+from playwright.sync_api import Page, expect
+
+pytestmark = pytest.mark.slow
+
+ADMIN_AUTH = ("admin", "test-admin-pw")  # the password tests.utils.server.running_app sets
+GIFT_WRAPPING = """# Gift Wrapping
+
+Any item can be gift wrapped at checkout. We wrap every gift in our teal Aurora paper with a
+silver ribbon, and gift wrapping costs $4.75 per item. A handwritten card is included for free.
+
+## Gift Receipts
+
+Gift-wrapped orders ship with a gift receipt that hides the prices.
+"""
+GIFT_WRAPPING_ID = "gift-wrapping"  # knowledge.loaders.document_id("gift-wrapping.md")
+
+
+def log_in(page: Page, app_url: str, password: str = ADMIN_AUTH[1]) -> None:
+    page.goto(f"{app_url}/admin/")
+    page.get_by_label("username").fill(ADMIN_AUTH[0])
+    page.get_by_label("password").fill(password)
+    with page.expect_response(re.compile(r".*/admin/login/?$")):
+        page.get_by_role("button", name="Login").click()
+
+
+def test_admin_console_needs_the_login(page: Page, app_url: str) -> None:
+    page.goto(f"{app_url}/admin/")
+    expect(page.get_by_role("button", name="Login")).to_be_visible()
+    expect(page.get_by_label("password")).to_be_visible()
+    assert page.locator("#kb-upload, #kb-upload-button, #kb-documents").count() == 0
+
+    # A wrong password is answered, and still shows no knowledge-base controls.
+    log_in(page, app_url, password="not-the-password")
+    expect(page.get_by_role("button", name="Login")).to_be_visible()
+    assert page.locator("#kb-upload, #kb-upload-button, #kb-documents").count() == 0
+    # Not only hidden: the console's config (its components) is refused without the login.
+    assert httpx.get(f"{app_url}/admin/config", timeout=30).status_code == 401
+
+
+def test_admin_uploads_a_document_that_answers_chat(page: Page, app_url: str, tmp_path: Path) -> None:
+    document = tmp_path / "gift-wrapping.md"
+    document.write_text(GIFT_WRAPPING)
+
+    log_in(page, app_url)
+    expect(page.locator("#kb-upload")).to_be_visible()
+    expect(page.locator("#kb-documents")).to_contain_text("Returns Policy")  # the demo help center
+
+    page.locator("#kb-upload input[type=file]").set_input_files(document)
+    # The file is listed once Gradio has uploaded it to the server.
+    expect(page.locator('#kb-upload td.filename[aria-label="gift-wrapping.md"]')).to_be_visible()
+    page.locator("#kb-upload-button").click()
+
+    status = page.locator("#kb-status textarea")
+    expect(status).to_have_value(re.compile(r"gift-wrapping\.md: added, \d+ chunks"))
+    chunks = int(re.search(r"added, (\d+) chunks", status.input_value()).group(1))
+    assert chunks >= 1
+    table = page.locator("#kb-documents")
+    expect(table).to_contain_text("Gift Wrapping")
+    expect(table).to_contain_text(GIFT_WRAPPING_ID)
+
+    # The REST API sees the same document ...
+    response = httpx.get(f"{app_url}/api/v1/admin/documents", auth=ADMIN_AUTH, timeout=30)
+    assert response.status_code == 200, response.text
+    docs = {d["id"]: d for d in response.json()["documents"]}
+    assert docs[GIFT_WRAPPING_ID]["title"] == "Gift Wrapping"
+    assert docs[GIFT_WRAPPING_ID]["chunks"] == chunks
+
+    # ... and the agent cites it for a question only it answers.
+    response = httpx.post(
+        f"{app_url}/api/v1/chat",
+        json={"message": "What colour is the gift wrapping paper, and how much does gift wrapping cost?"},
+        timeout=180,
+    )
+    assert response.status_code == 200, response.text
+    cited = [c["document"] for c in response.json()["citations"]]
+    assert GIFT_WRAPPING_ID in cited, cited

@@ -1,0 +1,61 @@
+"""The real embedded model (SmolLM2-135M via llama.cpp): tool calls, streaming, long conversations."""
+
+from __future__ import annotations
+
+import pytest
+from langchain_core.messages import HumanMessage
+from langchain_core.tools import tool
+
+from llm import build_chat_backend
+from settings import Settings
+from tools import run_tool_call
+
+
+@pytest.fixture(scope="module")
+def backend():
+    return build_chat_backend(Settings(answer_tokens=32))
+
+
+def test_a_named_tool_call_is_filled_and_run(backend) -> None:
+    @tool
+    def lookup_order(order_id: str) -> str:
+        """Look up an order's status by its id."""
+        return f"Order {order_id} shipped yesterday."
+
+    reply = backend.model.bind_tools([lookup_order], tool_choice="lookup_order").invoke(
+        [HumanMessage("Where is my order 12345?")]
+    )
+    call = reply.tool_calls[0]
+    assert call["name"] == "lookup_order" and "12345" in call["args"]["order_id"]
+    outcome = run_tool_call([lookup_order], call)
+    assert outcome.ok and "shipped yesterday" in outcome.result
+
+
+def test_answers_stream_token_by_token_and_respect_max_tokens(backend) -> None:
+    chunks = [c for c in backend.model.stream([HumanMessage("Tell me a long story about a ship.")]) if c.text]
+    assert len(chunks) > 5
+    assert backend.count_text("".join(c.text for c in chunks)) <= 34
+
+
+def test_token_counts_come_from_the_model_tokenizer(backend) -> None:
+    assert backend.count_text("hello") == 1
+    assert backend.count_text("Where is my order?") < len("Where is my order?")
+
+
+def test_two_hundred_turns_at_a_small_context_never_overflow(make_client) -> None:
+    # 512 tokens of context is also llama.cpp's n_ctx here: an overflow would be a hard error.
+    client = make_client(context_tokens=512, answer_tokens=4, demo_data=False)
+    session_id = None
+    for n in range(200):
+        response = client.post(
+            "/api/v1/chat",
+            json={
+                "message": f"Turn {n}: please remind me what we talked about so far.",
+                "session_id": session_id,
+            },
+        )
+        assert response.status_code == 200, response.text
+        session_id = response.json()["session_id"]
+    history = client.get(f"/api/v1/sessions/{session_id}/messages").json()["messages"]
+    assert len(history) == 400
+    assert history[0]["content"].startswith("Turn 0:")
