@@ -5,6 +5,7 @@ Chromium comes from the distribution (`apt-get install chromium`), not from `pla
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -38,6 +39,8 @@ def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 def browser():
     """Headless Chromium, per module: Playwright's sync API keeps its event loop no longer than needed."""
     if not CHROMIUM.exists():
+        if os.environ.get("FRONTDESK_REQUIRE_BROWSER") == "1":
+            pytest.fail(f"{CHROMIUM} is missing and scripts/test.sh requires it: apt-get install -y chromium")
         pytest.skip(f"{CHROMIUM} is missing: install it with `apt-get install -y chromium chromium-driver`")
     from playwright.sync_api import expect, sync_playwright
 
