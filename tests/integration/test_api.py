@@ -146,3 +146,34 @@ def test_a_dead_backend_answers_503_and_keeps_the_message(make_client) -> None:
         ("user", "Hello, anyone? (0)"),
         ("user", "Hello, anyone? (1)"),
     ]
+
+
+def test_demo_data_can_be_turned_off(make_client) -> None:
+    client = make_client(demo_data=False)
+    assert client.get("/healthz").json()["documents"] == 0
+    assert client.get("/api/v1/admin/documents", auth=ADMIN).json() == {"documents": []}
+
+
+def test_documents_through_the_admin_api(make_client) -> None:
+    client = make_client(demo_data=False)
+    article = b"# Gift Wrapping\n\nWe wrap any order in recycled kraft paper for $4.50 per item."
+    added = client.post("/api/v1/admin/documents", auth=ADMIN, files={"file": ("gift-wrapping.md", article)})
+    assert added.status_code == 201 and added.json()["status"] == "added"
+    same = client.post("/api/v1/admin/documents", auth=ADMIN, files={"file": ("gift-wrapping.md", article)})
+    assert same.status_code == 200 and same.json()["status"] == "unchanged"
+    dup = client.post("/api/v1/admin/documents", auth=ADMIN, files={"file": ("copy.md", article)})
+    assert dup.status_code == 409 and dup.json()["error"]["code"] == "duplicate_document"
+    bad = client.post("/api/v1/admin/documents", auth=ADMIN, files={"file": ("x.exe", b"MZ")})
+    assert bad.status_code == 415 and bad.json()["error"]["code"] == "unsupported_type"
+    empty = client.post("/api/v1/admin/documents", auth=ADMIN, files={"file": ("e.md", b"")})
+    assert empty.status_code == 422
+
+    body = client.post("/api/v1/chat", json={"message": "How much does gift wrapping cost?"}).json()
+    assert body["citations"][0]["document"] == "gift-wrapping"
+    hits = client.get("/api/v1/admin/kb/search", params={"q": "kraft paper", "k": 1}, auth=ADMIN).json()
+    assert hits["results"][0]["chunk_id"] == "gift-wrapping:0"
+
+    assert client.post("/api/v1/admin/documents/gift-wrapping/reindex", auth=ADMIN).json()["chunks"] == 1
+    assert client.delete("/api/v1/admin/documents/gift-wrapping", auth=ADMIN).status_code == 204
+    assert client.delete("/api/v1/admin/documents/gift-wrapping", auth=ADMIN).status_code == 404
+    assert client.get("/api/v1/admin/kb/search", params={"q": "kraft"}, auth=ADMIN).json()["results"] == []
