@@ -115,7 +115,8 @@ class SupportAgent:
         question = next(m for m in reversed(history) if m.role == "user").content
         trace: dict[str, Any] = {"steps": [], "tool_calls": []}
 
-        chunks, trace["retrieval"] = self._retrieve(question)
+        earlier = [m.content for m in history[:-1] if m.role == "user"]
+        chunks, trace["retrieval"] = self._retrieve(question, earlier[-1] if earlier else None)
         citations = {c.chunk_id: c for c in chunks}
         if self.retriever is not None and not chunks and self.retriever.has_documents():
             # Nothing in the knowledge base is relevant: say so honestly instead of letting the
@@ -186,12 +187,20 @@ class SupportAgent:
 
     # -- pieces ---------------------------------------------------------------------------------
 
-    def _retrieve(self, question: str) -> tuple[list[RetrievedChunk], dict[str, Any]]:
+    def _retrieve(
+        self, question: str, previous_question: str | None
+    ) -> tuple[list[RetrievedChunk], dict[str, Any]]:
+        """Search with the question; a follow-up ("and to Canada?") is searched with the one before it."""
         if self.retriever is None:
             return [], {"enabled": False}
         started = time.perf_counter()
-        chunks = self.retriever.retrieve(question)
+        query = question
+        chunks = self.retriever.retrieve(query)
+        if not chunks and previous_question:
+            query = f"{previous_question}\n{question}"
+            chunks = self.retriever.retrieve(query)
         return chunks, {
+            "query": query,
             "ms": round((time.perf_counter() - started) * 1000, 1),
             "chunks": [{"chunk_id": c.chunk_id, "score": round(c.score, 4)} for c in chunks],
         }

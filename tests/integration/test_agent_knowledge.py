@@ -32,7 +32,12 @@ def parts(embedder, data_dir: Path):
         uploads_dir=data_dir / "uploads",
         max_upload_bytes=1_000_000,
     )
-    for name in ("returns-policy.md", "electronics-warranty.md", "shipping-costs.md"):
+    for name in (
+        "returns-policy.md",
+        "electronics-warranty.md",
+        "shipping-costs.md",
+        "shipping-to-canada.md",
+    ):
         kb.ingest(name, (DEMO / name).read_bytes())
     return ConversationStore(engine), kb
 
@@ -82,3 +87,21 @@ def test_nothing_relevant_means_an_honest_answer_without_the_model(parts) -> Non
     result = agent.run("What's the weather like in Paris tomorrow?", session_id=None)
     assert "don't know" in result.reply and "human" in result.reply
     assert result.citations == [] and agent.backend.model.calls == []
+
+
+def test_a_follow_up_question_is_searched_with_the_one_before_it(parts) -> None:
+    agent = agent_for(parts, [AIMessage(content="Yes, we do."), AIMessage(content="Duties are included.")])
+    first = agent.run("Do you ship to Canada?", session_id=None)
+    follow_up = agent.run("will i have to pay duties on that", session_id=first.session_id)
+
+    assert follow_up.citations[0]["document"] == "shipping-to-canada"
+    trace = parts[0].messages(first.session_id)[-1].trace
+    assert trace["retrieval"]["query"] == "Do you ship to Canada?\nwill i have to pay duties on that"
+    # A new topic is still searched on its own.
+    other = agent_for(parts, [AIMessage(content="30 days.")])
+    again = other.run("How long do I have to return an item?", session_id=first.session_id)
+    assert again.citations[0]["document"] == "returns-policy"
+    assert (
+        parts[0].messages(first.session_id)[-1].trace["retrieval"]["query"]
+        == "How long do I have to return an item?"
+    )
