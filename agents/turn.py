@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import time
 import uuid
 from collections.abc import Generator, Iterator, Sequence
@@ -14,7 +13,8 @@ from langchain_core.tools import BaseTool
 
 from agents.validation import clean_message
 from knowledge.types import RetrievedChunk, Retriever
-from llm.factory import MESSAGE_OVERHEAD_TOKENS, BackendUnavailableError, ChatBackend
+from llm.factory import MESSAGE_OVERHEAD_TOKENS, BackendUnavailableError, ChatBackend, estimate_tokens
+from llm.toolcalls import parse_arguments
 from memory.store import ConversationStore, StoredMessage
 from memory.window import to_langchain, trim_to_budget
 from prompts.library import PromptLibrary
@@ -255,14 +255,10 @@ class SupportAgent:
             ) from exc
         tool_calls = []
         for slot in calls.values():
-            try:
-                args = json.loads(slot["args"] or "{}")
-            except json.JSONDecodeError:
-                args = {"__raw__": slot["args"]}
             tool_calls.append(
                 {
                     "name": slot["name"],
-                    "args": args if isinstance(args, dict) else {"value": args},
+                    "args": parse_arguments(slot["args"]),
                     "id": slot["id"] or f"call_{uuid.uuid4().hex[:12]}",
                 }
             )
@@ -316,4 +312,4 @@ class SupportAgent:
         try:
             return self.backend.count_text(text)
         except Exception:
-            return len(text) // 3 + 1
+            return estimate_tokens(text)

@@ -23,6 +23,8 @@ from langchain_core.tools import BaseTool
 from langchain_core.utils.function_calling import convert_to_openai_tool
 from pydantic import ConfigDict, Field
 
+from llm.toolcalls import parse_arguments
+
 
 def _function_calling_handler() -> Callable[..., Any]:
     """llama.cpp's constrained tool-call handler, used only for requests that carry tools.
@@ -114,14 +116,10 @@ class LlamaCppChatModel(BaseChatModel):
         raw = choice["message"]
         tool_calls = []
         for call in raw.get("tool_calls") or []:
-            try:
-                args = json.loads(call["function"]["arguments"] or "{}")
-            except json.JSONDecodeError:
-                args = {"__raw__": call["function"]["arguments"]}
             tool_calls.append(
                 {
                     "name": call["function"]["name"],
-                    "args": args if isinstance(args, dict) else {"value": args},
+                    "args": parse_arguments(call["function"]["arguments"]),
                     "id": call.get("id") or f"call_{uuid.uuid4().hex[:12]}",
                 }
             )

@@ -16,9 +16,8 @@ from agents.validation import InvalidMessageError
 from llm.factory import BackendUnavailableError
 from memory.store import StoredMessage, UnknownSessionError
 from memory.window import ContextOverflowError
+from web.errors import BACKEND_UNAVAILABLE
 from web.services import Services
-
-UNAVAILABLE = "The assistant is unavailable right now. Your message was saved; please try again in a moment."
 
 
 def format_sources(citations: list[dict[str, Any]] | None) -> str:
@@ -94,7 +93,7 @@ def build_chat_ui(services: Services, *, title: str) -> gr.Blocks:
                         "content": event.result.reply + format_sources(event.result.citations),
                     }
         except (BackendUnavailableError, ContextOverflowError) as exc:
-            message = UNAVAILABLE if isinstance(exc, BackendUnavailableError) else str(exc)
+            message = BACKEND_UNAVAILABLE if isinstance(exc, BackendUnavailableError) else str(exc)
             chat[-1] = {"role": "assistant", "content": f"⚠️ {message}"}
         yield "", chat, past_choices(state.get("client_id") or ""), state
 
