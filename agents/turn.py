@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-import uuid
 from collections.abc import Generator, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -14,7 +13,7 @@ from langchain_core.tools import BaseTool
 from agents.validation import clean_message
 from knowledge.types import RetrievedChunk, Retriever
 from llm.factory import MESSAGE_OVERHEAD_TOKENS, BackendUnavailableError, ChatBackend, estimate_tokens
-from llm.toolcalls import parse_arguments
+from llm.toolcalls import call_id, parse_arguments
 from memory.store import ConversationStore, StoredMessage
 from memory.window import to_langchain, trim_to_budget
 from prompts.library import PromptLibrary
@@ -259,7 +258,7 @@ class SupportAgent:
                 {
                     "name": slot["name"],
                     "args": parse_arguments(slot["args"]),
-                    "id": slot["id"] or f"call_{uuid.uuid4().hex[:12]}",
+                    "id": call_id(slot["id"]),
                 }
             )
         return _Step(

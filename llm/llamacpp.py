@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import threading
-import uuid
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
@@ -23,7 +22,7 @@ from langchain_core.tools import BaseTool
 from langchain_core.utils.function_calling import convert_to_openai_tool
 from pydantic import ConfigDict, Field
 
-from llm.toolcalls import parse_arguments
+from llm.toolcalls import call_id, parse_arguments
 
 
 def _function_calling_handler() -> Callable[..., Any]:
@@ -120,7 +119,7 @@ class LlamaCppChatModel(BaseChatModel):
                 {
                     "name": call["function"]["name"],
                     "args": parse_arguments(call["function"]["arguments"]),
-                    "id": call.get("id") or f"call_{uuid.uuid4().hex[:12]}",
+                    "id": call_id(call.get("id")),
                 }
             )
         message = AIMessage(

@@ -1,8 +1,9 @@
-"""Parsing a tool call's JSON arguments the same way for every backend."""
+"""Tool-call pieces every backend handles the same way: parsing arguments, naming a call."""
 
 from __future__ import annotations
 
 import json
+import uuid
 from typing import Any
 
 
@@ -14,3 +15,8 @@ def parse_arguments(raw: str | None) -> dict[str, Any]:
     except json.JSONDecodeError:
         return {"__raw__": raw}
     return args if isinstance(args, dict) else {"value": args}
+
+
+def call_id(given: str | None) -> str:
+    """The call's id, or a fresh one when the backend sent none."""
+    return given or f"call_{uuid.uuid4().hex[:12]}"

@@ -67,10 +67,8 @@ def build_api(services: Services) -> APIRouter:
 
     @router.post("/api/v1/chat", response_model=None)
     def chat(request: ChatRequest) -> Response | dict[str, Any]:
-        session_id = request.session_id
-        if session_id is not None and not services.store.exists(session_id):
-            raise ApiError(404, "unknown_session", "No conversation has this session id.")
-        stored = services.agent.accept(request.message, session_id=session_id)
+        # An unknown session id raises UnknownSessionError there: a 404 from the error handlers.
+        stored = services.agent.accept(request.message, session_id=request.session_id)
         events = services.agent.respond(stored.session_id)
         try:
             if not request.stream:
