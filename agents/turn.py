@@ -1,60 +1,42 @@
-"""One customer turn, from stored message to stored reply, as a stream of events."""
+"""One customer turn, from a stored message to its stored reply, as a stream of events.
+
+A turn answers one message (by id), holding the conversation's turn lock: turns of one session run
+one at a time and in order, across threads and processes. The pieces live beside this file: the
+store writes (`recorder.py`), the trace (`trace.py`), the tool loop (`loop.py`).
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import time
-from collections.abc import Generator, Iterator, Sequence
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
 
-from langchain_core.messages import AIMessage, BaseMessage, SystemMessage, ToolMessage
+from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 from langchain_core.tools import BaseTool
 
+from agents.events import TurnEvent, TurnResult
+from agents.loop import run_tool_loop
+from agents.recorder import TurnRecorder, count_text_safely
+from agents.runner import run_detached
+from agents.trace import TurnTrace
 from agents.validation import clean_message
 from knowledge.types import RetrievedChunk, Retriever
-from llm.factory import MESSAGE_OVERHEAD_TOKENS, BackendUnavailableError, ChatBackend, estimate_tokens
-from llm.toolcalls import call_id, parse_arguments
-from memory.store import ConversationStore, StoredMessage
-from memory.window import to_langchain, trim_to_budget
+from llm.factory import MESSAGE_OVERHEAD_TOKENS, BackendUnavailableError, ChatBackend
+from memory.store import ConversationStore, StoredMessage, UnknownSessionError
+from memory.turnlock import TurnLock
+from memory.window import ContextOverflowError, conversation_for, to_langchain, trim_to_budget
 from prompts.library import PromptLibrary
-from tools.registry import ToolOutcome, run_tool_call
+
+__all__ = ["AgentConfig", "SupportAgent", "TurnEvent", "TurnResult"]
 
 EMPTY_REPLY = (
     "I'm sorry, I couldn't put together an answer just now. "
     "Would you like me to connect you with a human agent?"
 )
-
-
-@dataclass
-class TurnResult:
-    """The finished turn, shaped as the REST contract's reply object."""
-
-    session_id: str
-    message_id: int
-    reply: str
-    citations: list[dict[str, Any]]
-    tool_calls: list[dict[str, Any]]
-    handoff: bool = False
-
-    def public(self) -> dict[str, Any]:
-        return {
-            "session_id": self.session_id,
-            "message_id": self.message_id,
-            "reply": self.reply,
-            "citations": self.citations,
-            "tool_calls": self.tool_calls,
-            "handoff": self.handoff,
-        }
-
-
-@dataclass
-class TurnEvent:
-    """`token` carries answer text as it is generated, `tool` a finished tool call, `done` the result."""
-
-    kind: Literal["token", "tool", "done"]
-    text: str = ""
-    tool: dict[str, Any] | None = None
-    result: TurnResult | None = None
+# An excerpt is shortened rather than dropped while at least this many characters of it remain.
+MIN_EXCERPT_CHARS = 200
 
 
 @dataclass
@@ -64,13 +46,6 @@ class AgentConfig:
     answer_tokens: int = 256
     max_tool_steps: int = 4
     max_message_chars: int = 4000
-
-
-@dataclass
-class _Step:
-    message: AIMessage
-    model_ms: float
-    usage: dict[str, int] = field(default_factory=dict)
 
 
 class SupportAgent:
@@ -85,6 +60,7 @@ class SupportAgent:
         config: AgentConfig,
         retriever: Retriever | None = None,
         tools: Sequence[BaseTool] = (),
+        turn_lock: TurnLock | None = None,
     ) -> None:
         self.store = store
         self.backend = backend
@@ -92,6 +68,7 @@ class SupportAgent:
         self.config = config
         self.retriever = retriever
         self.tools = list(tools)
+        self.turn_lock = turn_lock or TurnLock(store.engine)
 
     # The two halves of a turn are separate so that a caller can answer bad input (4xx) before it
     # starts streaming, and so that the message is committed before the model runs.
@@ -104,87 +81,118 @@ class SupportAgent:
             session_id=session_id,
             role="user",
             content=content,
-            token_count=self._count_text_safely(content),
+            token_count=count_text_safely(self.backend, content),
         )
 
-    def respond(self, session_id: str) -> Iterator[TurnEvent]:
-        """Answer the newest user message of the session; the last event is `done`."""
-        started = time.perf_counter()
-        history = self.store.messages(session_id)
-        question = next(m for m in reversed(history) if m.role == "user").content
-        trace: dict[str, Any] = {"steps": [], "tool_calls": []}
+    def respond(self, session_id: str, message_id: int | None = None) -> Iterator[TurnEvent]:
+        """Answer message `message_id` (default: the newest waiting one); the last event is `done`.
 
-        earlier = [m.content for m in history[:-1] if m.role == "user"]
-        chunks, trace["retrieval"] = self._retrieve(question, earlier[-1] if earlier else None)
-        citations = {c.chunk_id: c for c in chunks}
-        if self.retriever is not None and not chunks and self.retriever.has_documents():
-            # Nothing in the knowledge base is relevant: say so honestly instead of letting the
-            # model improvise a policy.
-            reply = self.prompts.render("no_answer", company=self.config.company)
-            trace["grounding"] = "no_relevant_knowledge"
-            yield TurnEvent("token", text=reply)
-            yield self._finish(session_id, reply, [], [], trace, started, handoff_offered=True)
-            return
+        Waits for the session's earlier turns. Earlier messages still waiting (a concurrent request
+        that has not got the lock yet, or one whose worker died) are answered first, silently, so
+        that every message is answered in order; a message another worker already answered is
+        replayed from the store rather than answered twice.
+        """
+        if message_id is None:
+            waiting = self.store.pending(session_id)
+            if not waiting:
+                raise ValueError(f"session {session_id} has no message waiting for an answer")
+            message_id = waiting[-1].id
+        with self.turn_lock.hold(session_id):
+            answered_first = []
+            for earlier in self.store.pending(session_id, up_to=message_id - 1):
+                try:
+                    for _ in self._answer(earlier, answered_first=[]):
+                        pass
+                except (BackendUnavailableError, ContextOverflowError):
+                    pass  # marked failed by _answer; this message still gets its own try
+                answered_first.append(earlier.id)
+            target = self.store.message(message_id)
+            if target is None or target.session_id != session_id or target.role != "user":
+                raise UnknownSessionError(f"{session_id} has no customer message {message_id}")
+            if target.status == "answered":
+                yield from self._replay(target)
+            else:
+                yield from self._answer(target, answered_first=answered_first)
 
-        system = self.prompts.render("system", company=self.config.company, chunks=chunks)
-        messages = self._window(system, history, trace)
-        outcomes: list[ToolOutcome] = []
-        offer_tools = bool(self.tools) and self.backend.auto_tool_calls
-        model = self.backend.model.bind_tools(self.tools) if offer_tools else self.backend.model
-        final: AIMessage | None = None
-        for step_no in range(self.config.max_tool_steps + 1):
-            last_step = step_no == self.config.max_tool_steps or not offer_tools
-            step_model = self.backend.model if last_step else model
-            step = yield from self._stream_step(step_model, messages)
-            trace["steps"].append({"model_ms": round(step.model_ms, 1), **step.usage})
-            if not step.message.tool_calls or last_step:
-                final = step.message
-                break
-            self._store_assistant(session_id, step.message)
-            messages.append(step.message)
-            for call in step.message.tool_calls:
-                outcome = run_tool_call(self.tools, call)
-                outcomes.append(outcome)
-                trace["tool_calls"].append({**outcome.public(), "ok": outcome.ok})
-                for chunk in outcome.artifact or []:
-                    if isinstance(chunk, RetrievedChunk):
-                        citations.setdefault(chunk.chunk_id, chunk)
-                tool_message = ToolMessage(content=outcome.result, tool_call_id=call["id"])
-                self.store.add_message(
-                    session_id=session_id,
-                    role="tool",
-                    content=outcome.result,
-                    tool_call_id=call["id"],
-                    token_count=self.backend.count_message(tool_message),
-                )
-                messages.append(tool_message)
-                yield TurnEvent("tool", tool=outcome.public())
-            if step_no + 1 == self.config.max_tool_steps:
-                # The next (last) call gets no tools: the model must answer with what it has.
-                trace["step_limit_reached"] = True
-
-        reply = (final.text if final is not None else "").strip()
-        if not reply:
-            reply = EMPTY_REPLY
-            yield TurnEvent("token", text=reply)
-        yield self._finish(
-            session_id,
-            reply,
-            [c.citation() for c in sorted(citations.values(), key=lambda c: -c.score)],
-            [o.public() for o in outcomes],
-            trace,
-            started,
-        )
+    def stream(self, session_id: str, message_id: int) -> Iterator[TurnEvent]:
+        """`respond`, run in its own thread: a client that stops reading does not stop the turn, so
+        the reply is still stored (and shown when the customer comes back)."""
+        return run_detached(lambda: self.respond(session_id, message_id))
 
     def run(self, text: object, *, session_id: str | None, client_id: str | None = None) -> TurnResult:
         """A whole turn without streaming."""
         stored = self.accept(text, session_id=session_id, client_id=client_id)
-        for event in self.respond(stored.session_id):
+        for event in self.respond(stored.session_id, stored.id):
             if event.kind == "done" and event.result is not None:
                 return event.result
         raise RuntimeError("the turn ended without a result")
 
     # -- pieces ---------------------------------------------------------------------------------
+
+    def _answer(self, message: StoredMessage, *, answered_first: list[int]) -> Iterator[TurnEvent]:
+        started = time.perf_counter()
+        recorder = TurnRecorder(self.store, self.backend, session_id=message.session_id, message_id=message.id)
+        trace = TurnTrace(answered_first=answered_first)
+        try:
+            conversation = conversation_for(self.store.messages(message.session_id), message.id)
+            earlier = [m.content for m in conversation if m.role == "user" and m.id != message.id]
+            chunks, trace.retrieval = self._retrieve(message.content, earlier[-1] if earlier else None)
+            if self.retriever is not None and not chunks and self.retriever.has_documents():
+                # Nothing in the knowledge base is relevant: say so honestly instead of letting the
+                # model improvise a policy.
+                reply = self.prompts.render("no_answer", company=self.config.company)
+                trace.grounding = "no_relevant_knowledge"
+                trace.handoff_offered = True
+                yield TurnEvent("token", text=reply)
+                yield self._finish(recorder, reply, [], [], trace, started)
+                return
+
+            messages, used = self._window(chunks, conversation, trace)
+            loop = yield from run_tool_loop(
+                backend=self.backend,
+                tools=self.tools,
+                messages=messages,
+                max_steps=self.config.max_tool_steps,
+                recorder=recorder,
+                trace=trace,
+            )
+            citations = {c.chunk_id: c for c in [*used, *loop.found_chunks]}
+            reply = (loop.final.text if loop.final is not None else "").strip()
+            if not reply:
+                reply = EMPTY_REPLY
+                trace.grounding = "empty_reply"
+                trace.handoff_offered = True
+                yield TurnEvent("token", text=reply)
+            ranked = sorted(citations.values(), key=lambda c: -c.score)
+            yield self._finish(
+                recorder, reply, [c.citation() for c in ranked], [o.public() for o in loop.outcomes], trace, started
+            )
+        except BaseException:
+            # Whatever stopped the turn, the message stays stored, is shown as unanswered, and is
+            # kept out of the windows of later turns (it must not be answered as part of another).
+            recorder.failed()
+            raise
+
+    def _replay(self, message: StoredMessage) -> Iterator[TurnEvent]:
+        """The stored answer of a message that another worker already answered."""
+        reply = self.store.reply_to(message.id)
+        if reply is None:  # pragma: no cover - "answered" is committed with its reply
+            raise RuntimeError(f"message {message.id} is marked answered but has no reply")
+        tool_calls = [
+            {"name": c["name"], "arguments": c["arguments"], "result": c["result"]}
+            for c in (reply.trace or {}).get("tool_calls", [])
+        ]
+        yield TurnEvent("token", text=reply.content)
+        yield TurnEvent(
+            "done",
+            result=TurnResult(
+                session_id=message.session_id,
+                message_id=reply.id,
+                reply=reply.content,
+                citations=reply.citations or [],
+                tool_calls=tool_calls,
+            ),
+        )
 
     def _retrieve(
         self, question: str, previous_question: str | None
@@ -204,111 +212,88 @@ class SupportAgent:
             "chunks": [{"chunk_id": c.chunk_id, "score": round(c.score, 4)} for c in chunks],
         }
 
-    def _window(self, system: str, history: list[StoredMessage], trace: dict[str, Any]) -> list[BaseMessage]:
+    def _budget(self, system: str) -> tuple[int, int]:
+        """(system prompt tokens, tokens left for the conversation) with this system prompt."""
         system_tokens = self.backend.count_text(system) + MESSAGE_OVERHEAD_TOKENS
-        budget = (
+        left = (
             self.config.context_tokens
             - system_tokens
             - self.config.answer_tokens
             - self.backend.prompt_overhead_tokens
         )
-        conversation = to_langchain(history)
-        window = trim_to_budget(conversation, budget=budget, count_tokens=self.backend.count_message)
-        trace["window"] = {
+        return system_tokens, left
+
+    def _window(
+        self, chunks: list[RetrievedChunk], conversation: list[StoredMessage], trace: TurnTrace
+    ) -> tuple[list[BaseMessage], list[RetrievedChunk]]:
+        """The system prompt with as many excerpts as fit, then the FIFO-trimmed conversation.
+
+        Excerpts give way before the conversation does: best first, the weakest leave first, the
+        last one is shortened before it leaves; what remains must hold the newest turn and some
+        history (up to an eighth of the context). Only when the newest turn alone does not fit
+        with no excerpt at all is the message refused.
+        """
+        history = to_langchain(conversation)
+        last_human = max(i for i, m in enumerate(history) if isinstance(m, HumanMessage))
+        newest = sum(self.backend.count_message(m) for m in history[last_human:])
+        earlier = sum(self.backend.count_message(m) for m in history[:last_human])
+        wanted = newest + min(earlier, self.config.context_tokens // 8)
+
+        used = list(chunks)
+        shortened = False
+        while True:
+            system = self.prompts.render("system", company=self.config.company, chunks=used)
+            system_tokens, budget = self._budget(system)
+            if budget >= wanted or not used:
+                break
+            if len(used) == 1 and not shortened:
+                shorter = self._shorten(used[0], by_tokens=wanted - budget)
+                shortened = True
+                if shorter is not None:
+                    used = [shorter]
+                    continue
+            used = used[:-1]
+        if budget < newest:
+            raise ContextOverflowError(newest, max(budget, 0))
+        window = trim_to_budget(history, budget=budget, count_tokens=self.backend.count_message)
+        trace.window = {
             "system_tokens": system_tokens,
             "budget": budget,
             "messages_kept": len(window),
-            "messages_total": len(conversation),
+            "messages_total": len(history),
+            "excerpts_used": len(used),
+            "excerpts_dropped": len(chunks) - len(used),
+            "excerpt_shortened": shortened and bool(used),
         }
-        return [SystemMessage(content=system), *window]
+        return [SystemMessage(content=system), *window], used
 
-    def _stream_step(self, model: Any, messages: list[BaseMessage]) -> Generator[TurnEvent, None, _Step]:
-        """Stream one model call, yielding answer tokens; returns the whole step.
-
-        Tool-call fragments are assembled here rather than by adding chunks, because some servers
-        (llama.cpp's) repeat the function name in every streamed fragment.
-        """
-        started = time.perf_counter()
-        tokens: list[str] = []
-        calls: dict[int, dict[str, str]] = {}
-        usage: dict[str, int] = {}
-        try:
-            for chunk in model.stream(messages):
-                text = chunk.text if chunk.content else ""
-                if text:
-                    tokens.append(text)
-                    yield TurnEvent("token", text=text)
-                for part in chunk.tool_call_chunks or []:
-                    slot = calls.setdefault(part.get("index") or 0, {"name": "", "args": "", "id": ""})
-                    slot["name"] = slot["name"] or (part.get("name") or "")
-                    slot["id"] = slot["id"] or (part.get("id") or "")
-                    slot["args"] += part.get("args") or ""
-                if chunk.usage_metadata:
-                    usage = {
-                        "input_tokens": chunk.usage_metadata.get("input_tokens", 0),
-                        "output_tokens": chunk.usage_metadata.get("output_tokens", 0),
-                    }
-        except self.backend.errors as exc:
-            raise BackendUnavailableError(
-                f"The language model is unavailable ({type(exc).__name__}: {exc})"
-            ) from exc
-        tool_calls = []
-        for slot in calls.values():
-            tool_calls.append(
-                {
-                    "name": slot["name"],
-                    "args": parse_arguments(slot["args"]),
-                    "id": call_id(slot["id"]),
-                }
-            )
-        return _Step(
-            message=AIMessage(content="".join(tokens), tool_calls=tool_calls),
-            model_ms=(time.perf_counter() - started) * 1000,
-            usage=usage,
-        )
-
-    def _store_assistant(self, session_id: str, message: AIMessage) -> None:
-        self.store.add_message(
-            session_id=session_id,
-            role="assistant",
-            content=message.text,
-            tool_calls=[{"name": c["name"], "args": c["args"], "id": c["id"]} for c in message.tool_calls],
-            token_count=self.backend.count_message(message),
-        )
+    def _shorten(self, chunk: RetrievedChunk, *, by_tokens: int) -> RetrievedChunk | None:
+        """The excerpt cut (at a sentence or line end) by about `by_tokens`, or None if too little would remain."""
+        tokens = max(1, self.backend.count_text(chunk.text))
+        keep_chars = int(len(chunk.text) * (tokens - by_tokens - 8) / tokens)
+        if keep_chars < MIN_EXCERPT_CHARS:
+            return None
+        cut = chunk.text[:keep_chars]
+        end = max(cut.rfind(". "), cut.rfind("\n"))
+        text = (cut[: end + 1] if end >= MIN_EXCERPT_CHARS else cut).rstrip() + " …"
+        return dataclasses.replace(chunk, text=text)
 
     def _finish(
         self,
-        session_id: str,
+        recorder: TurnRecorder,
         reply: str,
         citations: list[dict[str, Any]],
         tool_calls: list[dict[str, Any]],
-        trace: dict[str, Any],
+        trace: TurnTrace,
         started: float,
-        *,
-        handoff_offered: bool = False,
     ) -> TurnEvent:
-        trace["total_ms"] = round((time.perf_counter() - started) * 1000, 1)
-        trace["handoff_offered"] = handoff_offered
-        stored = self.store.add_message(
-            session_id=session_id,
-            role="assistant",
-            content=reply,
-            citations=citations,
-            trace=trace,
-            token_count=self._count_text_safely(reply) + MESSAGE_OVERHEAD_TOKENS,
-        )
+        trace.total_ms = round((time.perf_counter() - started) * 1000, 1)
+        stored = recorder.reply(reply, citations=citations, trace=trace.to_dict())
         result = TurnResult(
-            session_id=session_id,
+            session_id=recorder.session_id,
             message_id=stored.id,
             reply=reply,
             citations=citations,
             tool_calls=tool_calls,
         )
         return TurnEvent("done", result=result)
-
-    def _count_text_safely(self, text: str) -> int:
-        # Counting may need the backend (vLLM's /tokenize); storing a message must not.
-        try:
-            return self.backend.count_text(text)
-        except Exception:
-            return estimate_tokens(text)

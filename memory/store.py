@@ -29,6 +29,13 @@ class StoredMessage:
     tool_call_id: str | None = None
     citations: list[dict[str, Any]] | None = None
     trace: dict[str, Any] | None = None
+    reply_to: int | None = None
+    status: str | None = None
+
+    @property
+    def is_final_reply(self) -> bool:
+        """An assistant row that answers its message (not a tool-call step)."""
+        return self.role == "assistant" and not self.tool_calls
 
     def public(self) -> dict[str, Any]:
         """The message as the REST API shows it."""
@@ -41,6 +48,8 @@ class StoredMessage:
             "tool_calls": self.tool_calls,
             "tool_call_id": self.tool_call_id,
             "citations": self.citations,
+            "reply_to": self.reply_to,
+            "status": self.status,
         }
 
 
@@ -69,6 +78,8 @@ def _stored(row: Message) -> StoredMessage:
         tool_call_id=row.tool_call_id,
         citations=row.citations,
         trace=row.trace,
+        reply_to=row.reply_to,
+        status=row.status,
     )
 
 
@@ -76,6 +87,7 @@ class ConversationStore:
     """Sessions and messages; every write is committed before the call returns."""
 
     def __init__(self, engine: Engine) -> None:
+        self.engine = engine
         self._sessions = sessionmaker(engine, expire_on_commit=False)
 
     def create_session(self, *, client_id: str | None = None) -> str:
@@ -99,7 +111,9 @@ class ConversationStore:
         tool_call_id: str | None = None,
         citations: list[dict[str, Any]] | None = None,
         trace: dict[str, Any] | None = None,
+        reply_to: int | None = None,
     ) -> StoredMessage:
+        """Commit one message. A user message starts `pending`; other rows name the message they answer."""
         with self._sessions.begin() as db:
             chat = self._get(db, session_id)
             now = datetime.now(UTC)
@@ -113,13 +127,48 @@ class ConversationStore:
                 citations=citations,
                 trace=trace,
                 created_at=now,
+                reply_to=reply_to,
+                status="pending" if role == "user" else None,
             )
             db.add(row)
+            if role == "assistant" and not tool_calls and reply_to is not None:
+                # The final reply and "answered" are one fact: commit them together.
+                db.execute(update(Message).where(Message.id == reply_to).values(status="answered"))
             chat.updated_at = now
             if role == "user" and not chat.title:
                 chat.title = " ".join(content.split())[:80]
             db.flush()
             return _stored(row)
+
+    def set_status(self, *, message_id: int, status: str) -> None:
+        """Mark a user message `answered` or `failed` (it starts `pending`)."""
+        with self._sessions.begin() as db:
+            db.execute(update(Message).where(Message.id == message_id).values(status=status))
+
+    def message(self, message_id: int) -> StoredMessage | None:
+        with self._sessions() as db:
+            row = db.get(Message, message_id)
+            return _stored(row) if row is not None else None
+
+    def reply_to(self, message_id: int) -> StoredMessage | None:
+        """The final assistant reply to a user message, if it has one."""
+        with self._sessions() as db:
+            rows = db.scalars(
+                select(Message)
+                .where(Message.reply_to == message_id, Message.role == "assistant")
+                .order_by(Message.id.desc())
+            )
+            return next((m for m in map(_stored, rows) if m.is_final_reply), None)
+
+    def pending(self, session_id: str, *, up_to: int | None = None) -> list[StoredMessage]:
+        """User messages still waiting for an answer, oldest first (at most up to id `up_to`)."""
+        with self._sessions() as db:
+            query = select(Message).where(
+                Message.session_id == session_id, Message.role == "user", Message.status == "pending"
+            )
+            if up_to is not None:
+                query = query.where(Message.id <= up_to)
+            return [_stored(r) for r in db.scalars(query.order_by(Message.id))]
 
     def update_token_count(self, *, message_id: int, token_count: int) -> None:
         with self._sessions.begin() as db:

@@ -65,6 +65,32 @@ def trim_to_budget(
     return kept
 
 
+def conversation_for(history: Sequence[StoredMessage], message_id: int) -> list[StoredMessage]:
+    """What the model sees when answering message `message_id`: the conversation up to it, threaded.
+
+    Each answered user message is followed by the rows that answer it (`reply_to`), even when a
+    later message was stored before that reply. User messages that failed (a 503, an overflow)
+    or still wait for their own turn are left out: their words are stored and shown, but they must
+    not be answered as part of another question. Rows that answer no message (none today) keep
+    their place.
+    """
+    replies: dict[int, list[StoredMessage]] = {}
+    for row in history:
+        if row.role != "user" and row.reply_to is not None:
+            replies.setdefault(row.reply_to, []).append(row)
+    result: list[StoredMessage] = []
+    for row in history:
+        if row.id > message_id:
+            continue
+        if row.role == "user":
+            if row.id == message_id or row.status in (None, "answered"):
+                result.append(row)
+                result.extend(replies.get(row.id, []))
+        elif row.reply_to is None:
+            result.append(row)
+    return result
+
+
 def to_langchain(stored: Sequence[StoredMessage]) -> list[BaseMessage]:
     """Turn stored rows into LangChain messages, dropping tool rows whose call is not present."""
     result: list[BaseMessage] = []

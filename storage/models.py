@@ -27,6 +27,10 @@ class ChatSession(Base):
     title: Mapped[str] = mapped_column(String(200), default="")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # The turn lease: which worker is answering this session's messages, and until when (renewed
+    # while it works). One turn at a time per session, across processes (see memory/turnlock.py).
+    turn_owner: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    turn_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
     messages: Mapped[list[Message]] = relationship(
         back_populates="session", cascade="all, delete-orphan", order_by="Message.id"
@@ -49,6 +53,9 @@ class Message(Base):
     tool_call_id: Mapped[str | None] = mapped_column(String(128), nullable=True)
     citations: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON, nullable=True)
     trace: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    # Assistant and tool rows: the user message they answer. User rows: pending | answered | failed.
+    reply_to: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)
+    status: Mapped[str | None] = mapped_column(String(16), nullable=True)
 
     session: Mapped[ChatSession] = relationship(back_populates="messages")
 

@@ -69,7 +69,7 @@ def build_api(services: Services) -> APIRouter:
     def chat(request: ChatRequest) -> Response | dict[str, Any]:
         # An unknown session id raises UnknownSessionError there: a 404 from the error handlers.
         stored = services.agent.accept(request.message, session_id=request.session_id)
-        events = services.agent.respond(stored.session_id)
+        events = services.agent.stream(stored.session_id, stored.id)
         try:
             if not request.stream:
                 for event in events:

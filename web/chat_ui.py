@@ -82,7 +82,7 @@ def build_chat_ui(services: Services, *, title: str) -> gr.Blocks:
         yield "", chat, gr.skip(), state
         reply = ""
         try:
-            for event in agent.respond(stored.session_id):
+            for event in agent.stream(stored.session_id, stored.id):
                 if event.kind == "token":
                     reply += event.text
                     chat[-1] = {"role": "assistant", "content": reply}

@@ -1,0 +1,38 @@
+"""What a turn produces: events while it runs, and the finished result in the REST contract's shape."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+
+@dataclass
+class TurnResult:
+    """The finished turn, shaped as the REST contract's reply object."""
+
+    session_id: str
+    message_id: int
+    reply: str
+    citations: list[dict[str, Any]]
+    tool_calls: list[dict[str, Any]]
+    handoff: bool = False
+
+    def public(self) -> dict[str, Any]:
+        return {
+            "session_id": self.session_id,
+            "message_id": self.message_id,
+            "reply": self.reply,
+            "citations": self.citations,
+            "tool_calls": self.tool_calls,
+            "handoff": self.handoff,
+        }
+
+
+@dataclass
+class TurnEvent:
+    """`token` carries answer text as it is generated, `tool` a finished tool call, `done` the result."""
+
+    kind: Literal["token", "tool", "done"]
+    text: str = ""
+    tool: dict[str, Any] | None = None
+    result: TurnResult | None = None

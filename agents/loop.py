@@ -1,0 +1,76 @@
+"""The tool loop: call the model, run the tools it asks for, hand results back, until it answers.
+
+Bounded by `max_steps`; the last call offers no tools, so the model must answer with what it has.
+A tool error is an observation for the model, not a crash (tools/registry.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator, Sequence
+from dataclasses import dataclass, field
+
+from langchain_core.messages import AIMessage, BaseMessage, ToolMessage
+from langchain_core.tools import BaseTool
+
+from agents.events import TurnEvent
+from agents.recorder import TurnRecorder
+from agents.trace import TurnTrace
+from knowledge.types import RetrievedChunk
+from llm.factory import ChatBackend
+from llm.streaming import ModelStep, stream_step
+from tools.registry import ToolOutcome, run_tool_call
+
+
+@dataclass
+class LoopResult:
+    final: AIMessage | None
+    outcomes: list[ToolOutcome] = field(default_factory=list)
+    # Knowledge-base chunks that tools returned (the search tool): cited like retrieved ones.
+    found_chunks: list[RetrievedChunk] = field(default_factory=list)
+
+
+def run_tool_loop(
+    *,
+    backend: ChatBackend,
+    tools: Sequence[BaseTool],
+    messages: list[BaseMessage],
+    max_steps: int,
+    recorder: TurnRecorder,
+    trace: TurnTrace,
+) -> Generator[TurnEvent, None, LoopResult]:
+    """Run the loop over `messages` (extended in place), yielding answer tokens and finished tool calls."""
+    offer_tools = bool(tools) and backend.auto_tool_calls
+    model = backend.model.bind_tools(list(tools)) if offer_tools else backend.model
+    result = LoopResult(final=None)
+    for step_no in range(max_steps + 1):
+        last_step = step_no == max_steps or not offer_tools
+        step_model = backend.model if last_step else model
+        step = yield from _tokens(stream_step(backend, step_model, messages))
+        trace.add_step(model_ms=step.model_ms, usage=step.usage, finish_reason=step.finish_reason)
+        if not step.message.tool_calls or last_step:
+            result.final = step.message
+            return result
+        recorder.tool_step(step.message)
+        messages.append(step.message)
+        for call in step.message.tool_calls:
+            outcome = run_tool_call(tools, call)
+            result.outcomes.append(outcome)
+            trace.tool_calls.append({**outcome.public(), "ok": outcome.ok})
+            result.found_chunks.extend(c for c in outcome.artifact or [] if isinstance(c, RetrievedChunk))
+            tool_message = ToolMessage(content=outcome.result, tool_call_id=call["id"])
+            recorder.tool_result(tool_message)
+            messages.append(tool_message)
+            yield TurnEvent("tool", tool=outcome.public())
+        if step_no + 1 == max_steps:
+            trace.step_limit_reached = True
+    return result
+
+
+def _tokens(step: Generator[str, None, ModelStep]) -> Generator[TurnEvent, None, ModelStep]:
+    """Re-yield a model step's text as token events and return the finished step."""
+    while True:
+        try:
+            text = next(step)
+        except StopIteration as stop:
+            return stop.value
+        yield TurnEvent("token", text=text)

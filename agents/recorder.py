@@ -1,0 +1,69 @@
+"""Every store write of one turn, in one place: tool steps, tool results, the reply, or the failure.
+
+Each row names the customer message it answers (`reply_to`), and the final reply marks that
+message answered in the same transaction, so a crash can never leave a reply without its message
+counted as answered, nor the reverse.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from langchain_core.messages import AIMessage, ToolMessage
+
+from llm.factory import MESSAGE_OVERHEAD_TOKENS, ChatBackend, estimate_tokens
+from memory.store import ConversationStore, StoredMessage
+
+
+def count_text_safely(backend: ChatBackend, text: str) -> int:
+    """Tokens of `text`; counting may need the backend (vLLM's /tokenize), storing a message must not."""
+    try:
+        return backend.count_text(text)
+    except Exception:
+        return estimate_tokens(text)
+
+
+class TurnRecorder:
+    """Writes the rows of the turn that answers message `message_id` of session `session_id`."""
+
+    def __init__(self, store: ConversationStore, backend: ChatBackend, *, session_id: str, message_id: int):
+        self.store = store
+        self.backend = backend
+        self.session_id = session_id
+        self.message_id = message_id
+
+    def tool_step(self, message: AIMessage) -> None:
+        self.store.add_message(
+            session_id=self.session_id,
+            role="assistant",
+            content=message.text,
+            tool_calls=[{"name": c["name"], "args": c["args"], "id": c["id"]} for c in message.tool_calls],
+            token_count=self.backend.count_message(message),
+            reply_to=self.message_id,
+        )
+
+    def tool_result(self, message: ToolMessage) -> None:
+        self.store.add_message(
+            session_id=self.session_id,
+            role="tool",
+            content=str(message.content),
+            tool_call_id=message.tool_call_id,
+            token_count=self.backend.count_message(message),
+            reply_to=self.message_id,
+        )
+
+    def reply(self, text: str, *, citations: list[dict[str, Any]], trace: dict[str, Any]) -> StoredMessage:
+        """Store the final reply and mark the customer's message answered, together."""
+        return self.store.add_message(
+            session_id=self.session_id,
+            role="assistant",
+            content=text,
+            citations=citations,
+            trace=trace,
+            token_count=count_text_safely(self.backend, text) + MESSAGE_OVERHEAD_TOKENS,
+            reply_to=self.message_id,
+        )
+
+    def failed(self) -> None:
+        """The turn could not answer: the message stays stored, shown, and out of later windows."""
+        self.store.set_status(message_id=self.message_id, status="failed")

@@ -1,0 +1,30 @@
+"""The turn's trace: what the agent retrieved, kept in the window, asked the model and ran, and how long it took.
+
+Stored as JSON with the reply, so an admin (and the benchmarks) can see why a reply is what it is.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass
+class TurnTrace:
+    retrieval: dict[str, Any] = field(default_factory=dict)
+    window: dict[str, Any] = field(default_factory=dict)
+    steps: list[dict[str, Any]] = field(default_factory=list)
+    tool_calls: list[dict[str, Any]] = field(default_factory=list)
+    step_limit_reached: bool = False
+    # Why the reply is not (only) the model's text: "no_relevant_knowledge", "empty_reply", …
+    grounding: str | None = None
+    handoff_offered: bool = False
+    # Earlier messages of the session this worker answered first, to keep the answers in order.
+    answered_first: list[int] = field(default_factory=list)
+    total_ms: float = 0.0
+
+    def add_step(self, *, model_ms: float, usage: dict[str, int], finish_reason: str | None) -> None:
+        self.steps.append({"model_ms": round(model_ms, 1), "finish_reason": finish_reason, **usage})
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)

@@ -1,0 +1,74 @@
+"""One streamed model call, the same for every backend: answer text as it comes, tool calls assembled.
+
+Backend quirks live here rather than in the agent: llama.cpp's server repeats the function name in
+every streamed tool-call fragment (so fragments are joined by index and the name taken once), and
+which exceptions mean "the model is unavailable" is each backend's own list (`ChatBackend.errors`).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Generator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from langchain_core.messages import AIMessage, BaseMessage
+
+from llm.factory import BackendUnavailableError, ChatBackend
+from llm.toolcalls import call_id, parse_arguments
+
+
+@dataclass
+class ModelStep:
+    """A finished model call: the whole message, how long it took, and the tokens the server reported."""
+
+    message: AIMessage
+    model_ms: float
+    usage: dict[str, int] = field(default_factory=dict)
+    finish_reason: str | None = None
+
+
+def stream_step(
+    backend: ChatBackend, model: Any, messages: Sequence[BaseMessage]
+) -> Generator[str, None, ModelStep]:
+    """Stream one call of `model` (the backend's model, possibly with tools bound), yielding answer text.
+
+    Raises BackendUnavailableError when the backend fails in a way its `errors` name (down, timed
+    out, malformed answers).
+    """
+    started = time.perf_counter()
+    tokens: list[str] = []
+    calls: dict[int, dict[str, str]] = {}
+    usage: dict[str, int] = {}
+    finish_reason: str | None = None
+    try:
+        for chunk in model.stream(list(messages)):
+            text = chunk.text if chunk.content else ""
+            if text:
+                tokens.append(text)
+                yield text
+            for part in chunk.tool_call_chunks or []:
+                slot = calls.setdefault(part.get("index") or 0, {"name": "", "args": "", "id": ""})
+                slot["name"] = slot["name"] or (part.get("name") or "")
+                slot["id"] = slot["id"] or (part.get("id") or "")
+                slot["args"] += part.get("args") or ""
+            if chunk.usage_metadata:
+                usage = {
+                    "input_tokens": chunk.usage_metadata.get("input_tokens", 0),
+                    "output_tokens": chunk.usage_metadata.get("output_tokens", 0),
+                }
+            finish_reason = (chunk.response_metadata or {}).get("finish_reason") or finish_reason
+    except backend.errors as exc:
+        raise BackendUnavailableError(
+            f"The language model is unavailable ({type(exc).__name__}: {exc})"
+        ) from exc
+    tool_calls = [
+        {"name": slot["name"], "args": parse_arguments(slot["args"]), "id": call_id(slot["id"])}
+        for slot in calls.values()
+    ]
+    return ModelStep(
+        message=AIMessage(content="".join(tokens), tool_calls=tool_calls),
+        model_ms=(time.perf_counter() - started) * 1000,
+        usage=usage,
+        finish_reason=finish_reason,
+    )

@@ -1,0 +1,89 @@
+"""One turn at a time per conversation, across threads and processes: a lease on the session row.
+
+Replicas share the database, so the lock lives there: a worker takes the session by writing its
+owner id and a lease end into `chat_sessions` in one conditional UPDATE, renews the lease from a
+background thread while it works, and clears it when done. A worker that dies leaves a lease that
+simply runs out, after which the next turn takes the session.
+"""
+
+from __future__ import annotations
+
+import secrets
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import Engine, or_, update
+from sqlalchemy.orm import sessionmaker
+
+from storage.models import ChatSession
+
+
+class TurnBusyError(TimeoutError):
+    """Another turn held the conversation for longer than this one was willing to wait."""
+
+
+class TurnLock:
+    """`with lock.hold(session_id): ...` runs the block while no other worker answers that session."""
+
+    def __init__(self, engine: Engine, *, lease_s: float = 30.0, wait_s: float = 900.0) -> None:
+        self._sessions = sessionmaker(engine)
+        self.lease_s = lease_s
+        self.wait_s = wait_s
+
+    def _try_take(self, session_id: str, owner: str) -> bool:
+        now = datetime.now(UTC)
+        with self._sessions.begin() as db:
+            taken = db.execute(
+                update(ChatSession)
+                .where(
+                    ChatSession.id == session_id,
+                    or_(ChatSession.turn_owner.is_(None), ChatSession.turn_until < now),
+                )
+                .values(turn_owner=owner, turn_until=now + timedelta(seconds=self.lease_s))
+            )
+            return taken.rowcount == 1
+
+    def _renew(self, session_id: str, owner: str) -> None:
+        with self._sessions.begin() as db:
+            db.execute(
+                update(ChatSession)
+                .where(ChatSession.id == session_id, ChatSession.turn_owner == owner)
+                .values(turn_until=datetime.now(UTC) + timedelta(seconds=self.lease_s))
+            )
+
+    def _release(self, session_id: str, owner: str) -> None:
+        with self._sessions.begin() as db:
+            db.execute(
+                update(ChatSession)
+                .where(ChatSession.id == session_id, ChatSession.turn_owner == owner)
+                .values(turn_owner=None, turn_until=None)
+            )
+
+    @contextmanager
+    def hold(self, session_id: str) -> Iterator[None]:
+        """Wait (polling, up to `wait_s`) until the session is free, then hold it for the block."""
+        owner = secrets.token_hex(16)
+        deadline = time.monotonic() + self.wait_s
+        pause = 0.02
+        while not self._try_take(session_id, owner):
+            if time.monotonic() > deadline:
+                raise TurnBusyError(f"session {session_id} stayed busy for {self.wait_s:.0f} s")
+            time.sleep(pause)
+            pause = min(pause * 1.5, 0.25)
+        stop = threading.Event()
+
+        def keep_alive() -> None:
+            while not stop.wait(self.lease_s / 3):
+                self._renew(session_id, owner)
+
+        renewer = threading.Thread(target=keep_alive, name=f"turn-lease-{session_id[:8]}", daemon=True)
+        renewer.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            renewer.join()
+            self._release(session_id, owner)
