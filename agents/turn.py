@@ -131,8 +131,11 @@ class SupportAgent:
 
     def _answer(self, message: StoredMessage, *, answered_first: list[int]) -> Iterator[TurnEvent]:
         started = time.perf_counter()
-        recorder = TurnRecorder(self.store, self.backend, session_id=message.session_id, message_id=message.id)
+        recorder = TurnRecorder(
+            self.store, self.backend, session_id=message.session_id, message_id=message.id
+        )
         trace = TurnTrace(answered_first=answered_first)
+        done = False
         try:
             conversation = conversation_for(self.store.messages(message.session_id), message.id)
             earlier = [m.content for m in conversation if m.role == "user" and m.id != message.id]
@@ -144,7 +147,9 @@ class SupportAgent:
                 trace.grounding = "no_relevant_knowledge"
                 trace.handoff_offered = True
                 yield TurnEvent("token", text=reply)
-                yield self._finish(recorder, reply, [], [], trace, started)
+                finished = self._finish(recorder, reply, [], [], trace, started)
+                done = True
+                yield finished
                 return
 
             messages, used = self._window(chunks, conversation, trace)
@@ -164,13 +169,22 @@ class SupportAgent:
                 trace.handoff_offered = True
                 yield TurnEvent("token", text=reply)
             ranked = sorted(citations.values(), key=lambda c: -c.score)
-            yield self._finish(
-                recorder, reply, [c.citation() for c in ranked], [o.public() for o in loop.outcomes], trace, started
+            finished = self._finish(
+                recorder,
+                reply,
+                [c.citation() for c in ranked],
+                [o.public() for o in loop.outcomes],
+                trace,
+                started,
             )
+            done = True
+            yield finished
         except BaseException:
-            # Whatever stopped the turn, the message stays stored, is shown as unanswered, and is
-            # kept out of the windows of later turns (it must not be answered as part of another).
-            recorder.failed()
+            # Whatever stopped the turn before its reply was stored (including a reader that went
+            # away), the message stays stored, is shown as unanswered, and is kept out of the
+            # windows of later turns: it must not be answered as part of another question.
+            if not done:
+                recorder.failed()
             raise
 
     def _replay(self, message: StoredMessage) -> Iterator[TurnEvent]:

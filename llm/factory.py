@@ -188,6 +188,8 @@ def _openai_backend(settings: Settings) -> ChatBackend:
         model=model,
         count_text=remote_token_counter(settings),
         description=f"OpenAI-compatible {settings.llm_base_url} ({settings.llm_model})",
-        errors=(openai.APIError, httpx.HTTPError),
+        # ValueError: a server that answers 200 with malformed JSON or SSE (JSONDecodeError), or
+        # a stream that ends without a single chunk ("No generation chunks were returned").
+        errors=(openai.APIError, httpx.HTTPError, ValueError),
         auto_tool_calls=settings.llm_auto_tools if settings.llm_auto_tools is not None else True,
     )

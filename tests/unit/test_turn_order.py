@@ -157,7 +157,9 @@ class BigExcerpts:
 
     def retrieve(self, query, *, k=None):
         return [
-            RetrievedChunk(f"doc{i}:0", f"doc{i}", f"Doc {i}", "", f"Fact {i}. " + "filler text " * 120, 0.9 - i / 10)
+            RetrievedChunk(
+                f"doc{i}:0", f"doc{i}", f"Doc {i}", "", f"Fact {i}. " + "filler text " * 120, 0.9 - i / 10
+            )
             for i in range(4)
         ]
 
