@@ -28,7 +28,65 @@ def test_migrations_create_the_schema_and_are_idempotent(engine) -> None:
     tables = set(inspect(engine).get_table_names())
     assert {"chat_sessions", "messages", "kb_documents", "alembic_version"} <= tables
     with engine.connect() as conn:
-        assert conn.execute(text("select version_num from alembic_version")).scalar() == "0002"
+        assert conn.execute(text("select version_num from alembic_version")).scalar() == head_revision()
+
+
+def head_revision() -> str:
+    from alembic.script import ScriptDirectory
+
+    from storage.db import MIGRATIONS_DIR
+
+    return ScriptDirectory(str(MIGRATIONS_DIR)).get_current_head()
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_history_written_before_0003_is_threaded_by_the_migration(
+    request: pytest.FixtureRequest, data_dir: Path, backend: str
+) -> None:
+    """Rows from before replies named their message: users count as answered, replies follow them."""
+    from alembic import command
+    from alembic.config import Config
+
+    from storage.db import MIGRATIONS_DIR
+
+    url = (
+        f"sqlite:///{data_dir / 'old.db'}" if backend == "sqlite" else request.getfixturevalue("postgres_url")
+    )
+    engine = make_engine(url)
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0002")
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "insert into chat_sessions (id, title, created_at, updated_at) "
+                "values ('s', '', current_timestamp, current_timestamp)"
+            )
+        )
+        for role, content in [
+            ("user", "hi"),
+            ("assistant", "hello"),
+            ("user", "bye"),
+            ("assistant", "see you"),
+        ]:
+            conn.execute(
+                text(
+                    "insert into messages (session_id, role, content, token_count, created_at) "
+                    "values ('s', :role, :content, 1, current_timestamp)"
+                ),
+                {"role": role, "content": content},
+            )
+    migrate(engine)
+    history = ConversationStore(engine).messages("s")
+    assert [(m.content, m.status, m.reply_to) for m in history] == [
+        ("hi", "answered", None),
+        ("hello", None, history[0].id),
+        ("bye", "answered", None),
+        ("see you", None, history[2].id),
+    ]
+    engine.dispose()
 
 
 def test_history_round_trips_with_tool_calls_citations_and_trace(engine) -> None:
