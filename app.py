@@ -62,6 +62,7 @@ def build_services(settings: Settings, *, embedder=None):  # noqa: ANN001, ANN20
             answer_tokens=settings.answer_tokens,
             max_tool_steps=settings.max_tool_steps,
             max_message_chars=settings.max_message_chars,
+            tool_routing=settings.tool_routing or ("both" if backend.auto_tool_calls else "rules"),
         ),
         retriever=kb,
         tools=[make_search_knowledge_base_tool(kb)],

@@ -22,9 +22,10 @@ class Settings(BaseSettings):
     llm_base_url: str | None = None
     llm_model: str = "default"
     llm_api_key: SecretStr = SecretStr("EMPTY")
-    # Offer tools to the model under tool_choice="auto"; unset: yes for `openai`, no for the
-    # bundled 135M model, which answers with nothing when tools are offered.
-    llm_auto_tools: bool | None = None
+    # How tools are chosen: `rules` (clear intents name their tool, agents/routing.py), `auto` (the
+    # model chooses), `both`. Unset: `both` for `openai`, `rules` for the bundled 135M model, which
+    # never chooses a tool itself (under "auto" it answers with nothing).
+    tool_routing: Literal["rules", "auto", "both"] | None = None
     llm_timeout_s: float = Field(default=120.0, gt=0)
     embedded_model_path: Path | None = None
     embedded_threads: int | None = None

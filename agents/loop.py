@@ -14,10 +14,12 @@ from langchain_core.tools import BaseTool
 
 from agents.events import TurnEvent
 from agents.recorder import TurnRecorder
+from agents.routing import Route
 from agents.trace import TurnTrace
 from knowledge.types import RetrievedChunk
 from llm.factory import ChatBackend
 from llm.streaming import ModelStep, stream_step
+from llm.toolcalls import call_id
 from tools.registry import ToolOutcome, run_tool_call
 
 
@@ -37,22 +39,34 @@ def run_tool_loop(
     max_steps: int,
     recorder: TurnRecorder,
     trace: TurnTrace,
+    offer_tools: bool,
+    route: Route | None = None,
 ) -> Generator[TurnEvent, None, LoopResult]:
-    """Run the loop over `messages` (extended in place), yielding answer tokens and finished tool calls."""
-    offer_tools = bool(tools) and backend.auto_tool_calls
+    """Run the loop over `messages` (extended in place), yielding answer tokens and finished tool calls.
+
+    With a `route`, the first step is that one tool call: built from the route's arguments when
+    they are complete, otherwise filled by the model with the tool named (tool_choice). Later steps
+    offer the tools under "auto" only if `offer_tools`; the last step offers none.
+    """
+    offer_tools = bool(tools) and offer_tools
     model = backend.model.bind_tools(list(tools)) if offer_tools else backend.model
     result = LoopResult(final=None)
+    routed = next((t for t in tools if route and t.name == route.tool), None)
     for step_no in range(max_steps + 1):
-        last_step = step_no == max_steps or not offer_tools
-        step_model = backend.model if last_step else model
-        step = yield from _tokens(stream_step(backend, step_model, messages))
-        trace.add_step(model_ms=step.model_ms, usage=step.usage, finish_reason=step.finish_reason)
-        if not step.message.tool_calls or last_step:
-            result.final = step.message
-            return result
-        recorder.tool_step(step.message)
-        messages.append(step.message)
-        for call in step.message.tool_calls:
+        if routed is not None and route is not None and step_no == 0:
+            message = _routed_call(backend, routed, route, messages, trace)
+        else:
+            last_step = step_no == max_steps or not offer_tools
+            step_model = backend.model if last_step else model
+            step = yield from _tokens(stream_step(backend, step_model, messages))
+            trace.add_step(model_ms=step.model_ms, usage=step.usage, finish_reason=step.finish_reason)
+            message = step.message
+            if not message.tool_calls or last_step:
+                result.final = message
+                return result
+        recorder.tool_step(message)
+        messages.append(message)
+        for call in message.tool_calls:
             outcome = run_tool_call(tools, call)
             result.outcomes.append(outcome)
             trace.tool_calls.append({**outcome.public(), "ok": outcome.ok})
@@ -64,6 +78,32 @@ def run_tool_loop(
         if step_no + 1 == max_steps:
             trace.step_limit_reached = True
     return result
+
+
+def _routed_call(
+    backend: ChatBackend, tool: BaseTool, route: Route, messages: list[BaseMessage], trace: TurnTrace
+) -> AIMessage:
+    """The routed tool's call: from the rule's arguments, or the model filling the named tool."""
+    required = set(tool.tool_call_schema.model_json_schema().get("required", []))
+    args = dict(route.known_args)
+    if not required <= set(args):
+        model = backend.model.bind_tools([tool], tool_choice=tool.name)
+        step = _quietly(stream_step(backend, model, messages))
+        trace.add_step(model_ms=step.model_ms, usage=step.usage, finish_reason=step.finish_reason)
+        filled = next((c for c in step.message.tool_calls if c["name"] == tool.name), None)
+        # What the rule read from the message is more reliable than what a small model copies.
+        args = {**(filled["args"] if filled else {}), **route.known_args}
+    call = {"name": tool.name, "args": args, "id": call_id(None)}
+    return AIMessage(content="", tool_calls=[call])
+
+
+def _quietly(step: Generator[str, None, ModelStep]) -> ModelStep:
+    """Run a model step whose text is not part of the answer (a routed tool call)."""
+    while True:
+        try:
+            next(step)
+        except StopIteration as stop:
+            return stop.value
 
 
 def _tokens(step: Generator[str, None, ModelStep]) -> Generator[TurnEvent, None, ModelStep]:

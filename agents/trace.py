@@ -15,6 +15,8 @@ class TurnTrace:
     window: dict[str, Any] = field(default_factory=dict)
     steps: list[dict[str, Any]] = field(default_factory=list)
     tool_calls: list[dict[str, Any]] = field(default_factory=list)
+    # The tool a routing rule chose before the model ran, and why (agents/routing.py).
+    route: dict[str, str] | None = None
     step_limit_reached: bool = False
     # Why the reply is not (only) the model's text: "no_relevant_knowledge", "empty_reply", …
     grounding: str | None = None

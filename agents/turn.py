@@ -19,6 +19,7 @@ from langchain_core.tools import BaseTool
 from agents.events import TurnEvent, TurnResult
 from agents.loop import run_tool_loop
 from agents.recorder import TurnRecorder, count_text_safely
+from agents.routing import RoutingMode, route
 from agents.runner import run_detached
 from agents.trace import TurnTrace
 from agents.validation import clean_message
@@ -46,6 +47,8 @@ class AgentConfig:
     answer_tokens: int = 256
     max_tool_steps: int = 4
     max_message_chars: int = 4000
+    # rules: clear intents call their tool by name; auto: the model chooses; both (capable models).
+    tool_routing: RoutingMode = "both"
 
 
 class SupportAgent:
@@ -153,6 +156,9 @@ class SupportAgent:
                 return
 
             messages, used = self._window(chunks, conversation, trace)
+            routing = self.config.tool_routing
+            chosen = route(message.content, tools={t.name for t in self.tools}) if routing != "auto" else None
+            trace.route = {"tool": chosen.tool, "reason": chosen.reason} if chosen else None
             loop = yield from run_tool_loop(
                 backend=self.backend,
                 tools=self.tools,
@@ -160,6 +166,8 @@ class SupportAgent:
                 max_steps=self.config.max_tool_steps,
                 recorder=recorder,
                 trace=trace,
+                offer_tools=routing != "rules",
+                route=chosen,
             )
             citations = {c.chunk_id: c for c in [*used, *loop.found_chunks]}
             reply = (loop.final.text if loop.final is not None else "").strip()

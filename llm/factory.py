@@ -54,7 +54,7 @@ class ChatBackend:
     description: str
     errors: tuple[type[BaseException], ...] = field(default_factory=tuple)
     # Whether the model decides well by itself when to call a tool (tool_choice="auto"). Small
-    # models do not: under "auto" they answer with nothing, so the agent does not offer them tools.
+    # models do not (under "auto" they answer with nothing): the default tool routing follows this.
     auto_tool_calls: bool = True
     # What the chat template adds once per prompt (the assistant turn it opens for the answer).
     prompt_overhead_tokens: int = 8
@@ -111,7 +111,7 @@ def _embedded_backend(settings: Settings) -> ChatBackend:
         count_text=count_text,
         description=f"embedded llama.cpp ({path.name})",
         errors=(RuntimeError, ValueError),
-        auto_tool_calls=settings.llm_auto_tools if settings.llm_auto_tools is not None else False,
+        auto_tool_calls=False,
     )
 
 
@@ -191,5 +191,5 @@ def _openai_backend(settings: Settings) -> ChatBackend:
         # ValueError: a server that answers 200 with malformed JSON or SSE (JSONDecodeError), or
         # a stream that ends without a single chunk ("No generation chunks were returned").
         errors=(openai.APIError, httpx.HTTPError, ValueError),
-        auto_tool_calls=settings.llm_auto_tools if settings.llm_auto_tools is not None else True,
+        auto_tool_calls=True,
     )

@@ -1,0 +1,116 @@
+"""Routing before the model: which clear intents name which tool, and the routed first step of the loop."""
+
+from __future__ import annotations
+
+import pytest
+from langchain_core.messages import AIMessage, ToolMessage
+from langchain_core.tools import tool
+
+from agents import SupportAgent
+from agents.routing import route
+from agents.turn import AgentConfig
+from memory import ConversationStore
+from prompts import PromptLibrary
+from tests.utils.scripted import scripted_backend, tool_call
+
+ALL = {"lookup_order", "request_human", "calculator", "open_ticket", "request_refund"}
+
+
+@pytest.mark.parametrize(
+    ("message", "tool", "known"),
+    [
+        ("Where is my order NW-10042? I'm maria.lopez@example.com", "lookup_order", {"order_id": "NW-10042"}),
+        ("status of nw-10042 please", "lookup_order", {"order_id": "NW-10042"}),
+        ("I want to talk to a human agent please.", "request_human", None),
+        ("Can I speak to a real person?", "request_human", None),
+        ("What is 3 × 19.99 minus 10 %?", "calculator", {}),
+        ("how much is 120/4", "calculator", {}),
+        ("My blender arrived cracked", "open_ticket", {}),
+        ("I want a refund for NW-10042, it broke", "request_refund", {"order_id": "NW-10042"}),
+    ],
+)
+def test_clear_intents_name_their_tool(message: str, tool: str, known: dict | None) -> None:
+    chosen = route(message, tools=ALL)
+    assert chosen is not None and chosen.tool == tool
+    if known is not None:
+        assert chosen.known_args == known
+
+
+@pytest.mark.parametrize(
+    "message",
+    ["How long do I have to return something?", "Do you ship to Canada?", "Is the 2024 catalogue out?", "hi"],
+)
+def test_ordinary_questions_are_left_to_the_model(message: str) -> None:
+    assert route(message, tools=ALL) is None
+
+
+def test_a_route_to_a_tool_that_is_not_available_is_no_route() -> None:
+    assert route("I want to talk to a human", tools={"calculator"}) is None
+
+
+@tool
+def calculator(expression: str) -> str:
+    """Evaluate an arithmetic expression.
+
+    Args:
+        expression: The expression, e.g. "3 * 19.99".
+    """
+    return {"3 * 19.99 * 0.9": "53.97"}.get(expression, "Error: cannot evaluate")
+
+
+@tool
+def request_human(reason: str) -> str:
+    """Hand the conversation to a person.
+
+    Args:
+        reason: Why the customer wants a person.
+    """
+    return f"Queued for a person: {reason}"
+
+
+def make_agent(store: ConversationStore, script: list, routing: str) -> SupportAgent:
+    return SupportAgent(
+        store=store,
+        backend=scripted_backend(script),
+        prompts=PromptLibrary(),
+        config=AgentConfig(tool_routing=routing),
+        tools=[calculator, request_human],
+    )
+
+
+def test_a_routed_tool_is_filled_by_the_model_with_the_tool_named(store: ConversationStore) -> None:
+    agent = make_agent(
+        store,
+        [tool_call("calculator", {"expression": "3 * 19.99 * 0.9"}), AIMessage(content="That is 53.97.")],
+        "rules",
+    )
+    result = agent.run("What is 3 × 19.99 minus 10 %?", session_id=None)
+
+    fill, answer = agent.backend.model.calls
+    assert [t["function"]["name"] for t in fill["tools"]] == ["calculator"]
+    assert answer["tools"] is None  # rules only: the answer step offers no tools
+    assert isinstance(answer["messages"][-1], ToolMessage) and answer["messages"][-1].content == "53.97"
+    assert result.reply == "That is 53.97."
+    assert result.tool_calls[0]["result"] == "53.97"
+    assert store.messages(result.session_id)[-1].trace["route"]["tool"] == "calculator"
+
+
+def test_a_routed_tool_whose_arguments_are_known_needs_no_model_call_to_fill(
+    store: ConversationStore,
+) -> None:
+    agent = make_agent(store, [AIMessage(content="A person will reply here shortly.")], "rules")
+    result = agent.run("I want to talk to a human agent please.", session_id=None)
+
+    assert len(agent.backend.model.calls) == 1
+    assert result.tool_calls[0]["name"] == "request_human"
+    assert result.tool_calls[0]["result"].startswith("Queued for a person")
+
+
+def test_auto_routing_leaves_the_choice_to_the_model(store: ConversationStore) -> None:
+    agent = make_agent(store, [AIMessage(content="Let me find someone.")], "auto")
+    result = agent.run("I want to talk to a human agent please.", session_id=None)
+    assert result.tool_calls == []
+    assert {t["function"]["name"] for t in agent.backend.model.calls[0]["tools"]} == {
+        "calculator",
+        "request_human",
+    }
