@@ -26,7 +26,10 @@ class Settings(BaseSettings):
     # model chooses), `both`. Unset: `both` for `openai`, `rules` for the bundled 135M model, which
     # never chooses a tool itself (under "auto" it answers with nothing).
     tool_routing: Literal["rules", "auto", "both"] | None = None
+    # The longest a model call may take in all, and the longest wait for its first token (or
+    # between two tokens) on the `openai` backend.
     llm_timeout_s: float = Field(default=120.0, gt=0)
+    llm_first_token_s: float = Field(default=30.0, gt=0)
     embedded_model_path: Path | None = None
     embedded_threads: int | None = None
     context_tokens: int = Field(default=2048, ge=256)

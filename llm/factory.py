@@ -16,6 +16,7 @@ import httpx
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage
 
+from llm.resilience import CircuitBreaker
 from settings import Settings
 
 log = logging.getLogger(__name__)
@@ -58,6 +59,12 @@ class ChatBackend:
     auto_tool_calls: bool = True
     # What the chat template adds once per prompt (the assistant turn it opens for the answer).
     prompt_overhead_tokens: int = 8
+    # Failures worth another try before the first token (connection refused, 429, 5xx, timeouts).
+    transient: tuple[type[BaseException], ...] = field(default_factory=tuple)
+    retries: int = 0
+    # One model call, first token to last, may take this long.
+    total_timeout_s: float = float("inf")
+    breaker: CircuitBreaker = field(default_factory=CircuitBreaker)
 
     def count_message(self, message: BaseMessage) -> int:
         """Tokens one message costs in the prompt: its text, its tool calls and the template overhead."""
@@ -174,8 +181,10 @@ def _openai_backend(settings: Settings) -> ChatBackend:
         model=settings.llm_model,
         base_url=settings.llm_base_url,
         api_key=settings.llm_api_key,
-        timeout=settings.llm_timeout_s,
-        max_retries=1,
+        # The read timeout bounds the wait for the first token and any stall after it; retries
+        # are ours (llm/resilience.py), only before the first token.
+        timeout=httpx.Timeout(settings.llm_timeout_s, connect=5.0, read=settings.llm_first_token_s),
+        max_retries=0,
         temperature=settings.temperature,
         max_tokens=settings.answer_tokens,
         # ChatOpenAI sends `max_completion_tokens`, which vLLM and llama.cpp servers may ignore;
@@ -192,4 +201,12 @@ def _openai_backend(settings: Settings) -> ChatBackend:
         # a stream that ends without a single chunk ("No generation chunks were returned").
         errors=(openai.APIError, httpx.HTTPError, ValueError),
         auto_tool_calls=True,
+        transient=(
+            openai.APIConnectionError,
+            openai.RateLimitError,
+            openai.InternalServerError,
+            httpx.TransportError,
+        ),
+        retries=2,
+        total_timeout_s=settings.llm_timeout_s,
     )

@@ -7,6 +7,7 @@ which exceptions mean "the model is unavailable" is each backend's own list (`Ch
 
 from __future__ import annotations
 
+import itertools
 import time
 from collections.abc import Generator, Sequence
 from dataclasses import dataclass, field
@@ -15,6 +16,7 @@ from typing import Any
 from langchain_core.messages import AIMessage, BaseMessage
 
 from llm.factory import BackendUnavailableError, ChatBackend
+from llm.resilience import CircuitOpenError, first_with_retries
 from llm.toolcalls import call_id, parse_arguments
 
 
@@ -33,8 +35,9 @@ def stream_step(
 ) -> Generator[str, None, ModelStep]:
     """Stream one call of `model` (the backend's model, possibly with tools bound), yielding answer text.
 
-    Raises BackendUnavailableError when the backend fails in a way its `errors` name (down, timed
-    out, malformed answers).
+    Transient failures are retried before the first token (llm/resilience.py). Raises
+    BackendUnavailableError when the backend fails in a way its `errors` name (down, timed out,
+    malformed answers), when the call outlasts `total_timeout_s`, or while the breaker is open.
     """
     started = time.perf_counter()
     tokens: list[str] = []
@@ -42,7 +45,16 @@ def stream_step(
     usage: dict[str, int] = {}
     finish_reason: str | None = None
     try:
-        for chunk in model.stream(list(messages)):
+        backend.breaker.before_call()
+        first, rest = first_with_retries(
+            lambda: model.stream(list(messages)),
+            transient=backend.transient,
+            attempts=backend.retries + 1,
+            max_wait_s=backend.total_timeout_s,
+        )
+        for chunk in itertools.chain([first] if first is not None else [], rest):
+            if time.perf_counter() - started > backend.total_timeout_s:
+                raise TimeoutError(f"the answer took longer than {backend.total_timeout_s:.0f} s")
             text = chunk.text if chunk.content else ""
             if text:
                 tokens.append(text)
@@ -58,10 +70,14 @@ def stream_step(
                     "output_tokens": chunk.usage_metadata.get("output_tokens", 0),
                 }
             finish_reason = (chunk.response_metadata or {}).get("finish_reason") or finish_reason
-    except backend.errors as exc:
+    except CircuitOpenError as exc:
+        raise BackendUnavailableError(f"The language model is unavailable ({exc})") from exc
+    except (*backend.errors, TimeoutError) as exc:
+        backend.breaker.failed()
         raise BackendUnavailableError(
             f"The language model is unavailable ({type(exc).__name__}: {exc})"
         ) from exc
+    backend.breaker.succeeded()
     tool_calls = [
         {"name": slot["name"], "args": parse_arguments(slot["args"]), "id": call_id(slot["id"])}
         for slot in calls.values()
