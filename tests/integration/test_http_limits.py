@@ -19,7 +19,10 @@ pytestmark = pytest.mark.slow
 UPLOAD_LIMIT = 1024 * 1024
 FILLER = b"x" * 65536
 # Far more than any cap below: a server that reads the whole body never answers within it.
-NEVER_READ_THIS_MUCH = 16 * 1024 * 1024
+NEVER_READ_THIS_MUCH = 64 * 1024 * 1024
+# What the sender may have pushed past the cap before it sees the answer: the kernel's socket
+# buffers on both ends (loopback TCP autotunes them to several MiB).
+IN_FLIGHT = 16 * 1024 * 1024
 BOUNDARY = "frontdesk-test-boundary"
 
 
@@ -60,7 +63,7 @@ def test_a_chunked_json_body_is_cut_off_at_the_cap(app_url: str) -> None:
     assert answer is not None, "the server read the whole chunked body without answering"
     assert answer.status == 413
     assert_json_error(answer.status, answer.body, "request_too_large")
-    assert answer.bytes_sent < 4 * 1024 * 1024
+    assert answer.bytes_sent < 256 * 1024 + IN_FLIGHT
     assert httpx.get(f"{app_url}/healthz").status_code == 200
 
 
@@ -79,7 +82,7 @@ def test_a_chunked_admin_upload_is_cut_off_at_the_upload_cap(app_url: str) -> No
     assert answer is not None, "the server read the whole chunked upload without answering"
     assert answer.status == 413
     assert_json_error(answer.status, answer.body, "request_too_large")
-    assert answer.bytes_sent < UPLOAD_LIMIT + 4 * 1024 * 1024
+    assert answer.bytes_sent < UPLOAD_LIMIT + IN_FLIGHT
 
 
 @pytest.mark.parametrize("authorization", [None, basic("admin", "wrong-password")])
@@ -101,7 +104,7 @@ def test_an_admin_upload_without_a_valid_login_is_refused_before_its_body_is_rea
     assert answer.status == 401
     assert answer.headers["www-authenticate"] == "Basic"
     assert_json_error(answer.status, answer.body, "unauthorized")
-    assert answer.bytes_sent < UPLOAD_LIMIT
+    assert answer.bytes_sent < IN_FLIGHT
 
 
 def test_a_chunked_upload_to_the_admin_console_is_cut_off_too(app_url: str) -> None:
@@ -117,7 +120,7 @@ def test_a_chunked_upload_to_the_admin_console_is_cut_off_too(app_url: str) -> N
     # Not logged in: Gradio refuses; either way nothing near the whole body was read.
     assert answer.status in (401, 413)
     assert json.loads(answer.body)["error"]["code"] in ("unauthorized", "request_too_large")
-    assert answer.bytes_sent < UPLOAD_LIMIT + 4 * 1024 * 1024
+    assert answer.bytes_sent < UPLOAD_LIMIT + IN_FLIGHT
 
 
 def test_the_chat_refuses_uploads(app_url: str) -> None:
