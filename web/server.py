@@ -29,6 +29,8 @@ MULTIPART_OVERHEAD = 64 * 1024
 # Gradio's temporary files (admin uploads) are deleted once an hour when older than an hour, and
 # all of them when the server stops.
 GRADIO_CACHE_EXPIRY = (3600, 3600)
+# Gradio's routes that write files to disk; the chat's are refused.
+CHAT_FILE_ROUTES = ("/gradio_api/upload", "/gradio_api/process_recording")
 
 API_DESCRIPTION = """
 Frontdesk's REST API. Every error answers `{"error": {"code", "message"}}` with the status:
@@ -74,10 +76,12 @@ def create_app(services: Services, *, title: str = "Northwind Goods support") ->
     def admin_redirect(request: Request) -> RedirectResponse:
         return RedirectResponse(f"{request.scope.get('root_path', '')}/admin/", status_code=307)
 
-    @app.post("/gradio_api/upload", include_in_schema=False)
     def no_chat_uploads() -> None:
         # The chat has no file input: nothing may write files through it.
         raise ApiError(403, "uploads_refused", "The chat does not accept file uploads.")
+
+    for path in CHAT_FILE_ROUTES:
+        app.add_api_route(path, no_chat_uploads, methods=["POST"], include_in_schema=False)
 
     # Gradio keeps uploads and generated files in GRADIO_TEMP_DIR, read when the Blocks are built.
     os.environ["GRADIO_TEMP_DIR"] = str((settings.data_dir / "gradio").resolve())

@@ -185,9 +185,12 @@ def gradio_upload_dir(settings: Settings) -> Path:
     return (settings.data_dir / "gradio").resolve()
 
 
-def test_the_chat_refuses_uploads_and_writes_nothing(client: TestClient, app_settings: Settings) -> None:
+@pytest.mark.parametrize("path", ["/gradio_api/upload", "/gradio_api/process_recording"])
+def test_the_chat_refuses_uploads_and_writes_nothing(
+    client: TestClient, app_settings: Settings, path: str
+) -> None:
     before = sorted(gradio_upload_dir(app_settings).rglob("*"))
-    response = client.post("/gradio_api/upload", files={"files": ("a.txt", b"hello" * 1000)})
+    response = client.post(path, files={"files": ("a.txt", b"hello" * 1000)})
     assert_error(response, 403, "uploads_refused")
     assert sorted(gradio_upload_dir(app_settings).rglob("*")) == before
 
