@@ -138,7 +138,10 @@ class SecurityHeaders:
 
 def _reshaped(status: int, content_type: str, body: bytes) -> bytes | None:
     """An error body in the one shape, or None when it already has it (or is not ours to touch)."""
-    message = HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else "Error"
+    try:
+        message = HTTPStatus(status).phrase
+    except ValueError:
+        message = "Error"
     extra: dict = {}
     if content_type.startswith("application/json"):
         try:

@@ -20,9 +20,9 @@ from settings import Settings
 from tests.integration.conftest import ADMIN
 from web.server import create_app
 
-pytestmark = pytest.mark.fuzz
+pytestmark = [pytest.mark.slow, pytest.mark.fuzz]
 
-EXAMPLES = 40
+EXAMPLES = 20
 BASIC = "Basic " + base64.b64encode(f"{ADMIN[0]}:{ADMIN[1]}".encode()).decode()
 FUZZ = settings(
     max_examples=EXAMPLES,
