@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class PublicModel(BaseModel):
+    """A response shape: documented fields, and nothing the handler returns is dropped."""
+
+    model_config = ConfigDict(extra="allow")
 
 
 class ErrorDetail(BaseModel):
@@ -12,10 +18,9 @@ class ErrorDetail(BaseModel):
     message: str = Field(description="What went wrong, for a person.")
 
 
-class ErrorBody(BaseModel):
+class ErrorBody(PublicModel):
     """Every error answer: `{"error": {"code", "message"}}`, sometimes with extra top-level fields."""
 
-    model_config = {"extra": "allow"}
     error: ErrorDetail
 
 
@@ -49,20 +54,20 @@ def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     }
 
 
-class Citation(BaseModel):
+class Citation(PublicModel):
     document: str = Field(description="The document id.")
     title: str
     chunk_id: str
     score: float = Field(description="Cosine relevance, 0–1.")
 
 
-class ToolCallPublic(BaseModel):
+class ToolCallPublic(PublicModel):
     name: str
-    arguments: dict[str, Any] = Field(default_factory=dict)
+    arguments: Any = None
     result: Any = None
 
 
-class ChatReply(BaseModel):
+class ChatReply(PublicModel):
     session_id: str
     message_id: int = Field(description="The id of the stored assistant message.")
     reply: str
@@ -71,7 +76,7 @@ class ChatReply(BaseModel):
     handoff: bool = Field(description="The reply offers a human.")
 
 
-class MessagePublic(BaseModel):
+class MessagePublic(PublicModel):
     id: int
     role: str = Field(description="`user`, `assistant` or `tool`.")
     content: str
@@ -82,18 +87,18 @@ class MessagePublic(BaseModel):
     citations: list[Citation] | None = None
 
 
-class History(BaseModel):
+class History(PublicModel):
     session_id: str
     messages: list[MessagePublic] = Field(description="The whole stored history, oldest first.")
 
 
-class Health(BaseModel):
+class Health(PublicModel):
     status: str
     model: str = Field(description="The chat model being served.")
     documents: int = Field(description="Documents in the knowledge base.")
 
 
-class DocumentPublic(BaseModel):
+class DocumentPublic(PublicModel):
     id: str
     title: str
     filename: str
@@ -102,11 +107,11 @@ class DocumentPublic(BaseModel):
     updated_at: str
 
 
-class DocumentList(BaseModel):
+class DocumentList(PublicModel):
     documents: list[DocumentPublic]
 
 
-class IngestResult(BaseModel):
+class IngestResult(PublicModel):
     document: str = Field(description="The document id.")
     title: str
     status: str = Field(description="`added`, `updated` or `unchanged`.")
@@ -117,6 +122,6 @@ class SearchHit(Citation):
     text: str
 
 
-class SearchResults(BaseModel):
+class SearchResults(PublicModel):
     query: str
     results: list[SearchHit]
