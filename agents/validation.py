@@ -7,6 +7,9 @@ import unicodedata
 
 # C0/C1 control characters other than tab, newline and carriage return.
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+# UTF-16 surrogate code points: JSON lets a client send them as lone "\ud800" escapes, but they are
+# not characters and no database or UTF-8 encoder accepts them.
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
 
 
 class InvalidMessageError(ValueError):
@@ -25,6 +28,10 @@ def clean_message(text: object, *, max_chars: int) -> str:
     if _CONTROL.search(text):
         raise InvalidMessageError(
             "invalid_characters", "The message contains control characters; please remove them."
+        )
+    if _SURROGATE.search(text):
+        raise InvalidMessageError(
+            "invalid_characters", "The message contains invalid Unicode (a lone surrogate); please resend it."
         )
     text = unicodedata.normalize("NFC", text).strip()
     if not text:

@@ -1,28 +1,57 @@
-"""The REST API under /api/v1 (chat, history, admin knowledge base) and GET /healthz."""
+"""The chat route `POST /api/v1/chat` (JSON or server-sent events); `build_api` gathers every REST router."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, Query, UploadFile
-from fastapi.responses import JSONResponse, Response, StreamingResponse
-from pydantic import BaseModel, ConfigDict, StrictBool, StrictStr
+from fastapi import APIRouter
+from fastapi.responses import Response, StreamingResponse
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr
 
 from agents.turn import TurnEvent
 from llm.factory import BackendUnavailableError
-from web.admin_auth import require_admin
+from web.api_documents import router as documents_router
+from web.api_sessions import router as sessions_router
 from web.errors import ApiError, backend_unavailable
+from web.schemas import ChatReply, error_responses
 from web.services import Services
 
 
 class ChatRequest(BaseModel):
+    """A customer's message; `session_id` continues a conversation, null (or absent) starts one."""
+
     model_config = ConfigDict(extra="ignore")
 
-    message: StrictStr
-    session_id: StrictStr | None = None
-    stream: StrictBool = False
+    message: StrictStr = Field(
+        description="The customer's message; trimmed, not empty, no control characters."
+    )
+    session_id: StrictStr | None = Field(default=None, description="A session id from an earlier reply.")
+    stream: StrictBool = Field(default=False, description="Answer as `text/event-stream` (see below).")
+
+
+CHAT_DESCRIPTION = """
+Stores the message first (an unknown `session_id` is a 404), then answers it from the knowledge
+base. With `"stream": false` the answer is one JSON object (`ChatReply`).
+
+With `"stream": true` the answer is `text/event-stream` (header `X-Session-Id` names the session):
+
+- `event: token`, `data: {"text": "..."}`: answer text as it is generated;
+- `event: tool`, `data: {"name", "arguments", "result"}`: a finished tool call;
+- `event: error`, `data: {"error": {"code": "backend_unavailable", "message"}}`: at most once, when
+  the model stops answering mid-stream (the message stays saved);
+- `event: done`, `data`: the `ChatReply` object, last.
+
+A model that is down before the first event is a 503 whose body carries the `session_id` the message
+was saved to.
+"""
+
+SSE_EXAMPLE = (
+    'event: token\ndata: {"text": "You have 30 days"}\n\n'
+    'event: done\ndata: {"session_id": "...", "message_id": 2, "reply": "You have 30 days...", '
+    '"citations": [], "tool_calls": [], "handoff": false}\n\n'
+)
 
 
 def _sse(event: str, data: dict[str, Any]) -> str:
@@ -54,18 +83,26 @@ def _sse_events(first: TurnEvent, events: Iterator[TurnEvent]) -> Iterator[str]:
 
 
 def build_api(services: Services) -> APIRouter:
+    """Every REST route: health, chat, session history and the admin knowledge base."""
     router = APIRouter()
-    admin = Depends(require_admin(services.admin))
+    router.include_router(sessions_router)
 
-    @router.get("/healthz")
-    def healthz() -> dict[str, Any]:
-        return {
-            "status": "ok",
-            "model": services.model_description,
-            "documents": len(services.knowledge.documents()) if services.knowledge else 0,
-        }
-
-    @router.post("/api/v1/chat", response_model=None)
+    @router.post(
+        "/api/v1/chat",
+        tags=["chat"],
+        summary="Send a customer message and get the agent's reply",
+        description=CHAT_DESCRIPTION,
+        # Documented, not enforced: the handler's answer goes out as it is.
+        response_model=None,
+        responses={
+            200: {
+                "model": ChatReply,
+                "description": "The reply (JSON), or the event stream when `stream` is true.",
+                "content": {"text/event-stream": {"schema": {"type": "string"}, "example": SSE_EXAMPLE}},
+            },
+            **error_responses(404, 413, 422, 503),
+        },
+    )
     def chat(request: ChatRequest) -> Response | dict[str, Any]:
         # An unknown session id raises UnknownSessionError there: a 404 from the error handlers.
         stored = services.agent.accept(request.message, session_id=request.session_id)
@@ -87,53 +124,5 @@ def build_api(services: Services) -> APIRouter:
             headers={"Cache-Control": "no-cache", "X-Session-Id": stored.session_id},
         )
 
-    @router.get("/api/v1/sessions/{session_id}/messages")
-    def messages(session_id: str) -> dict[str, Any]:
-        history = services.store.messages(session_id)
-        return {"session_id": session_id, "messages": [m.public() for m in history]}
-
-    # -- admin: knowledge base ---------------------------------------------------------------------
-
-    def knowledge():
-        if services.knowledge is None:
-            raise ApiError(503, "knowledge_disabled", "The knowledge base is not configured.")
-        return services.knowledge
-
-    @router.get("/api/v1/admin/documents", dependencies=[admin])
-    def list_documents() -> dict[str, Any]:
-        return {"documents": knowledge().documents()}
-
-    @router.post("/api/v1/admin/documents", dependencies=[admin], response_model=None)
-    def upload_document(file: UploadFile) -> JSONResponse:
-        data = file.file.read(services.settings.max_upload_bytes + 1)
-        result = knowledge().ingest(file.filename or "", data)
-        return JSONResponse(result.public(), status_code=201 if result.status == "added" else 200)
-
-    @router.delete("/api/v1/admin/documents/{doc_id}", dependencies=[admin], status_code=204)
-    def delete_document(doc_id: str) -> Response:
-        if not knowledge().delete(doc_id):
-            raise ApiError(404, "unknown_document", f"No document has the id {doc_id!r}.")
-        return Response(status_code=204)
-
-    @router.post("/api/v1/admin/documents/{doc_id}/reindex", dependencies=[admin])
-    def reindex_document(doc_id: str) -> dict[str, Any]:
-        try:
-            return knowledge().reindex(doc_id).public()
-        except KeyError:
-            raise ApiError(404, "unknown_document", f"No document has the id {doc_id!r}.") from None
-
-    @router.get("/api/v1/admin/kb/search", dependencies=[admin])
-    def search(
-        q: Annotated[str, Query(min_length=1, max_length=2000)], k: Annotated[int, Query(ge=1, le=50)] = 3
-    ) -> dict[str, Any]:
-        chunks = knowledge().search(q, k=k)
-        return {"query": q, "results": [{**c.citation(), "text": c.text} for c in chunks]}
-
-    @router.api_route(
-        "/api/{path:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"], include_in_schema=False
-    )
-    def unknown_api_route(path: str) -> Response:
-        # Without this, unknown API paths would fall through to the chat UI mounted at "/".
-        raise ApiError(404, "not_found", f"There is no API endpoint /api/{path}.")
-
+    router.include_router(documents_router)
     return router

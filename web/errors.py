@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match, Mount
 
 from agents.validation import InvalidMessageError
 from knowledge.loaders import DocumentError
@@ -16,6 +18,7 @@ from memory.store import UnknownSessionError
 from memory.window import ContextOverflowError
 
 log = logging.getLogger(__name__)
+API_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 
 
 class ApiError(Exception):
@@ -27,13 +30,15 @@ class ApiError(Exception):
         self.headers = headers
 
 
+def error_body(code: str, message: str, **extra: object) -> dict[str, Any]:
+    """The error body; `extra` adds top-level fields (e.g. the session a saved message went to)."""
+    return {"error": {"code": code, "message": message}, **extra}
+
+
 def error_response(
     status: int, code: str, message: str, headers: dict[str, str] | None = None, **extra: object
 ) -> JSONResponse:
-    """The error body; `extra` adds top-level fields (e.g. the session a saved message went to)."""
-    return JSONResponse(
-        {"error": {"code": code, "message": message}, **extra}, status_code=status, headers=headers
-    )
+    return JSONResponse(error_body(code, message, **extra), status_code=status, headers=headers)
 
 
 def _validation_message(exc: RequestValidationError) -> str:
@@ -55,10 +60,22 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 400:
+            # Only body parsing raises a bare 400 (FastAPI's "error parsing the body", Starlette's
+            # invalid multipart or form data): that is invalid input like any other.
+            return error_response(
+                422, "invalid_request", f"The request body could not be parsed: {exc.detail}"
+            )
         code = {404: "not_found", 405: "method_not_allowed", 401: "unauthorized"}.get(
             exc.status_code, "http_error"
         )
         return error_response(exc.status_code, code, str(exc.detail), getattr(exc, "headers", None))
+
+    @app.exception_handler(Exception)
+    async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
+        # Starlette's last resort would answer a plain-text 500; keep the one shape even here
+        # (Starlette still re-raises the exception afterwards, so the server logs it).
+        return error_response(500, "internal_error", "Something went wrong on our side.")
 
     @app.exception_handler(InvalidMessageError)
     async def _bad_message(_: Request, exc: InvalidMessageError) -> JSONResponse:
@@ -79,6 +96,36 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(BackendUnavailableError)
     async def _backend(_: Request, exc: BackendUnavailableError) -> JSONResponse:
         return backend_unavailable(exc)
+
+
+def install_api_fallback(app: FastAPI) -> None:
+    """Unknown paths under /api answer a JSON 404, and known paths with a wrong method a 405.
+
+    Without it, unknown API paths would fall through to the chat UI mounted at "/". Added after
+    every API route, so a wrong method on a real route reaches it too and is told which are allowed.
+    """
+
+    @app.api_route("/api/{path:path}", methods=[*API_METHODS], include_in_schema=False)
+    def unknown_api_route(request: Request, path: str) -> None:
+        # The routes that would take this path with another method (Gradio's mounts excluded).
+        routes = [
+            route
+            for route in app.router.routes
+            if not isinstance(route, Mount) and getattr(route, "endpoint", None) is not unknown_api_route
+        ]
+        allowed = [
+            method
+            for method in API_METHODS
+            if any(route.matches({**request.scope, "method": method})[0] is Match.FULL for route in routes)
+        ]
+        if allowed:
+            raise ApiError(
+                405,
+                "method_not_allowed",
+                f"/api/{path} does not take {request.method}; it takes {', '.join(allowed)}.",
+                headers={"Allow": ", ".join(allowed)},
+            )
+        raise ApiError(404, "not_found", f"There is no API endpoint /api/{path}.")
 
 
 BACKEND_UNAVAILABLE = (

@@ -1,55 +1,105 @@
-"""Builds the one FastAPI app: REST routes, then the admin console at /admin and the chat at /."""
+"""Builds the one FastAPI app: REST routes, offline /docs, the admin console at /admin and the chat
+at /, wrapped in the HTTP-surface middleware (body cap, admin gate, CORS, error shape, headers)."""
 
 from __future__ import annotations
 
+import os
+
 import gradio as gr
 from fastapi import FastAPI, Request
-from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
-from starlette.responses import Response
+from fastapi.responses import RedirectResponse
+from fastapi_offline import FastAPIOffline
+from starlette.middleware.cors import CORSMiddleware
 
+from web.admin_auth import AdminGate
 from web.admin_ui import build_admin_ui
 from web.api import build_api
 from web.chat_ui import build_chat_ui
-from web.errors import error_response, install_error_handlers
+from web.errors import ApiError, install_api_fallback, install_error_handlers
+from web.login_throttle import LoginThrottle
+from web.middleware import BodySizeLimit, JsonErrorShape, SecurityHeaders
 from web.services import Services
 
-# A JSON chat request is small; anything bigger than this is refused before it is read.
+# A JSON chat request is small; anything bigger is refused while it arrives.
 MAX_JSON_BODY = 256 * 1024
+# Gradio event payloads carry the whole chat history shown in the page, so they get more room.
+MAX_GRADIO_BODY = 2 * 1024 * 1024
+# Room for the multipart framing around an uploaded file.
+MULTIPART_OVERHEAD = 64 * 1024
+# Gradio's temporary files (admin uploads) are deleted once an hour when older than an hour, and
+# all of them when the server stops.
+GRADIO_CACHE_EXPIRY = (3600, 3600)
+# Gradio's routes that write files to disk; the chat's are refused.
+CHAT_FILE_ROUTES = ("/gradio_api/upload", "/gradio_api/process_recording")
+
+API_DESCRIPTION = """
+Frontdesk's REST API. Every error answers `{"error": {"code", "message"}}` with the status:
+401 admin login, 404 unknown, 405 wrong method, 409 conflict, 413 too large, 415 unsupported type,
+422 invalid input, 429 too many failed logins (with `Retry-After`), 503 model unavailable.
+The admin routes use HTTP Basic (user `admin`).
+"""
 
 
-class BodySizeLimit(BaseHTTPMiddleware):
-    def __init__(self, app: FastAPI, *, upload_limit: int) -> None:
-        super().__init__(app)
-        self.upload_limit = upload_limit
-
-    async def dispatch(self, request: Request, call_next: RequestResponseEndpoint) -> Response:
-        length = request.headers.get("content-length")
-        if length and length.isdigit() and request.url.path.startswith("/api/"):
-            limit = self.upload_limit + 64 * 1024 if "/admin/" in request.url.path else MAX_JSON_BODY
-            if int(length) > limit:
-                return error_response(413, "request_too_large", f"The request body is over {limit} bytes.")
-        return await call_next(request)
+def _body_limits(upload_limit: int) -> list[tuple[str, int]]:
+    upload = upload_limit + MULTIPART_OVERHEAD
+    return [
+        ("/api/v1/admin/documents", upload),
+        ("/admin/gradio_api/upload", upload),
+        ("/api/", MAX_JSON_BODY),
+    ]
 
 
 def create_app(services: Services, *, title: str = "Northwind Goods support") -> FastAPI:
-    app = FastAPI(title="Frontdesk", version="0.1.0")
+    settings = services.settings
+    app = FastAPIOffline(
+        title="Frontdesk",
+        version="0.1.0",
+        description=API_DESCRIPTION,
+        redoc_url=None,
+        static_url="/docs-assets",
+    )
+    app.state.services = services
     install_error_handlers(app)
-    app.add_middleware(BodySizeLimit, upload_limit=services.settings.max_upload_bytes)
     app.include_router(build_api(services))
+    install_api_fallback(app)
 
+    # Innermost first: the admin gate runs before any body is read, inside the body cap.
+    app.add_middleware(AdminGate, auth=services.admin, throttle=LoginThrottle())
+    upload_limit = settings.max_upload_bytes
+    app.add_middleware(BodySizeLimit, limits=_body_limits(upload_limit), default=MAX_GRADIO_BODY)
+    # Same-origin only: no cross-origin reads, and never credentials (Gradio then adds no CORS of its own).
+    app.add_middleware(CORSMiddleware, allow_origins=[], allow_credentials=False)
+    app.add_middleware(JsonErrorShape)
+    app.add_middleware(SecurityHeaders)
+
+    @app.get("/admin", include_in_schema=False)
+    def admin_redirect(request: Request) -> RedirectResponse:
+        return RedirectResponse(f"{request.scope.get('root_path', '')}/admin/", status_code=307)
+
+    def no_chat_uploads() -> None:
+        # The chat has no file input: nothing may write files through it.
+        raise ApiError(403, "uploads_refused", "The chat does not accept file uploads.")
+
+    for path in CHAT_FILE_ROUTES:
+        app.add_api_route(path, no_chat_uploads, methods=["POST"], include_in_schema=False)
+
+    # Gradio keeps uploads and generated files in GRADIO_TEMP_DIR, read when the Blocks are built.
+    os.environ["GRADIO_TEMP_DIR"] = str((settings.data_dir / "gradio").resolve())
     admin = build_admin_ui(services)
+    admin.delete_cache = GRADIO_CACHE_EXPIRY
     admin.queue(default_concurrency_limit=4)
     gr.mount_gradio_app(
         app,
         admin,
         path="/admin",
-        auth=services.admin.check,
+        auth=services.admin.verify,
         auth_message="Frontdesk admin: user 'admin' and the admin password.",
-        max_file_size=services.settings.max_upload_bytes,
+        max_file_size=upload_limit,
         footer_links=[],
     )
     chat = build_chat_ui(services, title=title)
+    chat.delete_cache = GRADIO_CACHE_EXPIRY
     # Gradio's default concurrency of 1 would make every customer wait for every other one.
     chat.queue(default_concurrency_limit=32)
-    gr.mount_gradio_app(app, chat, path="", footer_links=[])
+    gr.mount_gradio_app(app, chat, path="", footer_links=[], max_file_size=0)
     return app

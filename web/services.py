@@ -1,8 +1,12 @@
-"""The parts the web layer serves, handed in by app.py (no module-level clients)."""
+"""The parts the web layer serves, handed in by app.py (no module-level clients), and the
+`ServicesDep` dependency through which routes reach them (`app.state.services`)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
 
 from agents.turn import SupportAgent
 from knowledge.store import KnowledgeBase
@@ -19,3 +23,10 @@ class Services:
     admin: AdminAuth
     model_description: str
     knowledge: KnowledgeBase | None = None
+
+
+def get_services(request: Request) -> Services:
+    return request.app.state.services
+
+
+ServicesDep = Annotated[Services, Depends(get_services)]

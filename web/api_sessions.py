@@ -1,0 +1,32 @@
+"""Public read routes: `GET /healthz` and a session's stored history."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from web.schemas import Health, History, error_responses
+from web.services import ServicesDep
+
+router = APIRouter()
+
+
+@router.get("/healthz", tags=["health"], summary="Liveness: the model and the knowledge base size")
+def healthz(services: ServicesDep) -> Health:
+    """Answers once the app (and its model) is loaded."""
+    return Health(
+        status="ok",
+        model=services.model_description,
+        documents=len(services.knowledge.documents()) if services.knowledge else 0,
+    )
+
+
+@router.get(
+    "/api/v1/sessions/{session_id}/messages",
+    tags=["chat"],
+    summary="A conversation's whole stored history",
+    responses=error_responses(404, 422),
+)
+def messages(session_id: str, services: ServicesDep) -> History:
+    """Every stored message of the session, oldest first; knowing the id is what grants access."""
+    history = services.store.messages(session_id)
+    return History.model_validate({"session_id": session_id, "messages": [m.public() for m in history]})

@@ -1,0 +1,127 @@
+"""The REST API's public shapes as Pydantic models, so that /docs shows every answer and error."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class PublicModel(BaseModel):
+    """A response shape: documented fields, and nothing the handler returns is dropped."""
+
+    model_config = ConfigDict(extra="allow")
+
+
+class ErrorDetail(BaseModel):
+    code: str = Field(description="A stable machine-readable code, e.g. `empty_message`.")
+    message: str = Field(description="What went wrong, for a person.")
+
+
+class ErrorBody(PublicModel):
+    """Every error answer: `{"error": {"code", "message"}}`, sometimes with extra top-level fields."""
+
+    error: ErrorDetail
+
+
+class ServiceUnavailableBody(ErrorBody):
+    session_id: str | None = Field(
+        default=None, description="The session the message was saved to; retry there."
+    )
+
+
+ERROR_TEXT = {
+    401: "Admin login required (HTTP Basic, user `admin`).",
+    404: "Unknown session, document or route.",
+    405: "The path exists but not with this method.",
+    409: "A document with the same content already exists under another id.",
+    413: "The request body or the message is too large.",
+    415: "Unsupported document type.",
+    422: "Invalid input (wrong types, empty or invalid message, unparsable body).",
+    429: "Too many failed logins; wait `Retry-After` seconds.",
+    503: "The language model or the knowledge base is unavailable.",
+}
+
+
+def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses` entries for these error statuses, all in the one error shape."""
+    return {
+        status: {
+            "model": ServiceUnavailableBody if status == 503 else ErrorBody,
+            "description": ERROR_TEXT[status],
+        }
+        for status in statuses
+    }
+
+
+class Citation(PublicModel):
+    document: str = Field(description="The document id.")
+    title: str
+    chunk_id: str
+    score: float = Field(description="Cosine relevance, 0–1.")
+
+
+class ToolCallPublic(PublicModel):
+    name: str
+    arguments: Any = None
+    result: Any = None
+
+
+class ChatReply(PublicModel):
+    session_id: str
+    message_id: int = Field(description="The id of the stored assistant message.")
+    reply: str
+    citations: list[Citation]
+    tool_calls: list[ToolCallPublic]
+    handoff: bool = Field(description="The reply offers a human.")
+
+
+class MessagePublic(PublicModel):
+    id: int
+    role: str = Field(description="`user`, `assistant` or `tool`.")
+    content: str
+    created_at: str = Field(description="ISO 8601, UTC.")
+    token_count: int
+    tool_calls: list[dict[str, Any]] | None = None
+    tool_call_id: str | None = None
+    citations: list[Citation] | None = None
+
+
+class History(PublicModel):
+    session_id: str
+    messages: list[MessagePublic] = Field(description="The whole stored history, oldest first.")
+
+
+class Health(PublicModel):
+    status: str
+    model: str = Field(description="The chat model being served.")
+    documents: int = Field(description="Documents in the knowledge base.")
+
+
+class DocumentPublic(PublicModel):
+    id: str
+    title: str
+    filename: str
+    chunks: int
+    size_bytes: int
+    updated_at: str
+
+
+class DocumentList(PublicModel):
+    documents: list[DocumentPublic]
+
+
+class IngestResult(PublicModel):
+    document: str = Field(description="The document id.")
+    title: str
+    status: str = Field(description="`added`, `updated` or `unchanged`.")
+    chunks: int
+
+
+class SearchHit(Citation):
+    text: str
+
+
+class SearchResults(PublicModel):
+    query: str
+    results: list[SearchHit]
