@@ -35,6 +35,13 @@ class CommandRefused(Exception):
     """The command cannot run now; the message says why and what to do instead."""
 
 
+def _count(text: str) -> int:
+    value = int(text)
+    if not 1 <= value <= 50:
+        raise argparse.ArgumentTypeError(f"{value} is not between 1 and 50")
+    return value
+
+
 def add_commands(sub: argparse._SubParsersAction) -> None:
     """Register `ingest` and `kb list|delete|search` on the app's sub-command parser."""
     ingest = sub.add_parser(
@@ -50,7 +57,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     kb_delete.add_argument("document", metavar="ID_OR_FILE", help="a document id or its file name")
     kb_search = kb_sub.add_parser("search", help="the chunks nearest to a query")
     kb_search.add_argument("query")
-    kb_search.add_argument("--k", type=int, default=3)
+    kb_search.add_argument("--k", type=_count, default=3, help="how many chunks (1 to 50)")
     kb_search.add_argument("--json", action="store_true")
 
 
