@@ -1,11 +1,12 @@
-"""Frontdesk entry point: wires settings → storage → llm → knowledge → agent → web, and the CLI."""
+"""Frontdesk entry point: wires settings → storage → llm → knowledge → agent → web, and dispatches
+the command line (`serve`; `ingest` and `kb` live in cli.py)."""
 
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import sys
+from contextlib import nullcontext
 from pathlib import Path
 
 from settings import Settings
@@ -21,16 +22,34 @@ def open_knowledge(settings: Settings, engine, embedder=None):  # noqa: ANN001, 
 
 
 def seed_demo_data(settings: Settings, kb) -> None:  # noqa: ANN001
-    """On the very first start, ingest the bundled demo help center (FRONTDESK_DEMO_DATA=false skips)."""
+    """Ingest the bundled demo help center until it is complete (FRONTDESK_DEMO_DATA=false skips).
+
+    Resumable: a seeding interrupted half-way (a crash, a full disk) ingests the missing documents on
+    the next start; those already there are content-hashed and come back "unchanged". The marker is
+    written only once every demo document is in. A knowledge base that holds documents of its own is
+    left as it is.
+    """
+    from knowledge.loaders import document_id
+
     marker = settings.data_dir / ".demo_seeded"
     if not settings.demo_data or marker.exists():
         return
-    if not kb.has_documents():
-        from tqdm import tqdm
+    paths = sorted(DEMO_DIR.glob("*.md"))
+    demo_ids = {document_id(p.name) for p in paths}
+    present = {d["id"] for d in kb.documents()}
+    if present - demo_ids:
+        log.info("The knowledge base has documents of its own; the demo help center is not added.")
+    else:
+        missing = [p for p in paths if document_id(p.name) not in present]
+        if missing:
+            from tqdm import tqdm
 
-        paths = sorted(DEMO_DIR.glob("*.md"))
-        with tqdm(total=len(paths), desc="Indexing demo help center", unit="doc") as bar:
-            kb.ingest_paths(paths, progress=lambda *_: bar.update())
+            with tqdm(total=len(missing), desc="Indexing demo help center", unit="doc") as bar:
+                outcomes = kb.ingest_paths(missing, progress=lambda *_: bar.update())
+            for outcome in outcomes:
+                if isinstance(outcome, Exception):
+                    # Not marked as done: the next start ingests what is still missing.
+                    raise outcome
     marker.write_text("demo help center ingested once; delete this file to ingest it again\n")
 
 
@@ -88,57 +107,16 @@ def serve(settings: Settings, host: str, port: int) -> None:
     uvicorn.run(app, host=host, port=port, log_level="info")
 
 
-def kb_command(settings: Settings, args: argparse.Namespace) -> int:
-    from storage import make_engine, migrate
-
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    engine = make_engine(settings.resolved_database_url)
-    migrate(engine)
-    kb = open_knowledge(settings, engine)
-    if args.command == "ingest":
-        from tqdm import tqdm
-
-        paths = [
-            p
-            for arg in args.paths
-            for p in (sorted(Path(arg).rglob("*")) if Path(arg).is_dir() else [Path(arg)])
-            if p.is_file()
-        ]
-        failed = 0
-        with tqdm(total=len(paths), desc="Ingesting", unit="doc") as bar:
-            for path, outcome in zip(
-                paths, kb.ingest_paths(paths, progress=lambda *_: bar.update()), strict=True
-            ):
-                if isinstance(outcome, Exception):
-                    failed += 1
-                    tqdm.write(f"error  {path}: {outcome}")
-                else:
-                    tqdm.write(f"{outcome.status:9} {outcome.document} ({outcome.chunks} chunks)")
-        return 1 if failed else 0
-    if args.kb_command == "list":
-        docs = kb.documents()
-        if args.json:
-            print(json.dumps(docs, indent=2))
-        else:
-            for d in docs:
-                print(f"{d['id']:40} {d['chunks']:4} chunks  {d['title']}")
-        return 0
-    if args.kb_command == "delete":
-        if kb.delete(args.doc_id):
-            print(f"deleted {args.doc_id}")
-            return 0
-        print(f"no document with id {args.doc_id!r}", file=sys.stderr)
-        return 1
-    chunks = kb.search(args.query, k=args.k)
-    if args.json:
-        print(json.dumps([{**c.citation(), "section": c.section, "text": c.text} for c in chunks], indent=2))
-    else:
-        for c in chunks:
-            print(f"{c.score:.3f}  {c.chunk_id:40} {c.title} — {c.section}")
-    return 0
-
-
 def main(argv: list[str] | None = None) -> int:
+    import cli
+    from storage.data_dir import (
+        DataDirBusy,
+        DataDirError,
+        check_writable,
+        exclusive_lock,
+        explain_storage_failure,
+    )
+
     parser = argparse.ArgumentParser(prog="app.py", description="Frontdesk customer-service agent")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=7860)
@@ -146,26 +124,32 @@ def main(argv: list[str] | None = None) -> int:
     serve_parser = sub.add_parser("serve", help="start the web app (the default)")
     serve_parser.add_argument("--host", default=argparse.SUPPRESS)
     serve_parser.add_argument("--port", type=int, default=argparse.SUPPRESS)
-    ingest = sub.add_parser("ingest", help="add documents (files or folders) to the knowledge base")
-    ingest.add_argument("paths", nargs="+")
-    kb = sub.add_parser("kb", help="inspect the knowledge base")
-    kb_sub = kb.add_subparsers(dest="kb_command", required=True)
-    kb_list = kb_sub.add_parser("list")
-    kb_list.add_argument("--json", action="store_true")
-    kb_delete = kb_sub.add_parser("delete")
-    kb_delete.add_argument("doc_id")
-    kb_search = kb_sub.add_parser("search")
-    kb_search.add_argument("query")
-    kb_search.add_argument("--k", type=int, default=3)
-    kb_search.add_argument("--json", action="store_true")
+    cli.add_commands(sub)
     args = parser.parse_args(argv)
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings = Settings()
-    if args.command in ("ingest", "kb"):
-        logging.getLogger().setLevel(logging.WARNING)
-        return kb_command(settings, args)
-    serve(settings, args.host, args.port)
+    try:
+        if args.command in ("ingest", "kb"):
+            logging.getLogger().setLevel(logging.WARNING)
+            return cli.run(settings, args)
+        data_dir = check_writable(settings.data_dir)
+        # An embedded Chroma store cannot be shared by two processes: while the server runs, it
+        # holds the data dir's lock, and the CLI's write commands point to the admin API instead.
+        with exclusive_lock(data_dir, role="server") if not settings.chroma_url else nullcontext():
+            serve(settings, args.host, args.port)
+    except DataDirBusy as exc:
+        print(f"frontdesk: {exc}; stop it, or give this server its own FRONTDESK_DATA_DIR", file=sys.stderr)
+        return 1
+    except DataDirError as exc:
+        print(f"frontdesk: {exc}", file=sys.stderr)
+        return 1
+    except Exception as exc:
+        reason = explain_storage_failure(exc, settings.data_dir)
+        if reason is None:
+            raise
+        print(f"frontdesk: {reason}", file=sys.stderr)
+        return 1
     return 0
 
 

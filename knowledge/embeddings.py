@@ -5,7 +5,9 @@ from __future__ import annotations
 import importlib.util
 import logging
 import os
+import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol
 
@@ -53,6 +55,7 @@ class LocalEmbedder:
 
 
 def build_embedder(settings: Settings) -> Embedder:
+    """The embedder FRONTDESK_EMBEDDING_BACKEND names, loaded now."""
     if settings.embedding_backend == "openai":
         from langchain_openai import OpenAIEmbeddings
 
@@ -64,3 +67,29 @@ def build_embedder(settings: Settings) -> Embedder:
             check_embedding_ctx_length=False,
         )
     return LocalEmbedder()
+
+
+class LazyEmbedder:
+    """Builds the real embedder on the first call, so work that never embeds (listing, deleting)
+    does not wait for the model to load."""
+
+    def __init__(self, build: Callable[[], Embedder]) -> None:
+        self._build = build
+        self._embedder: Embedder | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def loaded(self) -> bool:
+        return self._embedder is not None
+
+    def _get(self) -> Embedder:
+        with self._lock:
+            if self._embedder is None:
+                self._embedder = self._build()
+            return self._embedder
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        return self._get().embed_documents(texts)
+
+    def embed_query(self, text: str) -> list[float]:
+        return self._get().embed_query(text)

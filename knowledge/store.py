@@ -267,23 +267,30 @@ class KnowledgeBase:
             n_results=k,
             include=["documents", "metadatas", "distances"],
         )
-        return [
-            RetrievedChunk(
-                chunk_id=chunk_id,
-                document=str(meta["document"]),
-                title=str(meta["title"]),
-                section=str(meta.get("section") or ""),
-                text=text,
-                score=1.0 - float(distance),
+        chunks = []
+        for chunk_id, text, meta, distance in zip(
+            result["ids"][0],
+            result["documents"][0],
+            result["metadatas"][0],
+            result["distances"][0],
+            strict=True,
+        ):
+            if text is None or meta is None:
+                # Another process deleted this chunk after this one loaded its vector index
+                # (embedded Chroma caches the index per process): it no longer exists, skip it.
+                log.warning("Knowledge base: chunk %s has vanished from the store; skipped", chunk_id)
+                continue
+            chunks.append(
+                RetrievedChunk(
+                    chunk_id=chunk_id,
+                    document=str(meta["document"]),
+                    title=str(meta["title"]),
+                    section=str(meta.get("section") or ""),
+                    text=text,
+                    score=1.0 - float(distance),
+                )
             )
-            for chunk_id, text, meta, distance in zip(
-                result["ids"][0],
-                result["documents"][0],
-                result["metadatas"][0],
-                result["distances"][0],
-                strict=True,
-            )
-        ]
+        return chunks
 
     def _bm25_index(self) -> tuple[Any, list[str], dict[str, RetrievedChunk]]:
         from rank_bm25 import BM25Okapi
@@ -293,6 +300,8 @@ class KnowledgeBase:
         while True:
             got = self._collection.get(include=["documents", "metadatas"], limit=page, offset=offset)
             for chunk_id, text, meta in zip(got["ids"], got["documents"], got["metadatas"], strict=True):
+                if text is None or meta is None:
+                    continue
                 records[chunk_id] = RetrievedChunk(
                     chunk_id,
                     str(meta["document"]),

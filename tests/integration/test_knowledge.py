@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import zipfile
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,9 +13,11 @@ import pytest
 from fpdf import FPDF
 
 from knowledge import DocumentError, KnowledgeBase
+from knowledge.loaders import load_document
 from knowledge.store import make_chroma_client
 from settings import Settings
 from storage import make_engine, migrate
+from tests.integration.conftest import ADMIN
 from tests.utils.server import running_chroma
 
 DEMO = Path(__file__).resolve().parents[2] / "knowledge" / "demo"
@@ -109,8 +113,10 @@ def test_reindex_rebuilds_from_the_saved_upload(kb: KnowledgeBase) -> None:
     store_is_consistent(kb)
 
 
-def pdf_bytes(text: str) -> bytes:
+def pdf_bytes(text: str, *, title: str | None = None) -> bytes:
     pdf = FPDF()
+    if title:
+        pdf.set_title(title)
     pdf.add_page()
     pdf.set_font("helvetica", size=12)
     pdf.multi_cell(0, 8, text)
@@ -137,7 +143,12 @@ def docx_bytes() -> bytes:
             "Store Hours",
             "10am",
         ),
-        ("store-hours.pdf", pdf_bytes("Store hours: the showroom opens at 10am."), "store hours", "10am"),
+        (
+            "store-hours.pdf",
+            pdf_bytes("Opening Times\nStore hours: the showroom opens at 10am."),
+            "Opening Times",
+            "10am",
+        ),
         ("store-hours.docx", docx_bytes(), "Store Hours", "10am to 6pm"),
     ],
 )
@@ -190,3 +201,102 @@ def test_unicode_names_get_stable_ids(kb: KnowledgeBase) -> None:
     result = kb.ingest("Rückgabe Übersicht.md", "# Rückgabe\n\nInnerhalb von 30 Tagen.".encode())
     assert result.document == "ruckgabe-ubersicht"
     assert kb.documents()[0]["filename"] == "Rückgabe Übersicht.md"
+
+
+def test_a_pdf_title_comes_from_its_metadata_else_its_first_line(kb: KnowledgeBase) -> None:
+    body = "Returns are free within 30 days of delivery."
+    titled = kb.ingest("doc-1234.pdf", pdf_bytes(f"Returns\n{body}", title="Returns and Refunds"))
+    assert titled.title == "Returns and Refunds"
+    first_line = kb.ingest("scan-0001.pdf", pdf_bytes(f"Shipping to Canada\n{body} Ship anywhere."))
+    assert first_line.title == "Shipping to Canada"
+    # A first line too long to be a heading is no title: the file name is used.
+    prose = kb.ingest("care-guide.pdf", pdf_bytes("Wool " + "needs gentle washing and drying flat. " * 8))
+    assert prose.title == "care guide"
+    assert {d["title"] for d in kb.documents()} == {"Returns and Refunds", "Shipping to Canada", "care guide"}
+
+
+def zip_bomb_docx(unpacked_bytes: int) -> bytes:
+    """A real .docx whose document.xml holds one text run of `unpacked_bytes` letters."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(docx_bytes())) as source, zipfile.ZipFile(out, "w") as bomb:
+        for item in source.infolist():
+            data = source.read(item)
+            if item.filename == "word/document.xml":
+                data = data.replace(
+                    b"</w:body>", b"<w:p><w:r><w:t>" + b"A" * unpacked_bytes + b"</w:t></w:r></w:p></w:body>"
+                )
+            bomb.writestr(item, data, compress_type=zipfile.ZIP_DEFLATED, compresslevel=9)
+    return out.getvalue()
+
+
+def raw_pdf(content: bytes, *, pages: int = 1) -> bytes:
+    """A PDF of `pages` pages that all show one content stream, `content` deflated."""
+    stream = zlib.compress(content, 9)
+    kids = b" ".join(b"%d 0 R" % (5 + n) for n in range(pages))
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [%s] /Count %d >>" % (kids, pages),
+        b"<< /Length %d /Filter /FlateDecode >>\nstream\n" % len(stream) + stream + b"\nendstream",
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+    ] + [
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 3 0 R "
+        b"/Resources << /Font << /F1 4 0 R >> >> >>"
+    ] * pages
+    out = bytearray(b"%PDF-1.4\n")
+    offsets = []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
+    return bytes(out)
+
+
+BOMBS = {
+    # Central-directory sizes over 10 × the 200 KB upload limit.
+    "bomb.docx": lambda: zip_bomb_docx(3_000_000),
+    # A content stream past the limit (and past pypdf's own 75 MB cap on one stream).
+    "stream-bomb.pdf": lambda: raw_pdf(b" " * 80_000_000),
+}
+
+
+@pytest.mark.parametrize("filename", list(BOMBS))
+def test_documents_that_unpack_past_the_limit_are_refused(kb: KnowledgeBase, filename: str) -> None:
+    data = BOMBS[filename]()
+    assert len(data) < 200_000
+    kb.ingest("gift-wrapping.md", ARTICLE.encode())
+    with pytest.raises(DocumentError) as error:
+        kb.ingest(filename, data)
+    assert (error.value.code, error.value.status) == ("document_too_large", 413)
+    assert "unpacks to" in str(error.value) and filename in str(error.value)
+    assert [d["id"] for d in kb.documents()] == ["gift-wrapping"]
+    store_is_consistent(kb)
+
+
+@pytest.mark.parametrize(
+    ("content", "pages", "max_bytes", "why"),
+    [
+        # Pages that share one stream, under the limit alone, whose text together is past it.
+        ((b"(" + b"Refund policy text. " * 50 + b") Tj ") * 150, 2, 20_000, "its text is longer"),
+        # More tokens than any real page: 3 KB that pypdf would parse for about 40 s under its own limit.
+        (b"(a) Tj " * 250_000, 1, 200_000, "tokens"),
+    ],
+    ids=["text", "tokens"],
+)
+def test_pdf_bombs_are_refused(content: bytes, pages: int, max_bytes: int, why: str) -> None:
+    bomb = raw_pdf(b"BT /F1 12 Tf 72 700 Td " + content + b"ET", pages=pages)
+    with pytest.raises(DocumentError) as error:
+        load_document("bomb.pdf", bomb, max_bytes=max_bytes)
+    assert (error.value.code, error.value.status) == ("document_too_large", 413)
+    assert why in str(error.value)
+
+
+def test_an_uploaded_docx_bomb_is_a_json_413(make_client) -> None:
+    client = make_client(demo_data=False, max_upload_bytes=300_000)
+    bomb = zip_bomb_docx(30_000_000)  # 30 MB of text in a file of about 30 KB
+    answer = client.post("/api/v1/admin/documents", auth=ADMIN, files={"file": ("handbook.docx", bomb)})
+    assert answer.status_code == 413
+    assert answer.json()["error"]["code"] == "document_too_large"
+    assert client.get("/api/v1/admin/documents", auth=ADMIN).json() == {"documents": []}
