@@ -66,7 +66,7 @@ def parse_state(value: str) -> ConversationState:
         return ConversationState(value.strip().lower())
     except (ValueError, AttributeError):
         names = ", ".join(s.value for s in ConversationState)
-        raise ValueError(f"unknown conversation state {value!r} (states: {names})") from None
+        raise ValueError(f"unknown conversation state {str(value)[:40]!r} (states: {names})") from None
 
 
 def check_transition(session_id: str, current: ConversationState, wanted: ConversationState) -> None:

@@ -28,7 +28,7 @@ def test_migrations_create_the_schema_and_are_idempotent(engine) -> None:
     tables = set(inspect(engine).get_table_names())
     assert {"chat_sessions", "messages", "kb_documents", "alembic_version"} <= tables
     with engine.connect() as conn:
-        assert conn.execute(text("select version_num from alembic_version")).scalar() == "0002"
+        assert conn.execute(text("select version_num from alembic_version")).scalar() == "0004"
 
 
 def test_history_round_trips_with_tool_calls_citations_and_trace(engine) -> None:
