@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from sqlalchemy import Engine, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 from commerce.records import (
@@ -228,6 +229,16 @@ class CommerceService:
         """
         reason = _text(reason, field="reason", limit=MAX_TEXT_CHARS)
         number = normalize_order_number(order_number)
+        try:
+            return self._request_refund(session_id, customer_id, number, reason)
+        except IntegrityError:
+            # A request for the same order was committed a moment ago (the partial unique index on
+            # pending requests): hand back that one.
+            return self._request_refund(session_id, customer_id, number, reason)
+
+    def _request_refund(
+        self, session_id: str | None, customer_id: int, number: str | None, reason: str
+    ) -> tuple[RefundRecord, bool]:
         with self._sessions.begin() as db:
             if session_id is not None:
                 self._chat(db, session_id)

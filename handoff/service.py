@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from handoff.machine import (
     AlreadyTakenError,
     ConversationState,
+    HandoffConflictError,
     check_transition,
     parse_state,
 )
@@ -22,6 +23,8 @@ from storage.models import ChatSession, HandoffTransition, Message
 MAX_REASON_CHARS = 300
 MAX_ACTOR_CHARS = 64
 SUMMARY_CHARS = 160
+# A move retries when another move changed the state between its check and its UPDATE.
+MAX_MOVE_ATTEMPTS = 5
 # The inbox shows what needs a person, in this order: waiting first, then those being handled.
 INBOX_STATES = (ConversationState.QUEUED, ConversationState.HUMAN)
 _STATE_ORDER = {s.value: i for i, s in enumerate(ConversationState)}
@@ -111,7 +114,7 @@ class HandoffService:
         noticed and the check is made again against the state that move left.
         """
         wanted, actor, why = parse_state(str(to)), _actor(by), _one_line(reason, MAX_REASON_CHARS)
-        while True:
+        for _ in range(MAX_MOVE_ATTEMPTS):
             with self._sessions.begin() as db:
                 chat = self._get(db, session_id)
                 current = ConversationState(chat.state)
@@ -125,6 +128,7 @@ class HandoffService:
                 moved = self._move(db, session_id, current, wanted, actor, why, assignee)
                 if moved is not None:
                     return moved
+        raise HandoffConflictError(session_id, current, wanted, "conversation state kept changing; try again")
 
     def take(self, session_id: str, *, by: str, reason: str = "") -> Transition:
         """A person takes a queued conversation (queued → human). Of several taking it at once exactly

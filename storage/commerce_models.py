@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Date, DateTime, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import Date, DateTime, ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from storage.models import Base, utcnow
@@ -96,6 +96,16 @@ class RefundRequest(Base):
     """
 
     __tablename__ = "refund_requests"
+    # At most one pending request per order, even when two arrive at once.
+    __table_args__ = (
+        Index(
+            "uq_refund_requests_pending_order",
+            "order_id",
+            unique=True,
+            sqlite_where=text("status = 'pending'"),
+            postgresql_where=text("status = 'pending'"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     session_id: Mapped[str | None] = mapped_column(

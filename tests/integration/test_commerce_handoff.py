@@ -10,6 +10,8 @@ from itertools import pairwise
 from pathlib import Path
 
 import pytest
+from alembic import command
+from alembic.config import Config
 from sqlalchemy import func, inspect, select, text
 
 from commerce import (
@@ -24,6 +26,7 @@ from commerce import (
 from handoff import AlreadyTakenError, ConversationState, HandoffService, InvalidTransitionError
 from memory import ConversationStore, UnknownSessionError
 from storage import Customer, Order, make_engine, migrate
+from storage.db import MIGRATIONS_DIR
 
 MARIA = "maria.lopez@example.com"
 
@@ -39,6 +42,25 @@ def engine(request: pytest.FixtureRequest, data_dir: Path):
     seed_demo_store(engine)
     yield engine
     engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def empty_engine(request: pytest.FixtureRequest, data_dir: Path):
+    if request.param == "sqlite":
+        url = f"sqlite:///{data_dir / 'frontdesk.db'}"
+    else:
+        url = request.getfixturevalue("postgres_url")
+    engine = make_engine(url)
+    yield engine
+    engine.dispose()
+
+
+def alembic(engine, action: Callable[..., None], revision: str) -> None:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        action(config, revision)
 
 
 def race(workers: int, work: Callable[[int], object]) -> list[object]:
@@ -88,6 +110,36 @@ def test_migration_0004_and_the_demo_store(engine) -> None:
     assert set(statuses) == set(ORDER_STATUSES)
     assert (owner, order.status, order.carrier) == (MARIA, "shipped", "UPS")
     assert order.tracking_number and order.shipped_at and order.estimated_delivery
+
+
+def test_0004_up_and_down_keeps_every_message(empty_engine) -> None:
+    # SQLite would cascade a copied-and-dropped chat_sessions table into `messages`: 0004 must
+    # only ever add and drop columns in place.
+    alembic(empty_engine, command.upgrade, "0003")
+    session = "s" * 32
+    with empty_engine.begin() as conn:  # rows as 0003 knew them (the models are already at 0004)
+        conn.execute(
+            text(
+                "insert into chat_sessions (id, title, created_at, updated_at) "
+                "values (:id, '', current_timestamp, current_timestamp)"
+            ),
+            {"id": session},
+        )
+        conn.execute(
+            text(
+                "insert into messages (session_id, role, content, created_at, token_count) "
+                "values (:id, 'user', 'kept', current_timestamp, 0)"
+            ),
+            {"id": session},
+        )
+    migrate(empty_engine)
+    assert HandoffService(empty_engine).state(session) == ConversationState.BOT
+    alembic(empty_engine, command.downgrade, "0003")
+    assert "customers" not in inspect(empty_engine).get_table_names()
+    with empty_engine.connect() as conn:
+        assert conn.execute(text("select content from messages")).scalars().all() == ["kept"]
+    migrate(empty_engine)
+    assert [m.content for m in ConversationStore(empty_engine).messages(session)] == ["kept"]
 
 
 def test_seeding_is_idempotent_also_when_two_processes_seed_at_once(engine) -> None:
@@ -285,3 +337,19 @@ def test_the_inbox_lists_queued_first_oldest_first_with_a_summary(engine) -> Non
     assert inbox[1].summary == "question 0 with spaces" and inbox[2].assignee == "alice"
     assert [e.session_id for e in handoff.inbox("human")] == [sessions[1]]
     assert sessions[3] in [e.session_id for e in handoff.inbox(["bot"])]
+
+
+def test_refund_requests_arriving_at_once_make_one_pending_request(engine) -> None:
+    session = ConversationStore(engine).create_session()
+    commerce = CommerceService(engine)
+    maria = commerce.verify_customer(session_id=session, order_number="NW-10042", email=MARIA)
+    results = race(
+        4,
+        lambda i: commerce.request_refund(
+            session_id=session, customer_id=maria.id, order_number="NW-10042", reason=f"cracked {i}"
+        ),
+    )
+    assert not [r for r in results if isinstance(r, Exception)], results
+    assert sum(created for _, created in results) == 1
+    assert len({refund.id for refund, _ in results}) == 1
+    assert len(commerce.refund_requests()) == 1

@@ -98,6 +98,14 @@ def upgrade() -> None:
     op.create_index("ix_refund_requests_customer_id", "refund_requests", ["customer_id"])
     op.create_index("ix_refund_requests_order_id", "refund_requests", ["order_id"])
     op.create_index("ix_refund_requests_status", "refund_requests", ["status"])
+    op.create_index(
+        "uq_refund_requests_pending_order",
+        "refund_requests",
+        ["order_id"],
+        unique=True,
+        sqlite_where=sa.text("status = 'pending'"),
+        postgresql_where=sa.text("status = 'pending'"),
+    )
     op.create_table(
         "handoff_transitions",
         sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
