@@ -3,7 +3,10 @@ the happy paths, and every bad input the issue lists, with nothing leaking acros
 
 from __future__ import annotations
 
+import json
+
 import pytest
+from langchain_core.utils.function_calling import convert_to_openai_tool
 from sqlalchemy import func, select
 
 from commerce import CommerceService, seed_demo_store
@@ -63,6 +66,7 @@ def test_the_model_never_sees_the_context_argument() -> None:
         schema = tool.tool_call_schema.model_json_schema()
         assert "context" not in schema["properties"], tool.name
         assert tool.description and all(p.get("description") for p in schema["properties"].values())
+        assert "context" not in json.dumps(convert_to_openai_tool(tool))
 
 
 def test_order_status_with_the_email_on_the_order_is_remembered_by_the_session(engine) -> None:
