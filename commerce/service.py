@@ -5,8 +5,9 @@ ever read together with the customer it must belong to."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any, cast
 
-from sqlalchemy import Engine, select, update
+from sqlalchemy import CursorResult, Engine, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
@@ -302,7 +303,7 @@ class CommerceService:
             row = db.get(RefundRequest, refund_id) if refund_id is not None else None
             if row is None:
                 raise UnknownRecordError(f"no refund request {number!s:.20}")
-            if decided.rowcount != 1:
+            if cast("CursorResult[Any]", decided).rowcount != 1:
                 raise RefundDecisionError(f"refund request {number!s:.20} was already {row.status}")
             db.refresh(row)
             return _refund(row, db.get(Order, row.order_id))  # type: ignore[arg-type]

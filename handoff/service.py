@@ -6,8 +6,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any, cast
 
-from sqlalchemy import Engine, case, func, select, update
+from sqlalchemy import CursorResult, Engine, case, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from handoff.machine import (
@@ -119,6 +120,7 @@ class HandoffService:
                 chat = self._get(db, session_id)
                 current = ConversationState(chat.state)
                 check_transition(session_id, current, wanted)
+                assignee: str | None
                 if wanted == ConversationState.HUMAN:
                     assignee = actor
                 elif wanted == ConversationState.CLOSED:
@@ -183,6 +185,7 @@ class HandoffService:
             .limit(max(1, min(limit, 1000)))
         )
         with self._sessions() as db:
+            rows = cast("list[tuple[ChatSession, str | None]]", db.execute(query).tuples().all())
             return [
                 InboxEntry(
                     session_id=chat.id,
@@ -193,7 +196,7 @@ class HandoffService:
                     title=chat.title,
                     last_customer_message=_one_line(text or "", SUMMARY_CHARS),
                 )
-                for chat, text in db.execute(query)
+                for chat, text in rows
             ]
 
     # -- pieces ---------------------------------------------------------------------------------
@@ -216,7 +219,7 @@ class HandoffService:
             .values(state=wanted.value, state_reason=reason, state_changed_at=now, assignee=assignee)
             .execution_options(synchronize_session=False)
         )
-        if result.rowcount != 1:
+        if cast("CursorResult[Any]", result).rowcount != 1:
             return None
         row = HandoffTransition(
             session_id=session_id,

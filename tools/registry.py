@@ -28,7 +28,8 @@ class ToolOutcome:
 
 def injected_arguments(tool: BaseTool) -> frozenset[str]:
     """The arguments of `tool` that the caller supplies (InjectedToolArg) and the model never sees."""
-    every, visible = tool.get_input_schema().model_fields, tool.tool_call_schema.model_fields
+    every = getattr(tool.get_input_schema(), "model_fields", {})
+    visible = getattr(tool.tool_call_schema, "model_fields", {})
     return frozenset(set(every) - set(visible))
 
 
@@ -54,9 +55,12 @@ def run_tool_call(tools: Sequence[BaseTool], call: dict[str, Any], context: Any 
     if injected and context is None:
         return ToolOutcome(name, args, f"Error: {name} cannot run outside a conversation.", False)
     try:
-        output = tool.invoke(
-            {**call, "args": {**args, **dict.fromkeys(injected, context)}, "type": "tool_call"}
-        )
+        payload: dict[str, Any] = {
+            **call,
+            "args": {**args, **dict.fromkeys(injected, context)},
+            "type": "tool_call",
+        }
+        output = tool.invoke(payload)
     except ValidationError as exc:
         # Field and problem only: the input echo would include the injected context.
         problems = "; ".join(
