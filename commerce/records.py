@@ -15,6 +15,9 @@ MAX_EMAIL_CHARS = 254
 # "NW-10042", "nw10042", "NW 10042", "#10042", "10042": the five digits are what identifies it.
 _ORDER_NUMBER = re.compile(r"(?:NW)?[\s#-]*(\d{5})", re.IGNORECASE)
 _EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s]+\.[^@\s]+")
+# In running text (for routing): an order number standing alone, and an email address.
+_ORDER_NUMBER_IN_TEXT = re.compile(r"(?<![\w-])NW[\s-]?(\d{5})(?!\d)", re.IGNORECASE)
+_EMAIL_IN_TEXT = re.compile(r"[\w.+-]{1,64}@[\w-]+(?:\.[\w-]+)*\.[A-Za-z]{2,}")
 
 
 class CommerceError(Exception):
@@ -51,6 +54,18 @@ def normalize_email(raw: object) -> str | None:
         return None
     email = raw.strip().strip("<>").strip().lower()
     return email if len(email) <= MAX_EMAIL_CHARS and _EMAIL.fullmatch(email) else None
+
+
+def find_order_number(text: str) -> str | None:
+    """The first order number written in a message ("NW-10042", "nw 10042"), normalised, or None."""
+    match = _ORDER_NUMBER_IN_TEXT.search(text[:10_000])
+    return f"NW-{match.group(1)}" if match else None
+
+
+def find_email(text: str) -> str | None:
+    """The first email address written in a message, normalised, or None."""
+    match = _EMAIL_IN_TEXT.search(text[:10_000])
+    return normalize_email(match.group(0)) if match else None
 
 
 def money(cents: int, currency: str = "USD") -> str:
