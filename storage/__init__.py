@@ -1,6 +1,20 @@
 """Persistence: SQLAlchemy models, the engine (SQLite or PostgreSQL) and Alembic migrations."""
 
+from storage.commerce_models import Customer, Order, OrderItem, RefundRequest, Ticket
 from storage.db import make_engine, migrate
-from storage.models import Base, ChatSession, Document, Message
+from storage.models import Base, ChatSession, Document, HandoffTransition, Message
 
-__all__ = ["Base", "ChatSession", "Document", "Message", "make_engine", "migrate"]
+__all__ = [
+    "Base",
+    "ChatSession",
+    "Customer",
+    "Document",
+    "HandoffTransition",
+    "Message",
+    "Order",
+    "OrderItem",
+    "RefundRequest",
+    "Ticket",
+    "make_engine",
+    "migrate",
+]

@@ -1,4 +1,5 @@
-"""SQLAlchemy 2 table models: chat sessions, their messages, and the knowledge-base document list."""
+"""SQLAlchemy 2 table models: chat sessions (with their handoff state), their messages, the handoff
+transitions, and the knowledge-base document list. The store's tables live in `commerce_models.py`."""
 
 from __future__ import annotations
 
@@ -31,6 +32,16 @@ class ChatSession(Base):
     # while it works). One turn at a time per session, across processes (see memory/turnlock.py).
     turn_owner: Mapped[str | None] = mapped_column(String(64), nullable=True)
     turn_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    # Who answers: bot | queued | human | closed (handoff/machine.py has the allowed moves). The
+    # reason and time are the newest transition's, kept here so the inbox needs no join.
+    state: Mapped[str] = mapped_column(String(16), default="bot", index=True)
+    state_reason: Mapped[str] = mapped_column(String(300), default="")
+    state_changed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    assignee: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    # The customer this conversation proved to be (order number + the email on it), if any.
+    verified_customer_id: Mapped[int | None] = mapped_column(
+        ForeignKey("customers.id", ondelete="SET NULL"), nullable=True
+    )
 
     messages: Mapped[list[Message]] = relationship(
         back_populates="session", cascade="all, delete-orphan", order_by="Message.id"
@@ -58,6 +69,21 @@ class Message(Base):
     status: Mapped[str | None] = mapped_column(String(16), nullable=True)
 
     session: Mapped[ChatSession] = relationship(back_populates="messages")
+
+
+class HandoffTransition(Base):
+    """One stored move of a conversation's state: from, to, by whom, when and why."""
+
+    __tablename__ = "handoff_transitions"
+    __table_args__ = (Index("ix_handoff_transitions_session_id_id", "session_id", "id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    session_id: Mapped[str] = mapped_column(ForeignKey("chat_sessions.id", ondelete="CASCADE"))
+    from_state: Mapped[str] = mapped_column(String(16))
+    to_state: Mapped[str] = mapped_column(String(16))
+    actor: Mapped[str] = mapped_column(String(64))
+    reason: Mapped[str] = mapped_column(String(300), default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
 class Document(Base):

@@ -1,4 +1,5 @@
-"""Runs one tool call: arguments validated by the tool's schema, any failure returned as text."""
+"""Runs one tool call: arguments validated by the tool's schema, the per-turn context injected,
+any failure returned as text."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from langchain_core.tools import BaseTool
+from pydantic import ValidationError
 
 MAX_RESULT_CHARS = 4000
 
@@ -24,18 +26,50 @@ class ToolOutcome:
         return {"name": self.name, "arguments": self.arguments, "result": self.result}
 
 
-def run_tool_call(tools: Sequence[BaseTool], call: dict[str, Any]) -> ToolOutcome:
-    """Run `call` ({"name", "args", "id"}) on the matching tool; an error is an observation, not a crash."""
-    name, args = call.get("name", ""), call.get("args") or {}
+def injected_arguments(tool: BaseTool) -> frozenset[str]:
+    """The arguments of `tool` that the caller supplies (InjectedToolArg) and the model never sees."""
+    every = getattr(tool.get_input_schema(), "model_fields", {})
+    visible = getattr(tool.tool_call_schema, "model_fields", {})
+    return frozenset(set(every) - set(visible))
+
+
+def run_tool_call(tools: Sequence[BaseTool], call: dict[str, Any], context: Any = None) -> ToolOutcome:
+    """Run `call` ({"name", "args", "id"}) on the matching tool; an error is an observation, not a crash.
+
+    Every injected argument of the tool (see tools/context.py) receives `context`; whatever the
+    model put under those names is dropped first, so it can never supply or replace the context.
+    """
+    name, args = call.get("name", ""), call.get("args")
+    args = {} if args is None else args
     by_name = {t.name: t for t in tools}
     tool = by_name.get(name)
     if tool is None:
         known = ", ".join(sorted(by_name)) or "none"
         return ToolOutcome(name, args, f"Error: there is no tool named {name!r} (tools: {known}).", False)
+    if not isinstance(args, dict):
+        return ToolOutcome(name, {}, "Error: the tool arguments must be a JSON object.", False)
     if "__raw__" in args:
         return ToolOutcome(name, args, "Error: the tool arguments were not valid JSON.", False)
+    injected = injected_arguments(tool)
+    args = {k: v for k, v in args.items() if k not in injected}
+    if injected and context is None:
+        return ToolOutcome(name, args, f"Error: {name} cannot run outside a conversation.", False)
     try:
-        output = tool.invoke({**call, "type": "tool_call"})
+        payload: dict[str, Any] = {
+            **call,
+            "args": {**args, **dict.fromkeys(injected, context)},
+            "type": "tool_call",
+        }
+        output = tool.invoke(payload)
+    except ValidationError as exc:
+        # Field and problem only: the input echo would include the injected context.
+        problems = "; ".join(
+            f"{'.'.join(map(str, e['loc'])) or 'arguments'}: {e['msg']}"
+            for e in exc.errors(include_url=False, include_input=False, include_context=False)
+        )
+        return ToolOutcome(
+            name, args, f"Error: invalid arguments for {name}: {problems}"[:MAX_RESULT_CHARS], False
+        )
     except Exception as exc:
         return ToolOutcome(name, args, f"Error: {type(exc).__name__}: {exc}"[:MAX_RESULT_CHARS], False)
     content = getattr(output, "content", output)
