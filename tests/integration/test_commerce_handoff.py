@@ -138,6 +138,10 @@ def test_0004_up_and_down_keeps_every_message(empty_engine) -> None:
     assert "customers" not in inspect(empty_engine).get_table_names()
     with empty_engine.connect() as conn:
         assert conn.execute(text("select content from messages")).scalars().all() == ["kept"]
+    # 0003's columns leave in place too (no batch copy of chat_sessions cascading into messages).
+    alembic(empty_engine, command.downgrade, "0002")
+    with empty_engine.connect() as conn:
+        assert conn.execute(text("select content from messages")).scalars().all() == ["kept"]
     migrate(empty_engine)
     assert [m.content for m in ConversationStore(empty_engine).messages(session)] == ["kept"]
 

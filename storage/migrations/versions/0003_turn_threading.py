@@ -15,13 +15,13 @@ depends_on = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("messages") as batch:
-        batch.add_column(sa.Column("reply_to", sa.Integer, nullable=True))
-        batch.add_column(sa.Column("status", sa.String(16), nullable=True))
+    # Plain ADD/DROP COLUMN, never batch mode: on SQLite a batch copies and drops the table, and
+    # dropping chat_sessions would delete every message through the cascade.
+    op.add_column("messages", sa.Column("reply_to", sa.Integer, nullable=True))
+    op.add_column("messages", sa.Column("status", sa.String(16), nullable=True))
     op.create_index("ix_messages_reply_to", "messages", ["reply_to"])
-    with op.batch_alter_table("chat_sessions") as batch:
-        batch.add_column(sa.Column("turn_owner", sa.String(64), nullable=True))
-        batch.add_column(sa.Column("turn_until", sa.DateTime(timezone=True), nullable=True))
+    op.add_column("chat_sessions", sa.Column("turn_owner", sa.String(64), nullable=True))
+    op.add_column("chat_sessions", sa.Column("turn_until", sa.DateTime(timezone=True), nullable=True))
     # Rows written before this revision: every user message counts as answered, and every other
     # row answers the newest user message before it.
     op.execute("UPDATE messages SET status = 'answered' WHERE role = 'user'")
@@ -33,10 +33,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("chat_sessions") as batch:
-        batch.drop_column("turn_until")
-        batch.drop_column("turn_owner")
+    op.drop_column("chat_sessions", "turn_until")
+    op.drop_column("chat_sessions", "turn_owner")
     op.drop_index("ix_messages_reply_to", table_name="messages")
-    with op.batch_alter_table("messages") as batch:
-        batch.drop_column("status")
-        batch.drop_column("reply_to")
+    op.drop_column("messages", "status")
+    op.drop_column("messages", "reply_to")
