@@ -55,12 +55,16 @@ def seed_demo_data(settings: Settings, kb) -> None:  # noqa: ANN001
 
 def build_services(settings: Settings, *, embedder=None):  # noqa: ANN001, ANN201
     """Everything the web app serves; `embedder` lets tests share one loaded embedding model."""
+    from functools import partial
+
     from agents.turn import AgentConfig, SupportAgent
+    from commerce import CommerceService, seed_demo_store
+    from handoff import HandoffService
     from llm import build_chat_backend
     from memory import ConversationStore
     from prompts import PromptLibrary
     from storage import make_engine, migrate
-    from tools import make_search_knowledge_base_tool
+    from tools import ToolContext, build_tools
     from web.admin_auth import AdminAuth
     from web.services import Services
 
@@ -70,8 +74,11 @@ def build_services(settings: Settings, *, embedder=None):  # noqa: ANN001, ANN20
     migrate(engine)
     kb = open_knowledge(settings, engine, embedder)
     seed_demo_data(settings, kb)
+    if settings.demo_data:
+        seed_demo_store(engine)
     backend = build_chat_backend(settings)
     store = ConversationStore(engine)
+    commerce, handoff = CommerceService(engine), HandoffService(engine)
     agent = SupportAgent(
         store=store,
         backend=backend,
@@ -84,7 +91,9 @@ def build_services(settings: Settings, *, embedder=None):  # noqa: ANN001, ANN20
             tool_routing=settings.tool_routing or ("both" if backend.auto_tool_calls else "rules"),
         ),
         retriever=kb,
-        tools=[make_search_knowledge_base_tool(kb)],
+        tools=build_tools(retriever=kb),
+        handoff=handoff,
+        tool_context=partial(ToolContext.for_session, commerce=commerce, handoff=handoff),
     )
     admin_password = settings.admin_password.get_secret_value() if settings.admin_password else None
     return Services(
@@ -94,6 +103,8 @@ def build_services(settings: Settings, *, embedder=None):  # noqa: ANN001, ANN20
         admin=AdminAuth.from_settings(admin_password, settings.data_dir),
         model_description=backend.description,
         knowledge=kb,
+        commerce=commerce,
+        handoff=handoff,
     )
 
 

@@ -15,7 +15,9 @@ class TurnResult:
     reply: str
     citations: list[dict[str, Any]]
     tool_calls: list[dict[str, Any]]
+    # Whether a person has (or is about to take) the conversation, and the conversation's state.
     handoff: bool = False
+    state: str = "bot"
 
     def public(self) -> dict[str, Any]:
         return {
@@ -25,6 +27,7 @@ class TurnResult:
             "citations": self.citations,
             "tool_calls": self.tool_calls,
             "handoff": self.handoff,
+            "state": str(self.state),
         }
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Generator, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from langchain_core.messages import AIMessage, BaseMessage, ToolMessage
 from langchain_core.tools import BaseTool
@@ -41,6 +42,7 @@ def run_tool_loop(
     trace: TurnTrace,
     offer_tools: bool,
     route: Route | None = None,
+    context: Any = None,
 ) -> Generator[TurnEvent, None, LoopResult]:
     """Run the loop over `messages` (extended in place), yielding answer tokens and finished tool calls.
 
@@ -67,7 +69,7 @@ def run_tool_loop(
         recorder.tool_step(message)
         messages.append(message)
         for call in message.tool_calls:
-            outcome = run_tool_call(tools, call)
+            outcome = run_tool_call(tools, call, context)
             result.outcomes.append(outcome)
             trace.tool_calls.append({**outcome.public(), "ok": outcome.ok})
             result.found_chunks.extend(c for c in outcome.artifact or [] if isinstance(c, RetrievedChunk))

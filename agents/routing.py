@@ -33,6 +33,13 @@ _ARITHMETIC = re.compile(
     r"\d[\d.,]*\s*(?:[-+*/×x÷^]|\*\*|minus|plus|times|divided by)\s*\(?\s*\d", re.IGNORECASE
 )
 
+# The whole expression around it, handed to the calculator as written (a small model copying it
+# into a tool call gets it wrong: "3 × 19.99 minus 10 %" became "3 * 19.99 - 0 %").
+_EXPRESSION = re.compile(
+    r"\(?\d[\d.,]*(?:\s*(?:[-+*/×÷^%()]|\*\*|minus|plus|times|divided by|of|x)\s*\(?\s*[\d.,]*\)?%?)+",
+    re.IGNORECASE,
+)
+
 
 @dataclass(frozen=True)
 class Route:
@@ -50,14 +57,22 @@ def route(message: str, *, tools: Collection[str]) -> Route | None:
         return Route(name, why, known) if name in tools else None
 
     order = ORDER_ID.search(message)
+    email = EMAIL.search(message)
+    # The email on the order verifies the customer (tools/orders.py); it is passed when given.
+    verify = {"email": email.group(0)} if email else {}
     if _HUMAN.search(message):
         return offer("request_human", "the customer asked for a person", reason=message[:500])
     if order and _REFUND.search(message):
-        return offer("request_refund", "a refund for an order", order_id=order.group(1).upper())
+        return offer("request_refund", "a refund for an order", order_id=order.group(1).upper(), **verify)
     if _DAMAGE.search(message):
         return offer("open_ticket", "a problem to report")
     if order:
-        return offer("lookup_order", "an order number in the message", order_id=order.group(1).upper())
-    if _ARITHMETIC.search(message):
-        return offer("calculator", "an arithmetic expression in the message")
+        return offer(
+            "lookup_order", "an order number in the message", order_id=order.group(1).upper(), **verify
+        )
+    expression = _EXPRESSION.search(message) if _ARITHMETIC.search(message) else None
+    if expression:
+        return offer(
+            "calculator", "an arithmetic expression in the message", expression=expression.group(0).strip()
+        )
     return None

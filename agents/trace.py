@@ -21,6 +21,8 @@ class TurnTrace:
     # Why the reply is not (only) the model's text: "no_relevant_knowledge", "empty_reply", …
     grounding: str | None = None
     handoff_offered: bool = False
+    # Why the agent itself handed the conversation to a person this turn (agents/escalation.py).
+    escalated: str | None = None
     # Earlier messages of the session this worker answered first, to keep the answers in order.
     answered_first: list[int] = field(default_factory=list)
     total_ms: float = 0.0

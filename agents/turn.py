@@ -7,27 +7,28 @@ store writes (`recorder.py`), the trace (`trace.py`), the tool loop (`loop.py`).
 
 from __future__ import annotations
 
-import dataclasses
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 from langchain_core.tools import BaseTool
 
+from agents.escalation import last_reply_was_no_answer, sounds_upset
 from agents.events import TurnEvent, TurnResult
 from agents.loop import run_tool_loop
+from agents.prompt import build_prompt
 from agents.recorder import TurnRecorder, count_text_safely
 from agents.routing import RoutingMode, route
 from agents.runner import run_detached
 from agents.trace import TurnTrace
 from agents.validation import clean_message
+from handoff import ConversationState, HandoffService
 from knowledge.types import RetrievedChunk, Retriever
-from llm.factory import MESSAGE_OVERHEAD_TOKENS, BackendUnavailableError, ChatBackend
+from llm.factory import BackendUnavailableError, ChatBackend
 from memory.store import ConversationStore, StoredMessage, UnknownSessionError
 from memory.turnlock import TurnLock
-from memory.window import ContextOverflowError, conversation_for, to_langchain, trim_to_budget
+from memory.window import ContextOverflowError, conversation_for
 from prompts.library import PromptLibrary
 
 __all__ = ["AgentConfig", "SupportAgent", "TurnEvent", "TurnResult"]
@@ -36,8 +37,8 @@ EMPTY_REPLY = (
     "I'm sorry, I couldn't put together an answer just now. "
     "Would you like me to connect you with a human agent?"
 )
-# An excerpt is shortened rather than dropped while at least this many characters of it remain.
-MIN_EXCERPT_CHARS = 200
+# States in which a person, not the bot, answers the customer.
+PERSON_STATES = (ConversationState.QUEUED, ConversationState.HUMAN)
 
 
 @dataclass
@@ -64,6 +65,8 @@ class SupportAgent:
         retriever: Retriever | None = None,
         tools: Sequence[BaseTool] = (),
         turn_lock: TurnLock | None = None,
+        handoff: HandoffService | None = None,
+        tool_context: Callable[[str], Any] | None = None,
     ) -> None:
         self.store = store
         self.backend = backend
@@ -72,6 +75,10 @@ class SupportAgent:
         self.retriever = retriever
         self.tools = list(tools)
         self.turn_lock = turn_lock or TurnLock(store.engine)
+        # The conversation state machine (bot / queued / human / closed); None: always the bot.
+        self.handoff = handoff
+        # Builds the per-turn ToolContext (session, verified customer, domain services) for tools.
+        self.tool_context = tool_context
 
     # The two halves of a turn are separate so that a caller can answer bad input (4xx) before it
     # starts streaming, and so that the message is committed before the model runs.
@@ -134,59 +141,91 @@ class SupportAgent:
 
     def _answer(self, message: StoredMessage, *, answered_first: list[int]) -> Iterator[TurnEvent]:
         started = time.perf_counter()
-        recorder = TurnRecorder(
-            self.store, self.backend, session_id=message.session_id, message_id=message.id
-        )
+        session_id = message.session_id
+        recorder = TurnRecorder(self.store, self.backend, session_id=session_id, message_id=message.id)
         trace = TurnTrace(answered_first=answered_first)
         done = False
+
+        def finish(
+            reply: str, citations: list[dict[str, Any]], tool_calls: list[dict[str, Any]]
+        ) -> TurnEvent:
+            nonlocal done
+            event = self._finish(recorder, reply, citations, tool_calls, trace, started)
+            done = True
+            return event
+
         try:
-            conversation = conversation_for(self.store.messages(message.session_id), message.id)
-            earlier = [m.content for m in conversation if m.role == "user" and m.id != message.id]
-            chunks, trace.retrieval = self._retrieve(message.content, earlier[-1] if earlier else None)
-            if self.retriever is not None and not chunks and self.retriever.has_documents():
-                # Nothing in the knowledge base is relevant: say so honestly instead of letting the
-                # model improvise a policy.
-                reply = self.prompts.render("no_answer", company=self.config.company)
-                trace.grounding = "no_relevant_knowledge"
-                trace.handoff_offered = True
-                yield TurnEvent("token", text=reply)
-                finished = self._finish(recorder, reply, [], [], trace, started)
+            state = self._state(session_id)
+            if state in PERSON_STATES:
+                # A person has (or is about to take) this conversation: the bot stays silent; the
+                # message waits for them, and is context for the bot if they hand it back.
+                self.store.set_status(message_id=message.id, status="human")
                 done = True
-                yield finished
+                yield TurnEvent("done", result=TurnResult(session_id, message.id, "", [], [], True, state))
+                return
+            conversation = conversation_for(self.store.messages(session_id), message.id)
+            if self.handoff is not None and sounds_upset(message.content):
+                reply = self._escalate(session_id, "the customer sounds upset", trace)
+                yield TurnEvent("token", text=reply)
+                yield finish(reply, [], [])
                 return
 
-            messages, used = self._window(chunks, conversation, trace)
+            earlier = [m.content for m in conversation if m.role == "user" and m.id != message.id]
+            chunks, trace.retrieval = self._retrieve(message.content, earlier[-1] if earlier else None)
             routing = self.config.tool_routing
             chosen = route(message.content, tools={t.name for t in self.tools}) if routing != "auto" else None
             trace.route = {"tool": chosen.tool, "reason": chosen.reason} if chosen else None
+            may_choose_tools = routing != "rules" and bool(self.tools)
+            if not chunks and chosen is None and not may_choose_tools and self._has_knowledge():
+                # Nothing in the knowledge base is relevant and no tool applies: say so honestly
+                # instead of letting the model improvise a policy.
+                reply = self._no_answer(session_id, conversation, trace, "no_relevant_knowledge")
+                yield TurnEvent("token", text=reply)
+                yield finish(reply, [], [])
+                return
+
+            prompt = build_prompt(
+                backend=self.backend,
+                render_system=lambda used: self.prompts.render(
+                    "system", company=self.config.company, chunks=used
+                ),
+                chunks=chunks,
+                conversation=conversation,
+                context_tokens=self.config.context_tokens,
+                answer_tokens=self.config.answer_tokens,
+            )
+            trace.window = prompt.trace
             loop = yield from run_tool_loop(
                 backend=self.backend,
                 tools=self.tools,
-                messages=messages,
+                messages=prompt.messages,
                 max_steps=self.config.max_tool_steps,
                 recorder=recorder,
                 trace=trace,
-                offer_tools=routing != "rules",
+                offer_tools=may_choose_tools,
                 route=chosen,
+                context=self.tool_context(session_id) if self.tool_context else None,
             )
-            citations = {c.chunk_id: c for c in [*used, *loop.found_chunks]}
+            citations = {c.chunk_id: c for c in [*prompt.excerpts, *loop.found_chunks]}
+            ranked = [c.citation() for c in sorted(citations.values(), key=lambda c: -c.score)]
+            tool_calls = [o.public() for o in loop.outcomes]
+            refund = next((o for o in loop.outcomes if o.name == "request_refund" and o.ok), None)
+            if refund is not None and self._state(session_id) == ConversationState.BOT:
+                self._escalate(session_id, "a refund request waits for a person's approval", trace)
+            if self._state(session_id) in PERSON_STATES:
+                # Handed over during this turn (the customer asked, or a refund waits): say so plainly.
+                reply = self.prompts.render("handoff", company=self.config.company)
+                trace.handoff_offered = True
+                yield TurnEvent("token", text=reply)
+                yield finish(reply, ranked, tool_calls)
+                return
             reply = (loop.final.text if loop.final is not None else "").strip()
             if not reply:
                 reply = EMPTY_REPLY
                 trace.grounding = "empty_reply"
                 trace.handoff_offered = True
                 yield TurnEvent("token", text=reply)
-            ranked = sorted(citations.values(), key=lambda c: -c.score)
-            finished = self._finish(
-                recorder,
-                reply,
-                [c.citation() for c in ranked],
-                [o.public() for o in loop.outcomes],
-                trace,
-                started,
-            )
-            done = True
-            yield finished
+            yield finish(reply, ranked, tool_calls)
         except BaseException:
             # Whatever stopped the turn before its reply was stored (including a reader that went
             # away), the message stays stored, is shown as unanswered, and is kept out of the
@@ -194,6 +233,30 @@ class SupportAgent:
             if not done:
                 recorder.failed()
             raise
+
+    def _state(self, session_id: str) -> ConversationState:
+        return self.handoff.state(session_id) if self.handoff is not None else ConversationState.BOT
+
+    def _has_knowledge(self) -> bool:
+        return self.retriever is not None and self.retriever.has_documents()
+
+    def _no_answer(
+        self, session_id: str, conversation: list[StoredMessage], trace: TurnTrace, why: str
+    ) -> str:
+        """The honest "I don't know" with the offer of a person; the second in a row hands over."""
+        trace.grounding = why
+        trace.handoff_offered = True
+        if self.handoff is not None and last_reply_was_no_answer(conversation):
+            return self._escalate(session_id, "the assistant could not answer twice in a row", trace)
+        return self.prompts.render("no_answer", company=self.config.company)
+
+    def _escalate(self, session_id: str, reason: str, trace: TurnTrace) -> str:
+        """Queue the conversation for a person (the agent's own decision); the reply that says so."""
+        assert self.handoff is not None
+        self.handoff.transition(session_id, ConversationState.QUEUED, by="assistant", reason=reason)
+        trace.escalated = reason
+        trace.handoff_offered = True
+        return self.prompts.render("handoff", company=self.config.company)
 
     def _replay(self, message: StoredMessage) -> Iterator[TurnEvent]:
         """The stored answer of a message that another worker already answered."""
@@ -234,72 +297,6 @@ class SupportAgent:
             "chunks": [{"chunk_id": c.chunk_id, "score": round(c.score, 4)} for c in chunks],
         }
 
-    def _budget(self, system: str) -> tuple[int, int]:
-        """(system prompt tokens, tokens left for the conversation) with this system prompt."""
-        system_tokens = self.backend.count_text(system) + MESSAGE_OVERHEAD_TOKENS
-        left = (
-            self.config.context_tokens
-            - system_tokens
-            - self.config.answer_tokens
-            - self.backend.prompt_overhead_tokens
-        )
-        return system_tokens, left
-
-    def _window(
-        self, chunks: list[RetrievedChunk], conversation: list[StoredMessage], trace: TurnTrace
-    ) -> tuple[list[BaseMessage], list[RetrievedChunk]]:
-        """The system prompt with as many excerpts as fit, then the FIFO-trimmed conversation.
-
-        Excerpts give way before the conversation does: best first, the weakest leave first, the
-        last one is shortened before it leaves; what remains must hold the newest turn and some
-        history (up to an eighth of the context). Only when the newest turn alone does not fit
-        with no excerpt at all is the message refused.
-        """
-        history = to_langchain(conversation)
-        last_human = max(i for i, m in enumerate(history) if isinstance(m, HumanMessage))
-        newest = sum(self.backend.count_message(m) for m in history[last_human:])
-        earlier = sum(self.backend.count_message(m) for m in history[:last_human])
-        wanted = newest + min(earlier, self.config.context_tokens // 8)
-
-        used = list(chunks)
-        shortened = False
-        while True:
-            system = self.prompts.render("system", company=self.config.company, chunks=used)
-            system_tokens, budget = self._budget(system)
-            if budget >= wanted or not used:
-                break
-            if len(used) == 1 and not shortened:
-                shorter = self._shorten(used[0], by_tokens=wanted - budget)
-                shortened = True
-                if shorter is not None:
-                    used = [shorter]
-                    continue
-            used = used[:-1]
-        if budget < newest:
-            raise ContextOverflowError(newest, max(budget, 0))
-        window = trim_to_budget(history, budget=budget, count_tokens=self.backend.count_message)
-        trace.window = {
-            "system_tokens": system_tokens,
-            "budget": budget,
-            "messages_kept": len(window),
-            "messages_total": len(history),
-            "excerpts_used": len(used),
-            "excerpts_dropped": len(chunks) - len(used),
-            "excerpt_shortened": shortened and bool(used),
-        }
-        return [SystemMessage(content=system), *window], used
-
-    def _shorten(self, chunk: RetrievedChunk, *, by_tokens: int) -> RetrievedChunk | None:
-        """The excerpt cut (at a sentence or line end) by about `by_tokens`, or None if too little would remain."""
-        tokens = max(1, self.backend.count_text(chunk.text))
-        keep_chars = int(len(chunk.text) * (tokens - by_tokens - 8) / tokens)
-        if keep_chars < MIN_EXCERPT_CHARS:
-            return None
-        cut = chunk.text[:keep_chars]
-        end = max(cut.rfind(". "), cut.rfind("\n"))
-        text = (cut[: end + 1] if end >= MIN_EXCERPT_CHARS else cut).rstrip() + " …"
-        return dataclasses.replace(chunk, text=text)
-
     def _finish(
         self,
         recorder: TurnRecorder,
@@ -311,11 +308,14 @@ class SupportAgent:
     ) -> TurnEvent:
         trace.total_ms = round((time.perf_counter() - started) * 1000, 1)
         stored = recorder.reply(reply, citations=citations, trace=trace.to_dict())
+        state = self._state(recorder.session_id)
         result = TurnResult(
             session_id=recorder.session_id,
             message_id=stored.id,
             reply=reply,
             citations=citations,
             tool_calls=tool_calls,
+            handoff=state in PERSON_STATES,
+            state=state,
         )
         return TurnEvent("done", result=result)

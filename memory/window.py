@@ -83,7 +83,8 @@ def conversation_for(history: Sequence[StoredMessage], message_id: int) -> list[
         if row.id > message_id:
             continue
         if row.role == "user":
-            if row.id == message_id or row.status in (None, "answered"):
+            # "human": a message a person handled while they held the conversation.
+            if row.id == message_id or row.status in (None, "answered", "human"):
                 result.append(row)
                 result.extend(replies.get(row.id, []))
         elif row.reply_to is None:
@@ -98,6 +99,9 @@ def to_langchain(stored: Sequence[StoredMessage]) -> list[BaseMessage]:
     for row in stored:
         if row.role == "user":
             result.append(HumanMessage(content=row.content, id=str(row.id)))
+        elif row.role == "human_agent":
+            # A support agent's reply: the bot's side of the conversation, as context.
+            result.append(AIMessage(content=row.content, id=str(row.id)))
         elif row.role == "assistant":
             calls = row.tool_calls or []
             open_calls |= {c["id"] for c in calls}

@@ -29,4 +29,7 @@ def healthz(services: ServicesDep) -> Health:
 def messages(session_id: str, services: ServicesDep) -> History:
     """Every stored message of the session, oldest first; knowing the id is what grants access."""
     history = services.store.messages(session_id)
-    return History.model_validate({"session_id": session_id, "messages": [m.public() for m in history]})
+    state = services.handoff.state(session_id) if services.handoff else "bot"
+    return History.model_validate(
+        {"session_id": session_id, "state": str(state), "messages": [m.public() for m in history]}
+    )

@@ -12,9 +12,12 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match, Mount
 
 from agents.validation import InvalidMessageError
+from commerce import RefundDecisionError, UnknownRecordError
+from handoff import HandoffConflictError
 from knowledge.loaders import DocumentError
 from llm.factory import BackendUnavailableError
 from memory.store import UnknownSessionError
+from memory.turnlock import TurnBusyError
 from memory.window import ContextOverflowError
 
 log = logging.getLogger(__name__)
@@ -88,6 +91,24 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(UnknownSessionError)
     async def _unknown_session(_: Request, exc: UnknownSessionError) -> JSONResponse:
         return error_response(404, "unknown_session", "No conversation has this session id.")
+
+    @app.exception_handler(HandoffConflictError)
+    async def _handoff_conflict(_: Request, exc: HandoffConflictError) -> JSONResponse:
+        return error_response(409, "conflict", str(exc))
+
+    @app.exception_handler(RefundDecisionError)
+    async def _refund_decided(_: Request, exc: RefundDecisionError) -> JSONResponse:
+        return error_response(409, "already_decided", str(exc))
+
+    @app.exception_handler(UnknownRecordError)
+    async def _unknown_record(_: Request, exc: UnknownRecordError) -> JSONResponse:
+        return error_response(404, "not_found", str(exc))
+
+    @app.exception_handler(TurnBusyError)
+    async def _busy(_: Request, exc: TurnBusyError) -> JSONResponse:
+        return error_response(
+            503, "conversation_busy", "Earlier messages of this conversation are still being answered."
+        )
 
     @app.exception_handler(ContextOverflowError)
     async def _overflow(_: Request, exc: ContextOverflowError) -> JSONResponse:

@@ -69,26 +69,39 @@ class ToolCallPublic(PublicModel):
 
 class ChatReply(PublicModel):
     session_id: str
-    message_id: int = Field(description="The id of the stored assistant message.")
-    reply: str
+    message_id: int = Field(
+        description="The id of the stored assistant message (the customer's own message while a person "
+        "holds the conversation and the bot stays silent)."
+    )
+    reply: str = Field(description="The checked answer; empty while a person holds the conversation.")
     citations: list[Citation]
     tool_calls: list[ToolCallPublic]
-    handoff: bool = Field(description="The reply offers a human.")
+    handoff: bool = Field(description="A person has (or is about to take) the conversation.")
+    state: str = Field(description="The conversation's state: `bot`, `queued`, `human` or `closed`.")
 
 
 class MessagePublic(PublicModel):
     id: int
-    role: str = Field(description="`user`, `assistant` or `tool`.")
+    role: str = Field(description="`user`, `assistant`, `tool` or `human_agent` (a person's reply).")
     content: str
     created_at: str = Field(description="ISO 8601, UTC.")
     token_count: int
     tool_calls: list[dict[str, Any]] | None = None
     tool_call_id: str | None = None
     citations: list[Citation] | None = None
+    reply_to: int | None = Field(default=None, description="The customer message this row answers.")
+    status: str | None = Field(
+        default=None,
+        description="Customer messages: `pending`, `answered`, `failed` (not answered; left out of later "
+        "context) or `human` (waiting for or handled by a person).",
+    )
 
 
 class History(PublicModel):
     session_id: str
+    state: str = Field(
+        default="bot", description="The conversation's state: `bot`, `queued`, `human`, `closed`."
+    )
     messages: list[MessagePublic] = Field(description="The whole stored history, oldest first.")
 
 

@@ -9,6 +9,8 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from agents.turn import SupportAgent
+from commerce import CommerceService
+from handoff import HandoffService
 from knowledge.store import KnowledgeBase
 from memory.store import ConversationStore
 from settings import Settings
@@ -23,6 +25,8 @@ class Services:
     admin: AdminAuth
     model_description: str
     knowledge: KnowledgeBase | None = None
+    commerce: CommerceService | None = None
+    handoff: HandoffService | None = None
 
 
 def get_services(request: Request) -> Services:

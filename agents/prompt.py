@@ -1,0 +1,92 @@
+"""The prompt a turn sends: the system prompt with as many excerpts as fit, then the FIFO window.
+
+Excerpts give way before the conversation does: best first, the weakest leave first, the last one
+is shortened before it leaves; what remains must hold the newest turn and some history (up to an
+eighth of the context). Only when the newest turn alone does not fit with no excerpt at all is the
+message refused (ContextOverflowError).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
+
+from knowledge.types import RetrievedChunk
+from llm.factory import MESSAGE_OVERHEAD_TOKENS, ChatBackend
+from memory.store import StoredMessage
+from memory.window import ContextOverflowError, to_langchain, trim_to_budget
+
+# An excerpt is shortened rather than dropped while at least this many characters of it remain.
+MIN_EXCERPT_CHARS = 200
+
+
+@dataclass
+class Prompt:
+    messages: list[BaseMessage]
+    excerpts: list[RetrievedChunk]  # the excerpts that went in (possibly one shortened): the citations
+    trace: dict[str, Any]
+
+
+def build_prompt(
+    *,
+    backend: ChatBackend,
+    render_system: Callable[[list[RetrievedChunk]], str],
+    chunks: Sequence[RetrievedChunk],
+    conversation: Sequence[StoredMessage],
+    context_tokens: int,
+    answer_tokens: int,
+) -> Prompt:
+    """Fit `chunks` and `conversation` (ending with the message being answered) into the context."""
+    history = to_langchain(conversation)
+    last_human = max(i for i, m in enumerate(history) if isinstance(m, HumanMessage))
+    newest = sum(backend.count_message(m) for m in history[last_human:])
+    earlier = sum(backend.count_message(m) for m in history[:last_human])
+    wanted = newest + min(earlier, context_tokens // 8)
+
+    def budget_with(system: str) -> tuple[int, int]:
+        system_tokens = backend.count_text(system) + MESSAGE_OVERHEAD_TOKENS
+        return system_tokens, context_tokens - system_tokens - answer_tokens - backend.prompt_overhead_tokens
+
+    used = list(chunks)
+    shortened = False
+    while True:
+        system = render_system(used)
+        system_tokens, budget = budget_with(system)
+        if budget >= wanted or not used:
+            break
+        if len(used) == 1 and not shortened:
+            shortened = True
+            shorter = _shorten(backend, used[0], by_tokens=wanted - budget)
+            if shorter is not None:
+                used = [shorter]
+                continue
+        used = used[:-1]
+    if budget < newest:
+        raise ContextOverflowError(newest, max(budget, 0))
+    window = trim_to_budget(history, budget=budget, count_tokens=backend.count_message)
+    trace = {
+        "system_tokens": system_tokens,
+        "budget": budget,
+        "messages_kept": len(window),
+        "messages_total": len(history),
+        "excerpts_used": len(used),
+        "excerpts_dropped": len(chunks) - len(used),
+        "excerpt_shortened": shortened and bool(used),
+    }
+    return Prompt([SystemMessage(content=system), *window], used, trace)
+
+
+def _shorten(backend: ChatBackend, chunk: RetrievedChunk, *, by_tokens: int) -> RetrievedChunk | None:
+    """The excerpt cut (at a sentence or line end) by about `by_tokens`, or None if too little would remain."""
+    tokens = max(1, backend.count_text(chunk.text))
+    keep_chars = int(len(chunk.text) * (tokens - by_tokens - 8) / tokens)
+    if keep_chars < MIN_EXCERPT_CHARS:
+        return None
+    cut = chunk.text[:keep_chars]
+    end = max(cut.rfind(". "), cut.rfind("\n"))
+    text = (cut[: end + 1] if end >= MIN_EXCERPT_CHARS else cut).rstrip() + " …"
+    return dataclasses.replace(chunk, text=text)

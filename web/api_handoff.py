@@ -1,0 +1,217 @@
+"""Admin REST routes for people answering customers: the inbox, take / reply / release / close,
+tickets and refund decisions (`/api/v1/admin/...`, HTTP Basic checked by `AdminGate`)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Depends, Query
+from pydantic import BaseModel, ConfigDict, Field, StrictStr
+
+from commerce import CommerceService
+from handoff import ConversationState, HandoffService
+from web.admin_auth import AdminUser
+from web.errors import ApiError
+from web.schemas import error_responses
+from web.services import Services, ServicesDep
+
+MAX_REPLY_CHARS = 4000
+
+
+def _handoff(services: ServicesDep) -> HandoffService:
+    if services.handoff is None:
+        raise ApiError(503, "handoff_disabled", "Human handoff is not configured.")
+    return services.handoff
+
+
+def _commerce(services: ServicesDep) -> CommerceService:
+    if services.commerce is None:
+        raise ApiError(503, "commerce_disabled", "Orders, tickets and refunds are not configured.")
+    return services.commerce
+
+
+HandoffDep = Annotated[HandoffService, Depends(_handoff)]
+CommerceDep = Annotated[CommerceService, Depends(_commerce)]
+
+
+class AgentAction(BaseModel):
+    """Who acts (the support agent's name; default: the admin login) and why."""
+
+    model_config = ConfigDict(extra="forbid")
+    agent: StrictStr | None = Field(default=None, max_length=64)
+    reason: StrictStr = Field(default="", max_length=500)
+
+
+class AgentReply(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    text: StrictStr = Field(min_length=1, max_length=MAX_REPLY_CHARS)
+    agent: StrictStr | None = Field(default=None, max_length=64)
+
+
+class RefundDecision(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    note: StrictStr = Field(default="", max_length=500)
+    agent: StrictStr | None = Field(default=None, max_length=64)
+
+
+def _plain(value: Any) -> Any:
+    """Dataclass records as JSON-able dicts (enums as their value, times as ISO 8601)."""
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return str(value) if isinstance(value, ConversationState) else value
+
+
+def _status(handoff: HandoffService, session_id: str) -> dict[str, Any]:
+    return _plain(asdict(handoff.status(session_id)))
+
+
+router = APIRouter(
+    prefix="/api/v1/admin", tags=["admin: conversations"], responses=error_responses(401, 404, 409, 422, 429)
+)
+
+
+@router.get("/conversations", summary="The inbox: conversations by state, queued first, oldest first")
+def inbox(
+    _: AdminUser,
+    handoff: HandoffDep,
+    state: Annotated[
+        str | None, Query(description="bot, queued, human or closed; default queued and human")
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> dict[str, Any]:
+    try:
+        entries = handoff.inbox(state, limit=limit)
+    except ValueError as exc:
+        raise ApiError(422, "invalid_state", str(exc)) from None
+    return {"conversations": [_plain({**asdict(e), "summary": e.summary}) for e in entries]}
+
+
+@router.get(
+    "/conversations/{session_id}", summary="One conversation: state, transitions and the whole transcript"
+)
+def conversation(session_id: str, _: AdminUser, handoff: HandoffDep, services: ServicesDep) -> dict[str, Any]:
+    status = _status(handoff, session_id)
+    return {
+        **status,
+        "transitions": [_plain(asdict(t)) for t in handoff.transitions(session_id)],
+        "messages": [m.public() for m in services.store.messages(session_id)],
+    }
+
+
+def _who(user: str, given: str | None) -> str:
+    return (given or "").strip() or user
+
+
+@router.post("/conversations/{session_id}/take", summary="Take a queued conversation (queued → human)")
+def take(
+    session_id: str,
+    user: AdminUser,
+    handoff: HandoffDep,
+    action: Annotated[AgentAction | None, Body()] = None,
+) -> dict[str, Any]:
+    action = action or AgentAction()
+    handoff.take(session_id, by=_who(user, action.agent), reason=action.reason)
+    return _status(handoff, session_id)
+
+
+@router.post("/conversations/{session_id}/release", summary="Hand the conversation back to the bot")
+def release(
+    session_id: str,
+    user: AdminUser,
+    handoff: HandoffDep,
+    action: Annotated[AgentAction | None, Body()] = None,
+) -> dict[str, Any]:
+    action = action or AgentAction()
+    handoff.transition(session_id, ConversationState.BOT, by=_who(user, action.agent), reason=action.reason)
+    return _status(handoff, session_id)
+
+
+@router.post("/conversations/{session_id}/close", summary="Close the conversation")
+def close(
+    session_id: str,
+    user: AdminUser,
+    handoff: HandoffDep,
+    action: Annotated[AgentAction | None, Body()] = None,
+) -> dict[str, Any]:
+    action = action or AgentAction()
+    handoff.transition(
+        session_id, ConversationState.CLOSED, by=_who(user, action.agent), reason=action.reason
+    )
+    return _status(handoff, session_id)
+
+
+@router.post(
+    "/conversations/{session_id}/reply",
+    summary="Reply to the customer as a person (the conversation must be taken by you)",
+    status_code=201,
+)
+def reply(session_id: str, body: AgentReply, user: AdminUser, services: ServicesDep) -> dict[str, Any]:
+    return post_human_reply(services, session_id, text=body.text, agent=_who(user, body.agent))
+
+
+def post_human_reply(services: Services, session_id: str, *, text: str, agent: str) -> dict[str, Any]:
+    """Store a person's reply; only the person holding the conversation may reply (409 otherwise)."""
+    handoff = _handoff(services)
+    status = handoff.status(session_id)
+    if status.state != ConversationState.HUMAN or status.assignee != agent:
+        holder = f"held by {status.assignee}" if status.assignee else "not taken by anyone"
+        raise ApiError(
+            409,
+            "not_your_conversation",
+            f"Only the person holding a conversation may reply; it is {status.state} and {holder}. Take it first.",
+        )
+    text = text.strip()
+    if not text:
+        raise ApiError(422, "empty_message", "The reply is empty.")
+    stored = services.store.add_message(session_id=session_id, role="human_agent", content=text)
+    return {"message": stored.public(), **_status(handoff, session_id)}
+
+
+@router.get("/tickets", summary="Tickets the agent opened, newest first", tags=["admin: tickets and refunds"])
+def tickets(
+    _: AdminUser, commerce: CommerceDep, session_id: str | None = None, status: str | None = None
+) -> dict[str, Any]:
+    rows = commerce.tickets(session_id=session_id, status=status)
+    return {"tickets": [_plain({**asdict(t), "number": t.number}) for t in rows]}
+
+
+@router.get("/refunds", summary="Refund requests, oldest first", tags=["admin: tickets and refunds"])
+def refunds(_: AdminUser, commerce: CommerceDep, status: str | None = None) -> dict[str, Any]:
+    return {
+        "refunds": [
+            _plain({**asdict(r), "number": r.number}) for r in commerce.refund_requests(status=status)
+        ]
+    }
+
+
+def _decide(commerce: CommerceService, number: str, *, approve: bool, by: str, note: str) -> dict[str, Any]:
+    record = commerce.decide_refund(number=number, approve=approve, by=by, note=note)
+    return _plain({**asdict(record), "number": record.number})
+
+
+@router.post(
+    "/refunds/{number}/approve",
+    summary="Approve a pending refund request",
+    tags=["admin: tickets and refunds"],
+)
+def approve(
+    number: str, user: AdminUser, commerce: CommerceDep, body: Annotated[RefundDecision | None, Body()] = None
+) -> dict[str, Any]:
+    body = body or RefundDecision()
+    return _decide(commerce, number, approve=True, by=_who(user, body.agent), note=body.note)
+
+
+@router.post(
+    "/refunds/{number}/reject", summary="Reject a pending refund request", tags=["admin: tickets and refunds"]
+)
+def reject(
+    number: str, user: AdminUser, commerce: CommerceDep, body: Annotated[RefundDecision | None, Body()] = None
+) -> dict[str, Any]:
+    body = body or RefundDecision()
+    return _decide(commerce, number, approve=False, by=_who(user, body.agent), note=body.note)
