@@ -69,7 +69,7 @@ def run_tool_loop(
         recorder.tool_step(message)
         messages.append(message)
         for call in message.tool_calls:
-            outcome = run_tool_call(tools, call, context)
+            outcome = run_tool_call(tools, dict(call), context)
             result.outcomes.append(outcome)
             trace.tool_calls.append({**outcome.public(), "ok": outcome.ok})
             result.found_chunks.extend(c for c in outcome.artifact or [] if isinstance(c, RetrievedChunk))
@@ -86,7 +86,9 @@ def _routed_call(
     backend: ChatBackend, tool: BaseTool, route: Route, messages: list[BaseMessage], trace: TurnTrace
 ) -> AIMessage:
     """The routed tool's call: from the rule's arguments, or the model filling the named tool."""
-    required = set(tool.tool_call_schema.model_json_schema().get("required", []))
+    schema = tool.tool_call_schema
+    json_schema = schema if isinstance(schema, dict) else schema.model_json_schema()  # type: ignore[union-attr]
+    required = set(json_schema.get("required", []))
     args = dict(route.known_args)
     if not required <= set(args):
         model = backend.model.bind_tools([tool], tool_choice=tool.name)

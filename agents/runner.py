@@ -9,7 +9,7 @@ from __future__ import annotations
 import queue
 import threading
 from collections.abc import Callable, Iterator
-from typing import TypeVar
+from typing import TypeVar, cast
 
 T = TypeVar("T")
 _END = object()
@@ -33,15 +33,14 @@ def run_detached(produce: Callable[[], Iterator[T]]) -> Iterator[T]:
         finally:
             items.put(_END)
 
+    def read() -> Iterator[T]:
+        while True:
+            item = items.get()
+            if item is _END:
+                return
+            if isinstance(item, _Raised):
+                raise item.exc
+            yield cast(T, item)
+
     threading.Thread(target=work, name="turn", daemon=True).start()
-    return _read(items)
-
-
-def _read(items: queue.Queue[object]) -> Iterator[T]:  # type: ignore[type-var]
-    while True:
-        item = items.get()
-        if item is _END:
-            return
-        if isinstance(item, _Raised):
-            raise item.exc
-        yield item  # type: ignore[misc]
+    return read()

@@ -94,7 +94,7 @@ class KnowledgeBase:
         self.threshold = threshold
         self.mode: SearchMode = mode
         self._write_lock = threading.Lock()
-        self._bm25: tuple[Any, list[str]] | None = None
+        self._bm25: tuple[Any, list[str], dict[str, RetrievedChunk]] | None = None
 
     # -- writes -----------------------------------------------------------------------------------
 
@@ -118,7 +118,7 @@ class KnowledgeBase:
                 )
             count = self._index(loaded, digest, len(data), previous=existing.chunk_count if existing else 0)
             self._save_upload(loaded, data)
-        status = "updated" if existing is not None else "added"
+        status: Literal["added", "updated"] = "updated" if existing is not None else "added"
         log.info("Knowledge base: %s %s (%d chunks)", status, loaded.doc_id, count)
         return IngestResult(loaded.doc_id, loaded.title, status, count)
 

@@ -186,7 +186,7 @@ def _openai_backend(settings: Settings) -> ChatBackend:
         timeout=httpx.Timeout(settings.llm_timeout_s, connect=5.0, read=settings.llm_first_token_s),
         max_retries=0,
         temperature=settings.temperature,
-        max_tokens=settings.answer_tokens,
+        max_completion_tokens=settings.answer_tokens,
         # ChatOpenAI sends `max_completion_tokens`, which vLLM and llama.cpp servers may ignore;
         # the classic field is sent too so the bound holds on every server.
         extra_body={"max_tokens": settings.answer_tokens},

@@ -142,7 +142,8 @@ class LlamaCppChatModel(BaseChatModel):
             # llama.cpp's constrained tool-call path does not stream reliably: answer in one piece.
             result = self._generate(messages, stop, run_manager, **kwargs)
             message = result.generations[0].message
-            chunk = AIMessageChunk(
+            assert isinstance(message, AIMessage)
+            whole = AIMessageChunk(
                 content=message.content,
                 tool_call_chunks=[
                     {"name": c["name"], "args": json.dumps(c["args"]), "id": c["id"], "index": i}
@@ -151,7 +152,7 @@ class LlamaCppChatModel(BaseChatModel):
                 usage_metadata=message.usage_metadata,
                 response_metadata=message.response_metadata,
             )
-            yield ChatGenerationChunk(message=chunk)
+            yield ChatGenerationChunk(message=whole)
             return
         with self.lock:
             for part in self.llama.create_chat_completion(**request, stream=True):

@@ -44,6 +44,7 @@ def stream_step(
     calls: dict[int, dict[str, str]] = {}
     usage: dict[str, int] = {}
     finish_reason: str | None = None
+    failures: tuple[type[BaseException], ...] = (*backend.errors, TimeoutError)
     try:
         backend.breaker.before_call()
         first, rest = first_with_retries(
@@ -72,7 +73,7 @@ def stream_step(
             finish_reason = (chunk.response_metadata or {}).get("finish_reason") or finish_reason
     except CircuitOpenError as exc:
         raise BackendUnavailableError(f"The language model is unavailable ({exc})") from exc
-    except (*backend.errors, TimeoutError) as exc:
+    except failures as exc:
         backend.breaker.failed()
         raise BackendUnavailableError(
             f"The language model is unavailable ({type(exc).__name__}: {exc})"

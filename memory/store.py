@@ -203,7 +203,7 @@ class ConversationStore:
                     updated_at=_as_utc(s.updated_at),
                     message_count=n,
                 )
-                for s, n in rows
+                for s, n in rows.tuples()
             ]
 
     @staticmethod

@@ -14,8 +14,9 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
-from sqlalchemy import Engine, or_, update
+from sqlalchemy import CursorResult, Engine, or_, update
 from sqlalchemy.orm import sessionmaker
 
 from storage.models import ChatSession
@@ -36,7 +37,7 @@ class TurnLock:
     def _try_take(self, session_id: str, owner: str) -> bool:
         now = datetime.now(UTC)
         with self._sessions.begin() as db:
-            taken = db.execute(
+            taken: CursorResult[Any] = db.execute(  # type: ignore[assignment]
                 update(ChatSession)
                 .where(
                     ChatSession.id == session_id,

@@ -14,5 +14,7 @@ export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 ANONYMIZED_TELEMETRY=False FRONTD
 echo "==> ruff"
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
+echo "==> mypy"
+.venv/bin/mypy
 echo "==> pytest"
 exec .venv/bin/pytest "$@"

@@ -157,5 +157,6 @@ BACKEND_UNAVAILABLE = (
 
 def backend_unavailable(exc: BackendUnavailableError, session_id: str | None = None) -> JSONResponse:
     log.warning("LLM backend unavailable: %s", exc)
-    extra = {"session_id": session_id} if session_id else {}
-    return error_response(503, "backend_unavailable", BACKEND_UNAVAILABLE, **extra)
+    if session_id:
+        return error_response(503, "backend_unavailable", BACKEND_UNAVAILABLE, session_id=session_id)
+    return error_response(503, "backend_unavailable", BACKEND_UNAVAILABLE)
