@@ -7,6 +7,7 @@ FRONTDESK_LLM_BACKEND says otherwise), then runs customer turns through SupportA
 
     HF_HUB_OFFLINE=1 .venv/bin/python bench/turn_overhead.py
     HF_HUB_OFFLINE=1 .venv/bin/python bench/turn_overhead.py --turns 60 --answer-tokens 128
+    HF_HUB_OFFLINE=1 .venv/bin/python bench/turn_overhead.py --tools --turns 10   # tool turns
 
 Per turn, read from the stored assistant message's trace (ConversationStore.messages(session)[-1]):
 model time = sum of trace.steps[*].model_ms, retrieval = trace.retrieval.ms; app overhead = the
@@ -72,6 +73,25 @@ SESSIONS = [
     ],
 ]
 
+# Tool turns (issue 8): routed to a tool by rule, the model writes the answer from its result.
+# Each session starts fresh, so a verified customer, an unverified one and a person request all occur.
+TOOL_SESSIONS = [
+    [
+        "Where is my order NW-10042? I'm maria.lopez@example.com",
+        "what is 3 × 19.99 minus 10 %?",
+        "can you check NW-10042 again?",
+        "how much is 120/4 plus 7",
+        "I want to talk to a human please",
+    ],
+    [
+        "where is order NW-10017",
+        "what's 15% of 80",
+        "my kettle arrived cracked",
+        "how much is 2 x 49.99",
+        "can I speak to a real person",
+    ],
+]
+
 
 def summarize(name: str, values: list[float], unit_digits: int = 1) -> list:
     if not values:
@@ -98,6 +118,9 @@ def main() -> None:
         "--answer-tokens", type=int, default=None, help="FRONTDESK_ANSWER_TOKENS (default: settings, 256)"
     )
     parser.add_argument("--turns-per-session", type=int, default=5)
+    parser.add_argument(
+        "--tools", action="store_true", help="tool turns (order lookup, calculator, ticket, handoff)"
+    )
     parser.add_argument("--warmup", type=int, default=1, help="unmeasured turns first (model warm-up)")
     parser.add_argument("--show-replies", action="store_true", help="print each turn's timings and reply")
     args = parser.parse_args()
@@ -123,7 +146,8 @@ def main() -> None:
             f"build_services {build_s:.1f} s\n"
         )
 
-        questions = itertools.cycle(q for s in SESSIONS for q in s[: args.turns_per_session])
+        sessions = TOOL_SESSIONS if args.tools else SESSIONS
+        questions = itertools.cycle(q for s in sessions for q in s[: args.turns_per_session])
         rows: list[dict] = []
         session_id: str | None = None
         for n in range(args.warmup + args.turns):
@@ -163,6 +187,7 @@ def main() -> None:
             turn_ms = (t_end - t0) * 1000
             retrieval_ms = trace.get("retrieval", {}).get("ms", 0.0)
             row = {
+                "tools": len(trace.get("tool_calls", [])),
                 "question": question,
                 "reply": result.reply,
                 "answered": bool(steps),
@@ -214,8 +239,12 @@ def main() -> None:
         summarize("app overhead = turn − model − retrieval", col("overhead_ms", rows), 1),
         summarize("  accept: validate + commit user message", col("accept_ms", rows), 1),
         summarize("  store the reply + trace", col("store_reply_ms", rows), 1),
-        summarize("  the rest (history, window, prompt, stream)", rest(rows), 1),
+        summarize("  the rest (history, window, prompt, tools, stream)", rest(rows), 1),
     ]
+    if args.tools:
+        tool_rows = [r for r in rows if r["tools"]]
+        body.append(summarize("turns that ran a tool: turn", col("turn_ms", tool_rows), 0))
+        body.append(summarize("  their app overhead (incl. the tool)", col("overhead_ms", tool_rows), 1))
     print(
         table(
             ["milliseconds per turn", "n", "p50", "p95", "mean", "min", "max"],

@@ -1,4 +1,5 @@
-"""The admin console (Gradio, behind the admin login): the knowledge base for now, one place to grow."""
+"""The admin console (Gradio, behind the admin login): the knowledge base tab, and the Inbox tab
+(web/admin_inbox.py) where people answer the conversations handed to them."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from typing import Any
 import gradio as gr
 
 from knowledge.loaders import DocumentError
+from web.admin_inbox import build_inbox_tab
 from web.services import Services
 
 COLUMNS = ["id", "title", "filename", "chunks", "size_bytes", "updated_at"]
@@ -85,5 +87,6 @@ def build_admin_ui(services: Services) -> gr.Blocks:
             delete_button.click(delete, inputs=[chosen], outputs=[status, documents, chosen])
             reindex_button.click(reindex, inputs=[chosen], outputs=[status, documents, chosen])
             query.submit(search, inputs=[query], outputs=[hits])
+        build_inbox_tab(services, ui)
         ui.load(lambda: (table(), doc_choices()), outputs=[documents, chosen])
     return ui
