@@ -11,6 +11,7 @@ from langchain_core.messages import AIMessage, BaseMessage, SystemMessage, ToolM
 from langchain_core.tools import BaseTool
 
 from agents.validation import clean_message
+from grounding import AnswerChecker, Source, is_repeating
 from knowledge.types import RetrievedChunk, Retriever
 from llm.factory import MESSAGE_OVERHEAD_TOKENS, BackendUnavailableError, ChatBackend, estimate_tokens
 from llm.toolcalls import call_id, parse_arguments
@@ -85,6 +86,7 @@ class SupportAgent:
         config: AgentConfig,
         retriever: Retriever | None = None,
         tools: Sequence[BaseTool] = (),
+        answer_checker: AnswerChecker | None = None,
     ) -> None:
         self.store = store
         self.backend = backend
@@ -92,6 +94,7 @@ class SupportAgent:
         self.config = config
         self.retriever = retriever
         self.tools = list(tools)
+        self.answer_checker = answer_checker
 
     # The two halves of a turn are separate so that a caller can answer bad input (4xx) before it
     # starts streaming, and so that the message is committed before the model runs.
@@ -135,7 +138,10 @@ class SupportAgent:
         for step_no in range(self.config.max_tool_steps + 1):
             last_step = step_no == self.config.max_tool_steps or not offer_tools
             step_model = self.backend.model if last_step else model
-            step = yield from self._stream_step(step_model, messages)
+            stream = self._stream_step(step_model, messages)
+            if self._holds_tokens():
+                stream = _without_tokens(stream)  # issue 7: only a checked reply reaches the customer
+            step = yield from stream
             trace["steps"].append({"model_ms": round(step.model_ms, 1), **step.usage})
             if not step.message.tool_calls or last_step:
                 final = step.message
@@ -164,6 +170,18 @@ class SupportAgent:
                 trace["step_limit_reached"] = True
 
         reply = (final.text if final is not None else "").strip()
+        # -- issue 7: the answer check (self-contained; see grounding/) --------------------------
+        handoff = False
+        if self.answer_checker is not None:
+            verdict = self.answer_checker.check(
+                question=question, reply=reply, sources=_turn_sources(chunks, outcomes)
+            )
+            trace["answer_check"] = verdict.trace()
+            handoff = verdict.text is None
+            reply = self.prompts.render("no_answer", company=self.config.company) if handoff else verdict.text
+            if self._holds_tokens():
+                yield TurnEvent("token", text=reply)
+        # -----------------------------------------------------------------------------------------
         if not reply:
             reply = EMPTY_REPLY
             yield TurnEvent("token", text=reply)
@@ -174,6 +192,7 @@ class SupportAgent:
             [o.public() for o in outcomes],
             trace,
             started,
+            handoff_offered=handoff,
         )
 
     def run(self, text: object, *, session_id: str | None, client_id: str | None = None) -> TurnResult:
@@ -238,6 +257,13 @@ class SupportAgent:
                 if text:
                     tokens.append(text)
                     yield TurnEvent("token", text=text)
+                    # issue 7: a generation that starts repeating itself is stopped.
+                    if (
+                        self.answer_checker is not None
+                        and len(tokens) % 8 == 0
+                        and is_repeating("".join(tokens))
+                    ):
+                        break
                 for part in chunk.tool_call_chunks or []:
                     slot = calls.setdefault(part.get("index") or 0, {"name": "", "args": "", "id": ""})
                     slot["name"] = slot["name"] or (part.get("name") or "")
@@ -266,6 +292,9 @@ class SupportAgent:
             model_ms=(time.perf_counter() - started) * 1000,
             usage=usage,
         )
+
+    def _holds_tokens(self) -> bool:
+        return self.answer_checker is not None and self.answer_checker.mode != "generative"
 
     def _store_assistant(self, session_id: str, message: AIMessage) -> None:
         self.store.add_message(
@@ -312,3 +341,29 @@ class SupportAgent:
             return self.backend.count_text(text)
         except Exception:
             return estimate_tokens(text)
+
+
+# -- issue 7: the answer check's inputs ------------------------------------------------------------
+
+
+def _turn_sources(chunks: Sequence[RetrievedChunk], outcomes: Sequence[ToolOutcome]) -> list[Source]:
+    """The retrieved excerpts and the tool results of this turn, as the answer check's sources."""
+    sources = [Source(title=c.title, text=c.text, document=c.document) for c in chunks]
+    for outcome in outcomes:
+        found = [c for c in outcome.artifact or [] if isinstance(c, RetrievedChunk)]
+        if found:
+            sources.extend(Source(title=c.title, text=c.text, document=c.document) for c in found)
+        elif outcome.ok:
+            sources.append(Source(title=outcome.name, text=outcome.result))
+    return sources
+
+
+def _without_tokens(stream: Generator[TurnEvent, None, _Step]) -> Generator[TurnEvent, None, _Step]:
+    """The step's events without its tokens (the checked reply is sent instead), and its result."""
+    while True:
+        try:
+            event = next(stream)
+        except StopIteration as stop:
+            return stop.value
+        if event.kind != "token":
+            yield event
