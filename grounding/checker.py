@@ -7,6 +7,7 @@ import re
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
+from functools import lru_cache
 from typing import Any, Literal
 
 import numpy as np
@@ -194,7 +195,7 @@ class AnswerChecker:
         claims = [self._claim_text(u.text) for u in reply_units]
         parts = [p for p in _QUESTION_PARTS.split(question) if p and len(tokens(p)) >= 2] or [question]
         parts = [question] + [p for p in parts if p.strip() != question.strip()][:3]
-        source_vocab = vocabulary(" ".join(s.title + " " + s.text for s in sources))
+        source_vocab = frozenset().union(*(vocabulary(s.title + " " + s.text) for s in sources))
         missing_terms = self._missing_terms(question, source_vocab)
 
         to_embed = [claims[i] for i, k in enumerate(kinds) if k == "claim"] + parts + missing_terms
@@ -270,7 +271,7 @@ class AnswerChecker:
         matrix: np.ndarray,
         source_units: list[_SourceUnit],
         sources: list[Source],
-        source_vocab: set[str],
+        source_vocab: frozenset[str],
     ) -> tuple[SentenceVerdict, str]:
         text = unit.text
         if not source_units:
@@ -349,7 +350,7 @@ class AnswerChecker:
 
     # -- the extractive answer --------------------------------------------------------------------
 
-    def _missing_terms(self, question: str, source_vocab: set[str]) -> list[str]:
+    def _missing_terms(self, question: str, source_vocab: frozenset[str]) -> list[str]:
         """Words of the question that no source contains ("berlin"): the quote must cover them."""
         out = []
         for word in tokens(question):
@@ -470,6 +471,7 @@ def _normalise(matrix: np.ndarray) -> np.ndarray:
     return matrix / norms
 
 
+@lru_cache(maxsize=16384)
 def _quotable(unit: Unit) -> bool:
     """A sentence that can answer on its own: not a lead-in, not a pointer to another article."""
     text = unit.text

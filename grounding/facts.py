@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 _SMALL_NUMBERS = {
     "zero": 0,
@@ -127,7 +128,8 @@ def _duration_key(value: str, unit: str) -> str:
     return f"duration:{_value(str(number * _SHORT[unit]))}min"
 
 
-def extract_facts(text: str) -> list[Fact]:
+@lru_cache(maxsize=16384)
+def extract_facts(text: str) -> tuple[Fact, ...]:
     """The numbers, prices, percentages, durations, times of day, phone numbers and codes in `text`."""
     text = words_to_digits(text.replace("’", "'"))
     facts: list[Fact] = []
@@ -160,10 +162,10 @@ def extract_facts(text: str) -> list[Fact]:
         digits = re.match(_NUMBER, match.group())
         if digits and re.search(r"\d", digits.group()):
             facts.append(Fact("number", f"number:{_value(digits.group().rstrip(',.'))}", match.group()))
-    return facts
+    return tuple(facts)
 
 
-def fact_keys(facts: list[Fact]) -> set[str]:
+def fact_keys(facts: list[Fact] | tuple[Fact, ...]) -> set[str]:
     """Everything a source's facts can match: each key, and each bare value ("money:16" also as "number:16")."""
     keys = {f.key for f in facts}
     for fact in facts:
@@ -181,6 +183,7 @@ def fact_supported(fact: Fact, keys: set[str]) -> bool:
     return False
 
 
+@lru_cache(maxsize=65536)
 def stem(word: str) -> str:
     """A crude stem, enough to see "covered", "covers" and "cover" as one word."""
     word = word.lower().strip("'")
@@ -206,7 +209,8 @@ def content_stems(text: str) -> set[str]:
     return {stem(t) for t in tokens(text) if t not in STOPWORDS and len(t) > 2 and not t.isdigit()}
 
 
-def polarity(text: str) -> tuple[set[str], set[str]]:
+@lru_cache(maxsize=16384)
+def polarity(text: str) -> tuple[frozenset[str], frozenset[str]]:
     """(negated, asserted): stems of content words in a negation's scope, and all the others."""
     negated: set[str] = set()
     asserted: set[str] = set()
@@ -225,7 +229,7 @@ def polarity(text: str) -> tuple[set[str], set[str]]:
                 scope -= 1
             else:
                 asserted.add(stem(word))
-    return negated, asserted - negated
+    return frozenset(negated), frozenset(asserted - negated)
 
 
 def contradicts(claim: str, source: str) -> str | None:
@@ -257,12 +261,13 @@ def names(text: str) -> list[str]:
     return found
 
 
-def vocabulary(text: str) -> set[str]:
+@lru_cache(maxsize=4096)
+def vocabulary(text: str) -> frozenset[str]:
     """Lower-case words and their stems, to look a name up in."""
     words = set(tokens(text)) | set(re.findall(r"[a-z][a-z&'-]*", text.lower()))
-    return words | {stem(w) for w in words}
+    return frozenset(words | {stem(w) for w in words})
 
 
-def name_supported(name: str, vocab: set[str]) -> bool:
+def name_supported(name: str, vocab: frozenset[str]) -> bool:
     lowered = name.lower()
     return lowered in vocab or stem(lowered) in vocab or lowered.rstrip("s") in vocab
