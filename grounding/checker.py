@@ -147,6 +147,7 @@ class AnswerChecker:
         support_threshold: float = 0.55,
         answer_threshold: float = 0.38,
         term_threshold: float = 0.3,
+        name_margin: float = 0.1,
         max_quotes: int = 3,
         known_names: Iterable[str] = (),
         cache_size: int = 4096,
@@ -158,6 +159,7 @@ class AnswerChecker:
         self.support_threshold = support_threshold
         self.answer_threshold = answer_threshold
         self.term_threshold = term_threshold
+        self.name_margin = name_margin
         self.max_quotes = max_quotes
         self.known_names = vocabulary(" ".join(known_names))
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
@@ -290,7 +292,13 @@ class AnswerChecker:
             source_sentence=closest.unit.text,
         )
         unknown = [n for n in names(claim) if not name_supported(n, source_vocab | self.known_names)]
-        if unknown:
+        asked = set(tokens(question))
+        if [n for n in unknown if n.lower() not in asked]:
+            verdict.reason, verdict.detail = "name", ", ".join(unknown)
+            return verdict, text
+        if unknown and best_score < self.support_threshold + self.name_margin:
+            # A name the customer used ("Toronto") may be repeated, but only in a sentence that is
+            # clearly about what a source says ("we ship to every province in Canada").
             verdict.reason, verdict.detail = "name", ", ".join(unknown)
             return verdict, text
         if best_score < self.support_threshold:
@@ -351,15 +359,18 @@ class AnswerChecker:
     # -- the extractive answer --------------------------------------------------------------------
 
     def _missing_terms(self, question: str, source_vocab: frozenset[str]) -> list[str]:
-        """Words of the question that no source contains ("berlin"): the quote must cover them."""
+        """Names in the question that no source contains ("Berlin"): the quote must cover them.
+
+        Only capitalised words count: a lower-case word missing from the sources is as often a
+        synonym ("coupon" for "promo code") as a name, and the answer threshold judges those.
+        """
         out = []
-        for word in tokens(question):
-            if word in STOPWORDS or len(word) <= 2 or word.isdigit():
-                continue
-            if word in source_vocab or stem(word) in source_vocab:
+        for name in names(question):
+            word = name.lower()
+            if word in STOPWORDS or len(word) <= 2 or name_supported(name, source_vocab | self.known_names):
                 continue
             out.append(word)
-        return out[:6]
+        return list(dict.fromkeys(out))[:6]
 
     def _extract(
         self,

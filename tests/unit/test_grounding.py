@@ -195,6 +195,29 @@ def test_a_place_not_in_the_sources_is_dropped(checker) -> None:
     assert "Berlin" not in (verdict.text or "")
 
 
+def test_a_place_the_customer_named_may_be_repeated_in_a_supported_sentence(checker) -> None:
+    canada = article("shipping-to-canada")
+    verdict = check(
+        checker,
+        "do you ship to toronto",
+        "Yes, we ship to every province and territory in Canada, including Toronto.",
+        canada,
+    )
+    assert verdict.fallback == "none", verdict.trace()
+    quoted = check(checker, "do you ship to Toronto?", "", canada)
+    assert quoted.fallback == "extractive" and "every province and territory in Canada" in quoted.text, (
+        quoted.trace()
+    )
+
+
+def test_a_synonym_missing_from_the_sources_still_gets_a_quote(checker) -> None:
+    verdict = check(
+        checker, "i used a coupon and now im not getting free shipping anymore??", "", SHIPPING_COSTS
+    )
+    assert verdict.fallback == "extractive", verdict.trace()
+    assert "$49" in verdict.text
+
+
 def test_a_reply_in_another_language_is_replaced_by_the_source(checker) -> None:
     verdict = check(
         checker,
