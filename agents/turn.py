@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Generator, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -11,7 +12,7 @@ from langchain_core.messages import AIMessage, BaseMessage, SystemMessage, ToolM
 from langchain_core.tools import BaseTool
 
 from agents.validation import clean_message
-from grounding import AnswerChecker, Source, is_repeating
+from grounding import AnswerChecker, CheckedReply, Source, is_repeating
 from knowledge.types import RetrievedChunk, Retriever
 from llm.factory import MESSAGE_OVERHEAD_TOKENS, BackendUnavailableError, ChatBackend, estimate_tokens
 from llm.toolcalls import call_id, parse_arguments
@@ -135,12 +136,17 @@ class SupportAgent:
         offer_tools = bool(self.tools) and self.backend.auto_tool_calls
         model = self.backend.model.bind_tools(self.tools) if offer_tools else self.backend.model
         final: AIMessage | None = None
+        checking: CheckedReply | None = None
         for step_no in range(self.config.max_tool_steps + 1):
             last_step = step_no == self.config.max_tool_steps or not offer_tools
             step_model = self.backend.model if last_step else model
             stream = self._stream_step(step_model, messages)
             if self._holds_tokens():
-                stream = _without_tokens(stream)  # issue 7: only a checked reply reaches the customer
+                # issue 7: only checked sentences reach the customer, as each one is finished.
+                checking = self.answer_checker.start(
+                    question=question, sources=_turn_sources(chunks, outcomes)
+                )
+                stream = _checked_tokens(stream, checking)
             step = yield from stream
             trace["steps"].append({"model_ms": round(step.model_ms, 1), **step.usage})
             if not step.message.tool_calls or last_step:
@@ -173,14 +179,19 @@ class SupportAgent:
         # -- issue 7: the answer check (self-contained; see grounding/) --------------------------
         handoff = False
         if self.answer_checker is not None:
-            verdict = self.answer_checker.check(
-                question=question, reply=reply, sources=_turn_sources(chunks, outcomes)
-            )
+            if checking is not None:
+                verdict = checking.finish()
+            else:
+                verdict = self.answer_checker.check(
+                    question=question, reply=reply, sources=_turn_sources(chunks, outcomes)
+                )
             trace["answer_check"] = verdict.trace()
             handoff = verdict.text is None
             reply = self.prompts.render("no_answer", company=self.config.company) if handoff else verdict.text
-            if self._holds_tokens():
-                yield TurnEvent("token", text=reply)
+            if checking is not None:
+                unsent = reply[len(checking.sent) :] if reply.startswith(checking.sent) else reply
+                for piece in re.findall(r"\s*\S+", unsent):
+                    yield TurnEvent("token", text=piece)
         # -----------------------------------------------------------------------------------------
         if not reply:
             reply = EMPTY_REPLY
@@ -358,8 +369,10 @@ def _turn_sources(chunks: Sequence[RetrievedChunk], outcomes: Sequence[ToolOutco
     return sources
 
 
-def _without_tokens(stream: Generator[TurnEvent, None, _Step]) -> Generator[TurnEvent, None, _Step]:
-    """The step's events without its tokens (the checked reply is sent instead), and its result."""
+def _checked_tokens(
+    stream: Generator[TurnEvent, None, _Step], checking: CheckedReply
+) -> Generator[TurnEvent, None, _Step]:
+    """The step's events with its tokens replaced by the checked sentences, and its result."""
     while True:
         try:
             event = next(stream)
@@ -367,3 +380,7 @@ def _without_tokens(stream: Generator[TurnEvent, None, _Step]) -> Generator[Turn
             return stop.value
         if event.kind != "token":
             yield event
+            continue
+        checked = checking.feed(event.text)
+        if checked:
+            yield TurnEvent("token", text=checked)

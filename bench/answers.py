@@ -81,6 +81,11 @@ class Recorder:
     def mode(self) -> str:
         return self.primary
 
+    def start(self, *, question, sources):
+        return _RecordingReply(
+            self, question, sources, self.checkers[self.primary].start(question=question, sources=sources)
+        )
+
     def check(self, *, question, reply, sources):
         verdicts = {
             m: c.check(question=question, reply=reply, sources=sources) for m, c in self.checkers.items()
@@ -94,6 +99,43 @@ class Recorder:
             }
         )
         return verdicts[self.primary]
+
+
+@dataclass
+class _RecordingReply:
+    """The primary mode's reply checked while it streams; at the end every mode judges the whole reply."""
+
+    recorder: Recorder
+    question: str
+    sources: list
+    checking: object
+    raw: str = ""
+
+    @property
+    def sent(self) -> str:
+        return self.checking.sent
+
+    def feed(self, text: str) -> str:
+        self.raw += text
+        return self.checking.feed(text)
+
+    def finish(self):
+        primary = self.checking.finish()
+        verdicts = {
+            m: primary
+            if m == self.recorder.primary
+            else c.check(question=self.question, reply=self.raw, sources=self.sources)
+            for m, c in self.recorder.checkers.items()
+        }
+        self.recorder.calls.append(
+            {
+                "raw": self.raw,
+                "sources": [s.text for s in self.sources],
+                "titles": [[s.title, s.document] for s in self.sources],
+                "verdicts": verdicts,
+            }
+        )
+        return primary
 
 
 def run_turn(agent, question: str) -> tuple[str, float, dict]:
@@ -250,7 +292,13 @@ def replay(args: argparse.Namespace) -> None:
                     Source(title=t, text=x, document=d)
                     for x, (t, d) in zip(r["sources"], r["titles"], strict=True)
                 ]
-                verdict = checker.check(question=r["question"], reply=r["raw"], sources=sources)
+                if mode == "checked":  # as the turn does it: sentence by sentence while it streams
+                    checking = checker.start(question=r["question"], sources=sources)
+                    for piece in re.findall(r"\s*\S+", r["raw"]):
+                        checking.feed(piece)
+                    verdict = checking.finish()
+                else:
+                    verdict = checker.check(question=r["question"], reply=r["raw"], sources=sources)
                 text = verdict.text if verdict.text is not None else no_answer
                 fallback, check_ms = verdict.fallback, verdict.ms
             facts = r.get("facts") or []

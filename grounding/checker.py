@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 from typing import Any, Literal
@@ -26,7 +27,15 @@ from grounding.facts import (
     tokens,
     vocabulary,
 )
-from grounding.sentences import Unit, finish_sentences, join_units, split_markdown, split_reply
+from grounding.sentences import (
+    Unit,
+    finish_sentences,
+    is_cut_off,
+    join_units,
+    sentence_key,
+    split_markdown,
+    split_reply,
+)
 
 log = logging.getLogger(__name__)
 
@@ -120,6 +129,26 @@ class Verdict:
         return out
 
 
+@dataclass
+class _Context:
+    """One reply's check in progress: what it is checked against, and what was decided so far."""
+
+    question: str
+    sources: list[Source]
+    units: list[_SourceUnit]
+    matrix: np.ndarray
+    vocab: frozenset[str]
+    parts: np.ndarray  # the question and its parts, embedded
+    terms: list[str]  # names in the question that no source contains
+    term_vectors: np.ndarray
+    verdicts: list[SentenceVerdict] = field(default_factory=list)
+    kinds: list[str] = field(default_factory=list)
+    kept: list[Unit] = field(default_factory=list)
+    kept_vectors: list[np.ndarray] = field(default_factory=list)
+    seen: set[str] = field(default_factory=set)
+    answered: bool = False
+
+
 @dataclass(frozen=True)
 class _SourceUnit:
     unit: Unit
@@ -169,18 +198,19 @@ class AnswerChecker:
     # -- the check --------------------------------------------------------------------------------
 
     def check(self, *, question: str, reply: str, sources: Sequence[Source]) -> Verdict:
-        """The verdict on `reply`; never raises (a failing check sends the no-answer reply)."""
-        import time
-
+        """The verdict on a whole `reply`; never raises (a failing check sends the no-answer reply)."""
         started = time.perf_counter()
         try:
             verdict = self._check(question or "", reply or "", list(sources))
         except Exception as exc:  # The turn must go on: an unchecked reply is not sent.
-            log.exception("The answer check failed")
-            verdict = Verdict(text=None, fallback="no_answer", error=f"{type(exc).__name__}: {exc}")
+            verdict = _failed(exc)
         verdict.mode = self.mode
         verdict.ms = (time.perf_counter() - started) * 1000
         return verdict
+
+    def start(self, *, question: str, sources: Sequence[Source]) -> CheckedReply:
+        """A reply to check while it is generated: `feed` it the tokens, send what `feed` returns."""
+        return CheckedReply(self, question or "", list(sources))
 
     def _check(self, question: str, reply: str, sources: list[Source]) -> Verdict:
         cleaned = finish_sentences(reply)
@@ -191,55 +221,96 @@ class AnswerChecker:
                 fallback="none" if cleaned else "no_answer",
                 sentences=[SentenceVerdict(u.text, True, "unchecked") for u in units],
             )
+        units = split_reply(cleaned) if self.mode == "checked" else []
+        claims = [self._claim_text(u.text) for u in units]
+        kinds = [self._kind(u.text) for u in units]
+        context, vectors = self._prepare(
+            question, sources, [c for c, k in zip(claims, kinds, strict=True) if k == "claim"]
+        )
+        self._judge_units(context, units, iter(vectors))
+        return self._conclude(context)
+
+    def _prepare(self, question: str, sources: list[Source], texts: list[str]) -> tuple[_Context, np.ndarray]:
+        """Everything a reply is checked against, and `texts` embedded in the same call."""
         source_units = self._source_units(sources)
-        reply_units = split_reply(cleaned) if self.mode == "checked" else []
-        kinds = [self._kind(u.text) for u in reply_units]
-        claims = [self._claim_text(u.text) for u in reply_units]
         parts = [p for p in _QUESTION_PARTS.split(question) if p and len(tokens(p)) >= 2] or [question]
         parts = [question] + [p for p in parts if p.strip() != question.strip()][:3]
-        source_vocab = frozenset().union(*(vocabulary(s.title + " " + s.text) for s in sources))
-        missing_terms = self._missing_terms(question, source_vocab)
+        vocab = frozenset().union(*(vocabulary(s.title + " " + s.text) for s in sources))
+        terms = self._missing_terms(question, vocab)
+        fresh = self._vectors(texts + parts + terms, source_units)
+        context = _Context(
+            question=question,
+            sources=sources,
+            units=source_units,
+            matrix=self._source_matrix(source_units),
+            vocab=vocab,
+            parts=fresh[len(texts) : len(texts) + len(parts)],
+            terms=terms,
+            term_vectors=fresh[len(texts) + len(parts) :],
+        )
+        return context, fresh[: len(texts)]
 
-        to_embed = [claims[i] for i, k in enumerate(kinds) if k == "claim"] + parts + missing_terms
-        fresh = self._vectors(to_embed, source_units)
-        src_matrix = self._source_matrix(source_units)
-        claim_vectors = {i: fresh[n] for n, i in enumerate(i for i, k in enumerate(kinds) if k == "claim")}
-        offset = len(claim_vectors)
-        part_vectors = fresh[offset : offset + len(parts)]
-        term_vectors = fresh[offset + len(parts) :]
-
-        verdicts: list[SentenceVerdict] = []
-        kept: list[Unit] = []
-        kept_vectors: list[np.ndarray] = []
-        answered = False
-        for i, unit in enumerate(reply_units):
-            kind = kinds[i]
-            if kind != "claim":
-                verdicts.append(SentenceVerdict(unit.text, kind == "small_talk", kind))
-                if kind == "small_talk":
-                    kept.append(unit)
+    def _judge_units(
+        self, context: _Context, units: list[Unit], vectors: Iterator[np.ndarray] | None = None
+    ) -> None:
+        """Judge `units` in order, adding to the context's verdicts and kept sentences."""
+        kinds = [self._kind(u.text) for u in units]
+        claims = [self._claim_text(u.text) for u in units]
+        if vectors is None:
+            wanted = [c for c, k in zip(claims, kinds, strict=True) if k == "claim"]
+            vectors = iter(self._vectors(wanted, []) if wanted else [])
+        for unit, kind, claim in zip(units, kinds, claims, strict=True):
+            context.kinds.append(kind)
+            key = sentence_key(unit.text)
+            if key and key in context.seen:
+                context.verdicts.append(SentenceVerdict(unit.text, False, "repeat"))
+                if kind == "claim":
+                    next(vectors)
                 continue
-            vector = claim_vectors[i]
-            if any(float(vector @ v) > 0.95 for v in kept_vectors):
-                verdicts.append(SentenceVerdict(unit.text, False, "repeat"))
+            context.seen.add(key)
+            if kind != "claim":
+                context.verdicts.append(SentenceVerdict(unit.text, kind == "small_talk", kind))
+                if kind == "small_talk":
+                    context.kept.append(unit)
+                continue
+            vector = next(vectors)
+            if any(float(vector @ v) > 0.95 for v in context.kept_vectors):
+                context.verdicts.append(SentenceVerdict(unit.text, False, "repeat"))
                 continue
             verdict, text = self._judge(
-                question, unit, claims[i], vector, src_matrix, source_units, sources, source_vocab
+                context.question,
+                unit,
+                claim,
+                vector,
+                context.matrix,
+                context.units,
+                context.sources,
+                context.vocab,
             )
-            verdicts.append(verdict)
+            context.verdicts.append(verdict)
             if verdict.kept:
-                answered = True
-                kept.append(Unit(raw=text, text=text, context=text, block=unit.block, prefix=unit.prefix))
-                kept_vectors.append(vector)
+                context.answered = True
+                context.kept.append(
+                    Unit(raw=text, text=text, context=text, block=unit.block, prefix=unit.prefix)
+                )
+                context.kept_vectors.append(vector)
 
-        if answered:
-            text = join_units(_without_dangling_lead_ins(kept))
-            return Verdict(text=text, fallback="none", sentences=verdicts)
-        if kept and all(k == "small_talk" for k in kinds) and self._kind(question) == "small_talk":
+    def _conclude(self, context: _Context) -> Verdict:
+        """The reply from the kept sentences, else the quote, else no answer."""
+        verdicts = context.verdicts
+        if context.answered:
+            return Verdict(
+                text=join_units(_without_dangling_lead_ins(context.kept)), fallback="none", sentences=verdicts
+            )
+        if (
+            context.kept
+            and all(k == "small_talk" for k in context.kinds)
+            and self._kind(context.question) == "small_talk"
+        ):
             # "thanks!" → "You're welcome!": nothing to check and nothing to quote.
-            return Verdict(text=join_units(kept), fallback="none", sentences=verdicts)
+            return Verdict(text=join_units(context.kept), fallback="none", sentences=verdicts)
         quote, info = self._extract(
-            part_vectors, src_matrix, source_units, sources, missing_terms, term_vectors
+            context.parts, context.matrix, context.units, context.sources, context.terms, context.term_vectors
         )
         if quote is None:
             return Verdict(text=None, fallback="no_answer", sentences=verdicts, quote=info)
@@ -474,6 +545,93 @@ class AnswerChecker:
         cache.move_to_end(key)
         while len(cache) > self._cache_size:
             cache.popitem(last=False)
+
+
+class CheckedReply:
+    """A reply checked sentence by sentence while it streams in.
+
+    `feed(token)` returns the text that may be sent now: nothing until a sentence is complete and
+    supported (greetings wait for the first supported sentence); `finish()` checks the rest and
+    returns the verdict, whose `text` starts with everything already sent (`sent`) when an answer was
+    found. When none was, nothing has been sent, and the verdict holds the quote or no text.
+    """
+
+    def __init__(self, checker: AnswerChecker, question: str, sources: list[Source]) -> None:
+        self._checker = checker
+        self._question = question
+        self._sources = sources
+        self._buffer = ""
+        self._judged = 0
+        self._context: _Context | None = None
+        self._error: Exception | None = None
+        self._ms = 0.0
+        self.sent = ""
+
+    def feed(self, text: str) -> str:
+        self._buffer += text
+        if self._checker.mode != "checked" or self._error is not None:
+            return ""
+        units = [u for u in split_reply(self._buffer) if u.text]
+        # The last sentence may still grow; a list item is done when the next line starts.
+        complete = units[:-1]
+        if len(complete) <= self._judged:
+            return ""
+        return self._run(
+            lambda context: self._checker._judge_units(context, complete[self._judged :]), len(complete)
+        )
+
+    def finish(self) -> Verdict:
+        started = time.perf_counter()
+        try:
+            if self._error is not None:
+                raise self._error
+            context = self._ensure_context()
+            if self._checker.mode == "checked":
+                units = [u for u in split_reply(self._buffer) if u.text][self._judged :]
+                if units and is_cut_off(units[-1], None if len(units) < 2 else units[-2]):
+                    units.pop()
+                self._checker._judge_units(context, units)
+            verdict = self._checker._conclude(context)
+        except Exception as exc:
+            verdict = _failed(exc)
+        if self.sent and not (verdict.text or "").startswith(self.sent):
+            # Never expected: what was sent stays the start of the stored reply.
+            verdict.text = self.sent + (verdict.text or "")
+        verdict.mode = self._checker.mode
+        verdict.ms = self._ms + (time.perf_counter() - started) * 1000
+        return verdict
+
+    def _ensure_context(self) -> _Context:
+        if self._context is None:
+            self._context, _ = self._checker._prepare(self._question, self._sources, [])
+        return self._context
+
+    def _run(self, step: Callable[[_Context], None], judged: int) -> str:
+        started = time.perf_counter()
+        try:
+            context = self._ensure_context()
+            step(context)
+            self._judged = judged
+            out = self._release(context)
+        except Exception as exc:  # Nothing more is sent; finish() answers with the no-answer reply.
+            self._error = exc
+            out = ""
+        self._ms += (time.perf_counter() - started) * 1000
+        return out
+
+    def _release(self, context: _Context) -> str:
+        if not context.answered:
+            return ""
+        text = join_units(_without_dangling_lead_ins(context.kept))
+        if not text.startswith(self.sent):
+            return ""
+        out, self.sent = text[len(self.sent) :], text
+        return out
+
+
+def _failed(exc: Exception) -> Verdict:
+    log.exception("The answer check failed")
+    return Verdict(text=None, fallback="no_answer", error=f"{type(exc).__name__}: {exc}")
 
 
 def _normalise(matrix: np.ndarray) -> np.ndarray:

@@ -225,7 +225,7 @@ def sentence_key(text: str) -> str:
     return " ".join(re.findall(r"[a-z0-9$%]+", plain(text).lower()))
 
 
-def _is_cut_off(unit: Unit, previous: Unit | None) -> bool:
+def is_cut_off(unit: Unit, previous: Unit | None) -> bool:
     text = unit.text.rstrip()
     if _END.search(text) or text.endswith((":", ")", "”", '"')):
         return False
@@ -246,9 +246,9 @@ def finish_sentences(text: str) -> str:
     units = [u for u in split_reply(text.strip()) if u.text]
     if not units:
         return ""
-    if len(units) > 1 and _is_cut_off(units[-1], units[-2]):
+    if len(units) > 1 and is_cut_off(units[-1], units[-2]):
         units.pop()
-    elif len(units) == 1 and _is_cut_off(units[0], None):
+    elif len(units) == 1 and is_cut_off(units[0], None):
         # One sentence with no end: keep it unless it stops on a comma or a word like "the".
         last_word = re.sub(r"\W+$", "", units[0].text).rsplit(" ", 1)[-1].lower()
         if units[0].text.rstrip().endswith((",", ";", "-", "—", "–", "(")) or last_word in _DANGLING:

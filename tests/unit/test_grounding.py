@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -360,3 +361,48 @@ def test_the_trace_says_what_was_dropped_and_why(checker) -> None:
     dropped = trace["sentences"][1]
     assert dropped["kept"] is False and dropped["reason"] in ("number", "negation", "low_similarity")
     assert {"score", "source", "source_sentence"} <= set(dropped)
+
+
+# -- checking while the reply streams -----------------------------------------------------------------
+
+
+def stream(checker: AnswerChecker, question: str, reply: str, *sources: Source) -> tuple[list[str], Verdict]:
+    checking = checker.start(question=question, sources=sources)
+    sent = [out for piece in re.findall(r"\s*\S+", reply) if (out := checking.feed(piece))]
+    verdict = checking.finish()
+    json.dumps(verdict.trace())
+    return sent, verdict
+
+
+def test_supported_sentences_are_sent_as_soon_as_they_are_finished(checker) -> None:
+    reply = (
+        "Hi there! You have 30 days from the delivery date to start a return. Engraved items can be "
+        "returned for 90 days. Change-of-mind returns have $6.95 deducted from the refund. And then"
+    )
+    sent, verdict = stream(checker, "how long do i have to return stuff", reply, RETURNS)
+    assert sent[0] == "Hi there! You have 30 days from the delivery date to start a return."
+    assert verdict.text.startswith("".join(sent))
+    assert "90 days" not in verdict.text and "And then" not in verdict.text
+    assert verdict.text == check(checker, "how long do i have to return stuff", reply, RETURNS).text
+
+
+def test_a_streamed_reply_with_nothing_supported_sends_nothing_before_the_quote(checker) -> None:
+    sent, verdict = stream(
+        checker,
+        "how many days do i have to return something",
+        "Hello! You can return items within 14 days.",
+        RETURNS,
+    )
+    assert sent == []
+    assert verdict.fallback == "extractive" and "30 days" in verdict.text
+
+
+def test_a_streamed_invention_ends_in_no_answer(checker) -> None:
+    sent, verdict = stream(
+        checker,
+        "do you have a physical store in Berlin?",
+        "Yes, I do have a physical store in Berlin. Come visit!",
+        START_RETURN,
+        SHIPPING_TIMES,
+    )
+    assert sent == [] and verdict.text is None
