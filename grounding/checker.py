@@ -162,10 +162,16 @@ class AnswerChecker:
     `embed` is `Embedder.embed_documents` (any function from texts to vectors). A sentence is kept
     when a source sentence is at least `support_threshold` similar to it, every number, price,
     duration and time in it appears in its closest source sentences, every name in it appears in
-    some source, and it does not negate what they assert (or the reverse). Greetings and small talk
-    pass unchecked. With no supported sentence left, the answer is quoted from the sources
-    (`max_quotes` sentences at least `answer_threshold` similar to the question), or, when they
-    do not answer it, the verdict has no text.
+    some source (a name the customer used may be repeated in a sentence `name_margin` more similar),
+    and it does not negate what they assert (or the reverse). Greetings and small talk pass
+    unchecked. With no supported sentence left, the answer is quoted from the sources (`max_quotes`
+    sentences at least `answer_threshold` similar to the question, covering every name in the
+    question that the sources lack by `term_threshold`), or, when they do not answer it, the
+    verdict has no text.
+
+    `check` judges a whole reply; `start` returns a `CheckedReply` that judges it sentence by
+    sentence while it streams. Source sentences' vectors are cached (`cache_size` of them), so a
+    check usually embeds only the question and the reply's sentences.
     """
 
     def __init__(
