@@ -179,7 +179,7 @@ class AnswerChecker:
         embed: Embed,
         *,
         mode: AnswerMode = "checked",
-        support_threshold: float = 0.55,
+        support_threshold: float = 0.65,
         answer_threshold: float = 0.38,
         term_threshold: float = 0.3,
         name_margin: float = 0.1,

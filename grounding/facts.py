@@ -166,10 +166,10 @@ def extract_facts(text: str) -> tuple[Fact, ...]:
 
 
 def fact_keys(facts: list[Fact] | tuple[Fact, ...]) -> set[str]:
-    """Everything a source's facts can match: each key, and each bare value ("money:16" also as "number:16")."""
+    """Everything a source's facts can match: each key, and a price's bare value ("money:16" also as "number:16")."""
     keys = {f.key for f in facts}
     for fact in facts:
-        if fact.kind in ("money", "percent"):
+        if fact.kind == "money":
             keys.add("number:" + fact.key.split(":", 1)[1])
     return keys
 
@@ -177,9 +177,10 @@ def fact_keys(facts: list[Fact] | tuple[Fact, ...]) -> set[str]:
 def fact_supported(fact: Fact, keys: set[str]) -> bool:
     if fact.key in keys:
         return True
-    if fact.kind in ("money", "number"):
-        value = fact.key.split(":", 1)[1]
-        return f"number:{value}" in keys or f"money:{value}" in keys
+    if fact.kind == "number":
+        # A bare number may be a price the source writes with its currency; a price must be a price
+        # ("$50" is not "50%").
+        return f"money:{fact.key.split(':', 1)[1]}" in keys
     return False
 
 
