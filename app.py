@@ -72,6 +72,10 @@ def build_services(settings: Settings, *, embedder=None):  # noqa: ANN001, ANN20
     engine = make_engine(settings.resolved_database_url)
     log.info("Applying database migrations…")
     migrate(engine)
+    from grounding import AnswerChecker
+    from knowledge.embeddings import build_embedder
+
+    embedder = embedder or build_embedder(settings)
     kb = open_knowledge(settings, engine, embedder)
     seed_demo_data(settings, kb)
     if settings.demo_data:
@@ -94,6 +98,9 @@ def build_services(settings: Settings, *, embedder=None):  # noqa: ANN001, ANN20
         tools=build_tools(retriever=kb),
         handoff=handoff,
         tool_context=partial(ToolContext.for_session, commerce=commerce, handoff=handoff),
+        answer_checker=AnswerChecker(
+            embedder.embed_documents, mode=settings.answer_mode, known_names=["Northwind Goods"]
+        ),
     )
     admin_password = settings.admin_password.get_secret_value() if settings.admin_password else None
     return Services(

@@ -47,6 +47,10 @@ class Settings(BaseSettings):
     retrieval_threshold: float = Field(default=0.35, ge=-1.0, le=1.0)
     max_upload_bytes: int = Field(default=10 * 1024 * 1024, ge=1)
     demo_data: bool = True
+    # How a reply is checked against its sources before it is sent: `checked` keeps the supported
+    # sentences (else quotes the sources, else says it doesn't know), `generative` only trims
+    # cut-off and repeated sentences, `extractive` always quotes the sources.
+    answer_mode: Literal["checked", "generative", "extractive"] = "checked"
 
     admin_password: SecretStr | None = None
     api_keys: str = ""

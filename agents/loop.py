@@ -6,7 +6,7 @@ A tool error is an observation for the model, not a crash (tools/registry.py).
 
 from __future__ import annotations
 
-from collections.abc import Generator, Sequence
+from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -43,6 +43,7 @@ def run_tool_loop(
     offer_tools: bool,
     route: Route | None = None,
     context: Any = None,
+    stop_when: Callable[[str], bool] | None = None,
 ) -> Generator[TurnEvent, None, LoopResult]:
     """Run the loop over `messages` (extended in place), yielding answer tokens and finished tool calls.
 
@@ -60,7 +61,7 @@ def run_tool_loop(
         else:
             last_step = step_no == max_steps or not offer_tools
             step_model = backend.model if last_step else model
-            step = yield from _tokens(stream_step(backend, step_model, messages))
+            step = yield from _tokens(stream_step(backend, step_model, messages, stop_when=stop_when))
             trace.add_step(model_ms=step.model_ms, usage=step.usage, finish_reason=step.finish_reason)
             message = step.message
             if not message.tool_calls or last_step:

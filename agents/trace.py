@@ -23,6 +23,8 @@ class TurnTrace:
     handoff_offered: bool = False
     # Why the agent itself handed the conversation to a person this turn (agents/escalation.py).
     escalated: str | None = None
+    # The answer check's verdict per sentence and whether a fallback replaced the reply (grounding/).
+    answer_check: dict[str, Any] | None = None
     # Earlier messages of the session this worker answered first, to keep the answers in order.
     answered_first: list[int] = field(default_factory=list)
     total_ms: float = 0.0

@@ -14,6 +14,7 @@ from typing import Any
 
 from langchain_core.tools import BaseTool
 
+from agents.checking import CheckedAnswer
 from agents.escalation import last_reply_was_no_answer, sounds_upset
 from agents.events import TurnEvent, TurnResult
 from agents.loop import run_tool_loop
@@ -23,6 +24,7 @@ from agents.routing import RoutingMode, route
 from agents.runner import run_detached
 from agents.trace import TurnTrace
 from agents.validation import clean_message
+from grounding import AnswerChecker, is_repeating
 from handoff import ConversationState, HandoffService
 from knowledge.types import RetrievedChunk, Retriever
 from llm.factory import BackendUnavailableError, ChatBackend
@@ -67,6 +69,7 @@ class SupportAgent:
         turn_lock: TurnLock | None = None,
         handoff: HandoffService | None = None,
         tool_context: Callable[[str], Any] | None = None,
+        answer_checker: AnswerChecker | None = None,
     ) -> None:
         self.store = store
         self.backend = backend
@@ -79,6 +82,8 @@ class SupportAgent:
         self.handoff = handoff
         # Builds the per-turn ToolContext (session, verified customer, domain services) for tools.
         self.tool_context = tool_context
+        # Checks each reply against the turn's sources before it is sent (grounding/); None: unchecked.
+        self.answer_checker = answer_checker
 
     # The two halves of a turn are separate so that a caller can answer bad input (4xx) before it
     # starts streaming, and so that the message is committed before the model runs.
@@ -195,16 +200,20 @@ class SupportAgent:
                 answer_tokens=self.config.answer_tokens,
             )
             trace.window = prompt.trace
-            loop = yield from run_tool_loop(
-                backend=self.backend,
-                tools=self.tools,
-                messages=prompt.messages,
-                max_steps=self.config.max_tool_steps,
-                recorder=recorder,
-                trace=trace,
-                offer_tools=may_choose_tools,
-                route=chosen,
-                context=self.tool_context(session_id) if self.tool_context else None,
+            checked = CheckedAnswer(self.answer_checker, message.content, prompt.excerpts)
+            loop = yield from checked.events(
+                run_tool_loop(
+                    backend=self.backend,
+                    tools=self.tools,
+                    messages=prompt.messages,
+                    max_steps=self.config.max_tool_steps,
+                    recorder=recorder,
+                    trace=trace,
+                    offer_tools=may_choose_tools,
+                    route=chosen,
+                    context=self.tool_context(session_id) if self.tool_context else None,
+                    stop_when=is_repeating if self.answer_checker is not None else None,
+                )
             )
             citations = {c.chunk_id: c for c in [*prompt.excerpts, *loop.found_chunks]}
             ranked = [c.citation() for c in sorted(citations.values(), key=lambda c: -c.score)]
@@ -219,12 +228,22 @@ class SupportAgent:
                 yield TurnEvent("token", text=reply)
                 yield finish(reply, ranked, tool_calls)
                 return
-            reply = (loop.final.text if loop.final is not None else "").strip()
+            generated = (loop.final.text if loop.final is not None else "").strip()
+            verdict = checked.verdict(generated, loop.outcomes)
+            if verdict is None:  # no checker
+                reply = generated
+            else:
+                trace.answer_check = verdict.trace()
+                if verdict.text is None:
+                    reply = self._no_answer(session_id, conversation, trace, "no_supported_answer")
+                else:
+                    reply = verdict.text
             if not reply:
                 reply = EMPTY_REPLY
                 trace.grounding = "empty_reply"
                 trace.handoff_offered = True
-                yield TurnEvent("token", text=reply)
+            for piece in checked.unsent(reply):
+                yield TurnEvent("token", text=piece)
             yield finish(reply, ranked, tool_calls)
         except BaseException:
             # Whatever stopped the turn before its reply was stored (including a reader that went

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import itertools
 import time
-from collections.abc import Generator, Sequence
+from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,7 +31,11 @@ class ModelStep:
 
 
 def stream_step(
-    backend: ChatBackend, model: Any, messages: Sequence[BaseMessage]
+    backend: ChatBackend,
+    model: Any,
+    messages: Sequence[BaseMessage],
+    *,
+    stop_when: Callable[[str], bool] | None = None,
 ) -> Generator[str, None, ModelStep]:
     """Stream one call of `model` (the backend's model, possibly with tools bound), yielding answer text.
 
@@ -60,6 +64,14 @@ def stream_step(
             if text:
                 tokens.append(text)
                 yield text
+                # A generation that starts repeating itself is stopped (checked every 8 pieces).
+                if stop_when is not None and len(tokens) % 8 == 0 and stop_when("".join(tokens)):
+                    finish_reason = "repetition"
+                    # Close the stream now: the embedded model holds its lock until it is closed.
+                    close = getattr(rest, "close", None)
+                    if close is not None:
+                        close()
+                    break
             for part in chunk.tool_call_chunks or []:
                 slot = calls.setdefault(part.get("index") or 0, {"name": "", "args": "", "id": ""})
                 slot["name"] = slot["name"] or (part.get("name") or "")

@@ -1,0 +1,81 @@
+"""The answer check inside a turn: only checked text reaches the customer (grounding/ does the checking).
+
+In `checked` mode each sentence is sent once it is complete and supported by this turn's sources
+(the excerpts in the prompt and the tool results so far); in `extractive` mode nothing the model
+writes is sent, only the verdict's quote; in `generative` mode text streams as generated and only
+the final cleanup (cut-off and repeated sentences) applies to what is stored.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Generator, Iterator, Sequence
+from typing import TypeVar
+
+from agents.events import TurnEvent
+from grounding import AnswerChecker, CheckedReply, Source, Verdict
+from knowledge.types import RetrievedChunk
+from tools.registry import ToolOutcome
+
+T = TypeVar("T")
+
+
+class CheckedAnswer:
+    """Wraps one turn's events: holds back unchecked answer text, and gives the final verdict."""
+
+    def __init__(
+        self, checker: AnswerChecker | None, question: str, excerpts: Sequence[RetrievedChunk]
+    ) -> None:
+        self.checker = checker
+        self.question = question
+        self.sources = [Source(title=c.title, text=c.text, document=c.document) for c in excerpts]
+        self.streamed = ""  # what the customer has been sent so far
+        self._live: CheckedReply | None = None
+
+    @property
+    def holds_tokens(self) -> bool:
+        return self.checker is not None and self.checker.mode != "generative"
+
+    def events(self, turn: Generator[TurnEvent, None, T]) -> Generator[TurnEvent, None, T]:
+        """Re-yield the tool loop's events; answer tokens only as far as they are checked."""
+        if self.checker is not None and self.holds_tokens:
+            self._live = self.checker.start(question=self.question, sources=self.sources)
+        while True:
+            try:
+                event = next(turn)
+            except StopIteration as stop:
+                return stop.value
+            if event.kind == "tool" and event.tool and self.checker is not None:
+                # A tool result is a source for what the model says next.
+                self.sources.append(Source(title=event.tool["name"], text=str(event.tool["result"])))
+                if self.holds_tokens:
+                    self._live = self.checker.start(question=self.question, sources=self.sources)
+            if event.kind != "token":
+                yield event
+                continue
+            text = event.text if not self.holds_tokens else self._feed(event.text)
+            if text:
+                self.streamed += text
+                yield TurnEvent("token", text=text)
+
+    def _feed(self, text: str) -> str:
+        return self._live.feed(text) if self._live is not None and self.checker.mode == "checked" else ""  # type: ignore[union-attr]
+
+    def verdict(self, generated: str, outcomes: Sequence[ToolOutcome]) -> Verdict | None:
+        """The checked reply for `generated` (None without a checker)."""
+        if self.checker is None:
+            return None
+        if self._live is not None:
+            return self._live.finish()
+        return self.checker.check(question=self.question, reply=generated, sources=self.sources)
+
+    def unsent(self, reply: str) -> Iterator[str]:
+        """The rest of `reply` the customer has not been sent yet, in word-sized pieces."""
+        sent = self.streamed.strip()
+        if reply.startswith(sent):
+            rest = reply[len(sent) :]
+        elif sent.startswith(reply):
+            rest = ""  # the stored reply is the sent text with a cut-off tail removed
+        else:
+            rest = "\n\n" + reply  # a fallback replaces what was sent; the done event carries it
+        yield from re.findall(r"\s*\S+", rest)

@@ -1,0 +1,673 @@
+"""The answer check: every sentence of a reply against the excerpts and tool results of its turn."""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import asdict, dataclass, field
+from functools import lru_cache
+from typing import Any, Literal
+
+import numpy as np
+
+from grounding.facts import (
+    STOPWORDS,
+    contradicts,
+    extract_facts,
+    fact_keys,
+    fact_supported,
+    is_negated,
+    name_supported,
+    names,
+    polarity,
+    stem,
+    tokens,
+    vocabulary,
+)
+from grounding.sentences import (
+    Unit,
+    finish_sentences,
+    is_cut_off,
+    join_units,
+    sentence_key,
+    split_markdown,
+    split_reply,
+)
+
+log = logging.getLogger(__name__)
+
+AnswerMode = Literal["checked", "generative", "extractive"]
+Fallback = Literal["none", "extractive", "no_answer"]
+Embed = Callable[[list[str]], list[list[float]]]
+
+_SMALL_TALK = re.compile(
+    r"\b(hi|hello|hey( there)?|good (morning|afternoon|evening)|greetings|thanks?( you)?( so much)?( for "
+    r"(reaching out|contacting us|asking|your (question|patience|message))( to us)?)?|you'?re welcome|"
+    r"my pleasure|no problem|glad (i could|to) help|happy to help|i('d| would) be happy to help( you)?( with "
+    r"that)?|i hope (this|that) helps|hope (this|that) helps|have a (great|nice|good|wonderful) day|"
+    r"is there anything else( i can help (you )?with)?|anything else i can (help|do)( you)?( with)?|"
+    r"let me know if you have (any )?(other|more)? ?questions|feel free to ask|"
+    r"(i'?m|i am|we'?re|we are) sorry( to hear (that|about that|this))?|i understand( your frustration)?|"
+    r"i apologi[sz]e( for the inconvenience)?|great question|good question|sure|certainly|of course|"
+    r"absolutely|okay|ok|welcome to northwind goods|how can i (help|assist)( you)?( today)?|"
+    r"(would you like|do you want) me to connect you (with|to) a human( agent)?|"
+    r"i can connect you (with|to) a human( agent)?)\b[\s,.!?:;'-]*",
+    re.IGNORECASE,
+)
+_HEDGE = re.compile(
+    r"\b(i (do not|don't|dont) know|i'?m not (sure|certain)|i am not (sure|certain)|i (could not|couldn't|"
+    r"can't|cannot) (find|answer|help)|i (do not|don't) have (that |this |any |enough )?(information|"
+    r"details)|(there is|there's) no information|not (able|sure) (to|if|whether)|unable to (find|answer|"
+    r"help)|i'?m (just )?an ai|as an ai)\b",
+    re.IGNORECASE,
+)
+_YES_NO = re.compile(r"^(yes|yeah|yep|no|nope)\b[\s,.!:;—-]*", re.IGNORECASE)
+_QUESTION_PARTS = re.compile(
+    r"\?+\s*|\s+(?:and also|also|and|plus)\s+(?=(?:what|how|when|where|why|can|do|does|is|are|will|which|who)\b)",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True)
+class Source:
+    """One retrieved excerpt or one tool result the reply may draw on."""
+
+    title: str
+    text: str
+    document: str | None = None  # the document id; None for a tool result
+
+
+@dataclass
+class SentenceVerdict:
+    """What the check decided for one sentence of the reply, and why."""
+
+    text: str
+    kept: bool
+    reason: str  # supported | small_talk | unsupported | low_similarity | number | name | negation | …
+    score: float | None = None
+    source: str | None = None  # the title of the closest source
+    source_sentence: str | None = None
+    detail: str | None = None
+
+
+@dataclass
+class Verdict:
+    """The reply to send (None: send the no-answer reply and offer a human) and how it was reached."""
+
+    text: str | None
+    fallback: Fallback
+    sentences: list[SentenceVerdict] = field(default_factory=list)
+    mode: AnswerMode = "checked"
+    ms: float = 0.0
+    error: str | None = None
+    quote: dict[str, Any] | None = None  # how the extractive answer was chosen (or why there is none)
+
+    def trace(self) -> dict[str, Any]:
+        """A JSON-able summary for the turn trace."""
+        out: dict[str, Any] = {
+            "mode": self.mode,
+            "fallback": self.fallback,
+            "ms": round(self.ms, 1),
+            "kept": sum(1 for s in self.sentences if s.kept),
+            "dropped": sum(1 for s in self.sentences if not s.kept),
+            "sentences": [
+                {
+                    k: (round(v, 3) if isinstance(v, float) else v)
+                    for k, v in asdict(s).items()
+                    if v is not None
+                }
+                for s in self.sentences
+            ],
+        }
+        if self.quote is not None:
+            out["quote"] = self.quote
+        if self.error:
+            out["error"] = self.error
+        return out
+
+
+@dataclass
+class _Context:
+    """One reply's check in progress: what it is checked against, and what was decided so far."""
+
+    question: str
+    sources: list[Source]
+    units: list[_SourceUnit]
+    matrix: np.ndarray
+    vocab: frozenset[str]
+    parts: np.ndarray  # the question and its parts, embedded
+    terms: list[str]  # names in the question that no source contains
+    term_vectors: np.ndarray
+    verdicts: list[SentenceVerdict] = field(default_factory=list)
+    kinds: list[str] = field(default_factory=list)
+    kept: list[Unit] = field(default_factory=list)
+    kept_vectors: list[np.ndarray] = field(default_factory=list)
+    seen: set[str] = field(default_factory=set)
+    answered: bool = False
+
+
+@dataclass(frozen=True)
+class _SourceUnit:
+    unit: Unit
+    source: int
+    position: int
+
+
+class AnswerChecker:
+    """Checks a reply against its sources: keeps supported sentences, else quotes the sources, else says so.
+
+    `embed` is `Embedder.embed_documents` (any function from texts to vectors). A sentence is kept
+    when a source sentence is at least `support_threshold` similar to it, every number, price,
+    duration and time in it appears in its closest source sentences, every name in it appears in
+    some source (a name the customer used may be repeated in a sentence `name_margin` more similar),
+    and it does not negate what they assert (or the reverse). Greetings and small talk pass
+    unchecked. With no supported sentence left, the answer is quoted from the sources (`max_quotes`
+    sentences at least `answer_threshold` similar to the question, covering every name in the
+    question that the sources lack by `term_threshold`), or, when they do not answer it, the
+    verdict has no text.
+
+    `check` judges a whole reply; `start` returns a `CheckedReply` that judges it sentence by
+    sentence while it streams. Source sentences' vectors are cached (`cache_size` of them), so a
+    check usually embeds only the question and the reply's sentences.
+    """
+
+    def __init__(
+        self,
+        embed: Embed,
+        *,
+        mode: AnswerMode = "checked",
+        support_threshold: float = 0.65,
+        answer_threshold: float = 0.38,
+        term_threshold: float = 0.3,
+        name_margin: float = 0.1,
+        max_quotes: int = 3,
+        known_names: Iterable[str] = (),
+        cache_size: int = 4096,
+    ) -> None:
+        if mode not in ("checked", "generative", "extractive"):
+            raise ValueError(f"unknown answer mode {mode!r}")
+        self.embed = embed
+        self.mode: AnswerMode = mode
+        self.support_threshold = support_threshold
+        self.answer_threshold = answer_threshold
+        self.term_threshold = term_threshold
+        self.name_margin = name_margin
+        self.max_quotes = max_quotes
+        self.known_names = vocabulary(" ".join(known_names))
+        self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._cache_size = cache_size
+        self._split_cache: OrderedDict[str, list[Unit]] = OrderedDict()
+
+    # -- the check --------------------------------------------------------------------------------
+
+    def check(self, *, question: str, reply: str, sources: Sequence[Source]) -> Verdict:
+        """The verdict on a whole `reply`; never raises (a failing check sends the no-answer reply)."""
+        started = time.perf_counter()
+        try:
+            verdict = self._check(question or "", reply or "", list(sources))
+        except Exception as exc:  # The turn must go on: an unchecked reply is not sent.
+            verdict = _failed(exc)
+        verdict.mode = self.mode
+        verdict.ms = (time.perf_counter() - started) * 1000
+        return verdict
+
+    def start(self, *, question: str, sources: Sequence[Source]) -> CheckedReply:
+        """A reply to check while it is generated: `feed` it the tokens, send what `feed` returns."""
+        return CheckedReply(self, question or "", list(sources))
+
+    def _check(self, question: str, reply: str, sources: list[Source]) -> Verdict:
+        cleaned = finish_sentences(reply)
+        if self.mode == "generative":
+            units = split_reply(cleaned)
+            return Verdict(
+                text=cleaned or None,
+                fallback="none" if cleaned else "no_answer",
+                sentences=[SentenceVerdict(u.text, True, "unchecked") for u in units],
+            )
+        units = split_reply(cleaned) if self.mode == "checked" else []
+        claims = [self._claim_text(u.text) for u in units]
+        kinds = [self._kind(u.text) for u in units]
+        context, vectors = self._prepare(
+            question, sources, [c for c, k in zip(claims, kinds, strict=True) if k == "claim"]
+        )
+        self._judge_units(context, units, iter(vectors))
+        return self._conclude(context)
+
+    def _prepare(self, question: str, sources: list[Source], texts: list[str]) -> tuple[_Context, np.ndarray]:
+        """Everything a reply is checked against, and `texts` embedded in the same call."""
+        source_units = self._source_units(sources)
+        parts = [p for p in _QUESTION_PARTS.split(question) if p and len(tokens(p)) >= 2] or [question]
+        parts = [question] + [p for p in parts if p.strip() != question.strip()][:3]
+        vocab = frozenset().union(*(vocabulary(s.title + " " + s.text) for s in sources))
+        terms = self._missing_terms(question, vocab)
+        fresh = self._vectors(texts + parts + terms, source_units)
+        context = _Context(
+            question=question,
+            sources=sources,
+            units=source_units,
+            matrix=self._source_matrix(source_units),
+            vocab=vocab,
+            parts=fresh[len(texts) : len(texts) + len(parts)],
+            terms=terms,
+            term_vectors=fresh[len(texts) + len(parts) :],
+        )
+        return context, fresh[: len(texts)]
+
+    def _judge_units(
+        self, context: _Context, units: list[Unit], vectors: Iterator[np.ndarray] | None = None
+    ) -> None:
+        """Judge `units` in order, adding to the context's verdicts and kept sentences."""
+        kinds = [self._kind(u.text) for u in units]
+        claims = [self._claim_text(u.text) for u in units]
+        if vectors is None:
+            wanted = [c for c, k in zip(claims, kinds, strict=True) if k == "claim"]
+            vectors = iter(self._vectors(wanted, []) if wanted else [])
+        for unit, kind, claim in zip(units, kinds, claims, strict=True):
+            context.kinds.append(kind)
+            key = sentence_key(unit.text)
+            if key and key in context.seen:
+                context.verdicts.append(SentenceVerdict(unit.text, False, "repeat"))
+                if kind == "claim":
+                    next(vectors)
+                continue
+            context.seen.add(key)
+            if kind != "claim":
+                context.verdicts.append(SentenceVerdict(unit.text, kind == "small_talk", kind))
+                if kind == "small_talk":
+                    context.kept.append(unit)
+                continue
+            vector = next(vectors)
+            if any(float(vector @ v) > 0.95 for v in context.kept_vectors):
+                context.verdicts.append(SentenceVerdict(unit.text, False, "repeat"))
+                continue
+            verdict, text = self._judge(
+                context.question,
+                unit,
+                claim,
+                vector,
+                context.matrix,
+                context.units,
+                context.sources,
+                context.vocab,
+            )
+            context.verdicts.append(verdict)
+            if verdict.kept:
+                context.answered = True
+                context.kept.append(
+                    Unit(raw=text, text=text, context=text, block=unit.block, prefix=unit.prefix)
+                )
+                context.kept_vectors.append(vector)
+
+    def _conclude(self, context: _Context) -> Verdict:
+        """The reply from the kept sentences, else the quote, else no answer."""
+        verdicts = context.verdicts
+        if context.answered:
+            return Verdict(
+                text=join_units(_without_dangling_lead_ins(context.kept)), fallback="none", sentences=verdicts
+            )
+        if (
+            context.kept
+            and all(k == "small_talk" for k in context.kinds)
+            and self._kind(context.question) == "small_talk"
+        ):
+            # "thanks!" → "You're welcome!": nothing to check and nothing to quote.
+            return Verdict(text=join_units(context.kept), fallback="none", sentences=verdicts)
+        quote, info = self._extract(
+            context.parts, context.matrix, context.units, context.sources, context.terms, context.term_vectors
+        )
+        if quote is None:
+            return Verdict(text=None, fallback="no_answer", sentences=verdicts, quote=info)
+        return Verdict(text=quote, fallback="extractive", sentences=verdicts, quote=info)
+
+    def _kind(self, text: str) -> str:
+        """small_talk, hedge ("I don't know") or claim."""
+        if _HEDGE.search(text):
+            return "hedge"
+        rest = _SMALL_TALK.sub(" ", text)
+        if len([t for t in tokens(rest) if t not in STOPWORDS and len(t) > 2]) <= 1 and not extract_facts(
+            text
+        ):
+            if not [n for n in names(text) if n.lower() not in self.known_names]:
+                return "small_talk"
+        return "claim"
+
+    @staticmethod
+    def _claim_text(text: str) -> str:
+        """The sentence without a leading "Yes,"/"No," or small talk, which say nothing to match."""
+        rest = _YES_NO.sub("", text)
+        rest = re.sub(rf"^(?:{_SMALL_TALK.pattern})+", "", rest, flags=re.IGNORECASE).strip()
+        return rest or text
+
+    def _judge(
+        self,
+        question: str,
+        unit: Unit,
+        claim: str,
+        vector: np.ndarray,
+        matrix: np.ndarray,
+        source_units: list[_SourceUnit],
+        sources: list[Source],
+        source_vocab: frozenset[str],
+    ) -> tuple[SentenceVerdict, str]:
+        text = unit.text
+        if not source_units:
+            return SentenceVerdict(text, False, "no_sources"), text
+        scores = matrix @ vector
+        order = np.argsort(-scores)
+        best = int(order[0])
+        best_score = float(scores[best])
+        closest = source_units[best]
+        verdict = SentenceVerdict(
+            text,
+            False,
+            "low_similarity",
+            score=best_score,
+            source=sources[closest.source].title,
+            source_sentence=closest.unit.text,
+        )
+        unknown = [n for n in names(claim) if not name_supported(n, source_vocab | self.known_names)]
+        asked = set(tokens(question))
+        if [n for n in unknown if n.lower() not in asked]:
+            verdict.reason, verdict.detail = "name", ", ".join(unknown)
+            return verdict, text
+        if unknown and best_score < self.support_threshold + self.name_margin:
+            # A name the customer used ("Toronto") may be repeated, but only in a sentence that is
+            # clearly about what a source says ("we ship to every province in Canada").
+            verdict.reason, verdict.detail = "name", ", ".join(unknown)
+            return verdict, text
+        if best_score < self.support_threshold:
+            return verdict, text
+        # The closest sentences (and their neighbours, which often carry the number) are the evidence.
+        candidates = [
+            int(j) for j in order[:3] if scores[j] >= max(self.support_threshold, best_score - 0.12)
+        ]
+        evidence = self._neighbourhood(candidates, source_units)
+        keys = fact_keys([f for j in evidence for f in extract_facts(source_units[j].unit.context)])
+        missing = [f.surface for f in extract_facts(claim) if not fact_supported(f, keys)]
+        if missing:
+            verdict.reason, verdict.detail = "number", ", ".join(missing)
+            return verdict, text
+        conflict = None
+        for j in candidates:
+            conflict = contradicts(claim, source_units[j].unit.context)
+            if conflict is None:
+                closest = source_units[j]
+                verdict.score, verdict.source_sentence = float(scores[j]), closest.unit.text
+                verdict.source = sources[closest.source].title
+                break
+        if conflict is not None:
+            verdict.reason, verdict.detail = "negation", conflict
+            return verdict, text
+        verdict.kept, verdict.reason = True, "supported"
+        answer = _YES_NO.match(text)
+        if answer:
+            said_yes = answer.group(1).lower() in ("yes", "yeah", "yep")
+            expected_yes = self._expected_yes(question, closest.unit.context)
+            if expected_yes is not None and expected_yes != said_yes:
+                text = text[answer.end() :].strip()
+                text = text[:1].upper() + text[1:]
+                verdict.detail = f"dropped '{answer.group(1)}': the source says the opposite"
+        return verdict, text
+
+    @staticmethod
+    def _expected_yes(question: str, source: str) -> bool | None:
+        """Yes or no to `question` by `source`: no when the source negates a word the question asks about."""
+        asked = {stem(t) for t in tokens(question) if t not in STOPWORDS and len(t) > 2}
+        negated, asserted = polarity(source)
+        if asked & negated:
+            return is_negated(question)
+        if asked & asserted:
+            return not is_negated(question)
+        return None
+
+    @staticmethod
+    def _neighbourhood(indices: list[int], source_units: list[_SourceUnit]) -> set[int]:
+        out: set[int] = set()
+        for j in indices:
+            out.add(j)
+            for k in (j - 1, j + 1):
+                if 0 <= k < len(source_units) and source_units[k].source == source_units[j].source:
+                    out.add(k)
+        return out
+
+    # -- the extractive answer --------------------------------------------------------------------
+
+    def _missing_terms(self, question: str, source_vocab: frozenset[str]) -> list[str]:
+        """Names in the question that no source contains ("Berlin"): the quote must cover them.
+
+        Only capitalised words count: a lower-case word missing from the sources is as often a
+        synonym ("coupon" for "promo code") as a name, and the answer threshold judges those.
+        """
+        out = []
+        for name in names(question):
+            word = name.lower()
+            if word in STOPWORDS or len(word) <= 2 or name_supported(name, source_vocab | self.known_names):
+                continue
+            out.append(word)
+        return list(dict.fromkeys(out))[:6]
+
+    def _extract(
+        self,
+        part_vectors: np.ndarray,
+        matrix: np.ndarray,
+        source_units: list[_SourceUnit],
+        sources: list[Source],
+        missing_terms: list[str],
+        term_vectors: np.ndarray,
+    ) -> tuple[str | None, dict[str, Any]]:
+        """One to `max_quotes` source sentences that answer the question, quoted with their titles."""
+        info: dict[str, Any] = {}
+        eligible = [j for j, su in enumerate(source_units) if _quotable(su.unit)]
+        if not eligible or len(part_vectors) == 0:
+            info["why_none"] = "no source sentence to quote"
+            return None, info
+        scores = matrix[eligible] @ np.asarray(part_vectors).T  # sentences × question parts
+        whole = scores[:, 0]
+        best = int(np.argmax(whole))
+        info["score"] = round(float(whole[best]), 3)
+        if float(whole[best]) < self.answer_threshold:
+            info["why_none"] = "no source sentence is close enough to the question"
+            return None, info
+        chosen = [best]
+        # Each further part of a two-part question brings its own best sentence.
+        for p in range(1, scores.shape[1]):
+            j = int(np.argmax(scores[:, p]))
+            if float(scores[j, p]) >= self.answer_threshold and j not in chosen:
+                chosen.append(j)
+        for j in np.argsort(-whole):
+            if len(chosen) >= self.max_quotes:
+                break
+            j = int(j)
+            if j not in chosen and float(whole[j]) >= max(self.answer_threshold, float(whole[best]) - 0.08):
+                chosen.append(j)
+        chosen_units = [eligible[j] for j in chosen[: self.max_quotes]]
+        if missing_terms:
+            # A word of the question that no source contains ("berlin") must at least be close in
+            # meaning to what is quoted ("toronto" to "Canada"), or the quote answers another question.
+            covered = (np.asarray(term_vectors) @ matrix[chosen_units].T).max(axis=1)
+            info["terms"] = {t: round(float(c), 3) for t, c in zip(missing_terms, covered, strict=True)}
+            if float(covered.min()) < self.term_threshold:
+                info["why_none"] = "the sources do not mention " + ", ".join(
+                    t for t, c in zip(missing_terms, covered, strict=True) if c < self.term_threshold
+                )
+                return None, info
+        chosen_units.sort(key=lambda j: (source_units[j].source, source_units[j].position))
+        lines: list[str] = []
+        for index in dict.fromkeys(source_units[j].source for j in chosen_units):
+            quoted: list[str] = []
+            intros: set[str] = set()
+            for j in chosen_units:
+                unit = source_units[j].unit
+                if source_units[j].source != index:
+                    continue
+                # A list item is quoted with its lead-in ("What It Doesn't Cover: water damage"), once.
+                intro = unit.context[: -len(unit.text)] if unit.prefix and unit.context != unit.text else ""
+                quoted.append(_as_sentence(unit.text if intro in intros or not intro else unit.context))
+                intros.add(intro)
+            quoted_text = " ".join(quoted)
+            title = sources[index].title.strip() or "our help center"
+            who = f"Our *{title}* article" if sources[index].document is not None else f"*{title}*"
+            lines.append(f"{who} says: “{quoted_text}”")
+        info["sentences"] = [source_units[j].unit.text for j in chosen_units]
+        return "\n\n".join(lines), info
+
+    # -- embeddings -------------------------------------------------------------------------------
+
+    def _source_units(self, sources: list[Source]) -> list[_SourceUnit]:
+        out: list[_SourceUnit] = []
+        for index, source in enumerate(sources):
+            units = self._split_cache.get(source.text)
+            if units is None:
+                units = [u for u in split_markdown(source.text) if len(tokens(u.text)) >= 2]
+                self._remember(self._split_cache, source.text, units)
+            out.extend(_SourceUnit(u, index, n) for n, u in enumerate(units))
+        return out
+
+    def _source_matrix(self, source_units: list[_SourceUnit]) -> np.ndarray:
+        if not source_units:
+            return np.zeros((0, 1), dtype=np.float32)
+        return np.stack([self._cache[su.unit.context] for su in source_units])
+
+    def _vectors(self, texts: list[str], source_units: list[_SourceUnit]) -> np.ndarray:
+        """Vectors for `texts`, in one `embed` call that also embeds the source sentences not cached yet."""
+        missing = list(
+            dict.fromkeys(su.unit.context for su in source_units if su.unit.context not in self._cache)
+        )
+        batch = missing + texts
+        if not batch:
+            return np.zeros((0, 1), dtype=np.float32)
+        vectors = _normalise(np.asarray(self.embed(batch), dtype=np.float32))
+        for text, vector in zip(missing, vectors[: len(missing)], strict=True):
+            self._remember(self._cache, text, vector)
+        for su in source_units:
+            self._cache.move_to_end(su.unit.context)
+        return vectors[len(missing) :]
+
+    def _remember(self, cache: OrderedDict, key: str, value: Any) -> None:
+        cache[key] = value
+        cache.move_to_end(key)
+        while len(cache) > self._cache_size:
+            cache.popitem(last=False)
+
+
+class CheckedReply:
+    """A reply checked sentence by sentence while it streams in.
+
+    `feed(token)` returns the text that may be sent now: nothing until a sentence is complete and
+    supported (greetings wait for the first supported sentence); `finish()` checks the rest and
+    returns the verdict, whose `text` starts with everything already sent (`sent`) when an answer was
+    found. When none was, nothing has been sent, and the verdict holds the quote or no text.
+    """
+
+    def __init__(self, checker: AnswerChecker, question: str, sources: list[Source]) -> None:
+        self._checker = checker
+        self._question = question
+        self._sources = sources
+        self._buffer = ""
+        self._judged = 0
+        self._context: _Context | None = None
+        self._error: Exception | None = None
+        self._ms = 0.0
+        self.sent = ""
+
+    def feed(self, text: str) -> str:
+        self._buffer += text
+        if self._checker.mode != "checked" or self._error is not None:
+            return ""
+        units = [u for u in split_reply(self._buffer) if u.text]
+        # The last sentence may still grow; a list item is done when the next line starts.
+        complete = units[:-1]
+        if len(complete) <= self._judged:
+            return ""
+        return self._run(
+            lambda context: self._checker._judge_units(context, complete[self._judged :]), len(complete)
+        )
+
+    def finish(self) -> Verdict:
+        started = time.perf_counter()
+        try:
+            if self._error is not None:
+                raise self._error
+            context = self._ensure_context()
+            if self._checker.mode == "checked":
+                units = [u for u in split_reply(self._buffer) if u.text][self._judged :]
+                if units and is_cut_off(units[-1], None if len(units) < 2 else units[-2]):
+                    units.pop()
+                self._checker._judge_units(context, units)
+            verdict = self._checker._conclude(context)
+        except Exception as exc:
+            verdict = _failed(exc)
+        if self.sent and not (verdict.text or "").startswith(self.sent):
+            # Never expected: what was sent stays the start of the stored reply.
+            verdict.text = self.sent + (verdict.text or "")
+        verdict.mode = self._checker.mode
+        verdict.ms = self._ms + (time.perf_counter() - started) * 1000
+        return verdict
+
+    def _ensure_context(self) -> _Context:
+        if self._context is None:
+            self._context, _ = self._checker._prepare(self._question, self._sources, [])
+        return self._context
+
+    def _run(self, step: Callable[[_Context], None], judged: int) -> str:
+        started = time.perf_counter()
+        try:
+            context = self._ensure_context()
+            step(context)
+            self._judged = judged
+            out = self._release(context)
+        except Exception as exc:  # Nothing more is sent; finish() answers with the no-answer reply.
+            self._error = exc
+            out = ""
+        self._ms += (time.perf_counter() - started) * 1000
+        return out
+
+    def _release(self, context: _Context) -> str:
+        if not context.answered:
+            return ""
+        text = join_units(_without_dangling_lead_ins(context.kept))
+        if not text.startswith(self.sent):
+            return ""
+        out, self.sent = text[len(self.sent) :], text
+        return out
+
+
+def _failed(exc: Exception) -> Verdict:
+    log.exception("The answer check failed")
+    return Verdict(text=None, fallback="no_answer", error=f"{type(exc).__name__}: {exc}")
+
+
+def _normalise(matrix: np.ndarray) -> np.ndarray:
+    norms = np.linalg.norm(matrix, axis=1, keepdims=True)
+    norms[norms == 0] = 1.0
+    return matrix / norms
+
+
+@lru_cache(maxsize=16384)
+def _quotable(unit: Unit) -> bool:
+    """A sentence that can answer on its own: not a lead-in, not a pointer to another article."""
+    text = unit.text
+    if len(tokens(text)) < 4 or text.rstrip().endswith(":"):
+        return False
+    return not re.match(
+        r"^(this article|see |for (prices|orders|more)|here's how|here is how)", text, re.IGNORECASE
+    )
+
+
+def _as_sentence(text: str) -> str:
+    text = text.strip().rstrip(",;")
+    return text if re.search(r"[.!?…]$", text) else text + "."
+
+
+def _without_dangling_lead_ins(units: list[Unit]) -> list[Unit]:
+    """A kept "Here is what you need:" whose list was dropped would dangle: it goes too."""
+    out: list[Unit] = []
+    for n, unit in enumerate(units):
+        following = units[n + 1] if n + 1 < len(units) else None
+        if unit.text.rstrip().endswith(":") and (following is None or not following.prefix):
+            continue
+        out.append(unit)
+    return out

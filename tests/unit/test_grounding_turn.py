@@ -1,0 +1,80 @@
+"""The answer check inside a turn: a scripted model, a fixed retriever, the real embedder and store."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from langchain_core.messages import AIMessage
+
+from agents import SupportAgent
+from agents.turn import AgentConfig
+from grounding import AnswerChecker
+from knowledge.types import RetrievedChunk
+from memory import ConversationStore
+from prompts import PromptLibrary
+from tests.utils.scripted import scripted_backend
+
+RETURNS = (Path(__file__).resolve().parents[2] / "knowledge" / "demo" / "returns-policy.md").read_text()
+
+
+class OneArticle:
+    """A retriever that always finds the returns policy."""
+
+    def retrieve(self, query: str, *, k: int | None = None) -> list[RetrievedChunk]:
+        return [RetrievedChunk("returns-policy:0", "returns-policy", "Returns Policy", "", RETURNS, 0.7)]
+
+    def has_documents(self) -> bool:
+        return True
+
+
+def make_agent(store: ConversationStore, embedder, reply: str, mode: str = "checked") -> SupportAgent:
+    backend = scripted_backend([AIMessage(content=reply)])
+    backend.auto_tool_calls = False
+    return SupportAgent(
+        store=store,
+        backend=backend,
+        prompts=PromptLibrary(),
+        config=AgentConfig(),
+        retriever=OneArticle(),
+        answer_checker=AnswerChecker(embedder.embed_documents, mode=mode),  # type: ignore[arg-type]
+    )
+
+
+def run(agent: SupportAgent, question: str) -> tuple[str, list[str], dict]:
+    stored = agent.accept(question, session_id=None)
+    events = list(agent.respond(stored.session_id))
+    result = events[-1].result
+    assert result is not None
+    streamed = [e.text for e in events if e.kind == "token"]
+    last = agent.store.messages(stored.session_id)[-1]
+    return result.reply, streamed, {**(last.trace or {}), "stored_reply": last.content}
+
+
+def test_a_wrong_number_never_reaches_the_customer(store: ConversationStore, embedder) -> None:
+    agent = make_agent(store, embedder, "You can return most items within 14 days.")
+    reply, streamed, trace = run(agent, "how many days do i have to return something")
+
+    assert "14 days" not in reply and "30 days" in reply
+    assert "".join(streamed) == reply  # only the checked reply is streamed
+    assert trace["answer_check"]["fallback"] == "extractive"
+    assert trace["answer_check"]["sentences"][0]["reason"] == "number"
+    assert trace["stored_reply"] == reply  # what is stored is what was sent
+
+
+@pytest.mark.parametrize("mode", ["checked", "generative"])
+def test_a_supported_reply_is_sent_as_it_is(store: ConversationStore, embedder, mode: str) -> None:
+    agent = make_agent(store, embedder, "You can return most items within 30 days.", mode)
+    reply, streamed, trace = run(agent, "how many days do i have to return something")
+
+    assert reply == "You can return most items within 30 days."
+    assert trace["answer_check"]["fallback"] == "none"
+
+
+def test_an_invented_store_gets_the_no_answer_reply(store: ConversationStore, embedder) -> None:
+    agent = make_agent(store, embedder, "Yes, I do have a physical store in Berlin.")
+    reply, _, trace = run(agent, "do you have a physical store in Berlin?")
+
+    assert reply == PromptLibrary().render("no_answer", company="Northwind Goods")
+    assert trace["handoff_offered"] is True
+    assert trace["answer_check"]["fallback"] == "no_answer"
