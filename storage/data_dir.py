@@ -107,10 +107,8 @@ def exclusive_lock(data_dir: Path, *, role: str) -> Iterator[None]:
 
 
 def explain_storage_failure(exc: BaseException, data_dir: Path) -> str | None:
-    """One line naming the path and the reason when `exc` (or its cause) is a storage failure.
-
-    None for anything else: a bug keeps its traceback.
-    """
+    """One line naming the path and the reason when `exc` (or its cause) is a storage failure, or
+    when the data dir cannot be written now. None for anything else: a bug keeps its traceback."""
     seen: set[int] = set()
     current: BaseException | None = exc
     while current is not None and id(current) not in seen:
@@ -123,4 +121,10 @@ def explain_storage_failure(exc: BaseException, data_dir: Path) -> str | None:
             if needle in text:
                 return f"cannot write to the data dir {data_dir.resolve()}: {reason}"
         current = current.__cause__ or current.__context__
+    # Some libraries hide the cause (Chroma: "Failed to apply logs to the metadata segment"): if the
+    # data dir cannot take a write now, that is the reason.
+    try:
+        check_writable(data_dir)
+    except DataDirError as full:
+        return str(full)
     return None

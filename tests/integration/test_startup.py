@@ -6,6 +6,7 @@ private mount namespace (`unshare`), so the tests need no root and leave nothing
 
 from __future__ import annotations
 
+import json
 import shlex
 import shutil
 import subprocess
@@ -105,3 +106,43 @@ def test_a_knowledge_base_with_its_own_documents_gets_no_demo(embedder, data_dir
     kb.ingest("our-returns.md", b"# Our Returns\n\nWe take returns for 60 days.")
     seed_demo_data(settings, kb)
     assert [d["id"] for d in kb.documents()] == ["our-returns"]
+
+
+SEED_AND_REPORT = """
+import json, app
+from knowledge import build_knowledge_base
+from settings import Settings
+from storage import make_engine, migrate
+settings = Settings()
+engine = make_engine(settings.resolved_database_url)
+migrate(engine)
+kb = build_knowledge_base(settings, engine)
+before = len(kb.documents())
+app.seed_demo_data(settings, kb)
+docs = kb.documents()
+print(json.dumps({"before": before, "after": len(docs), "chunks": sum(d["chunks"] for d in docs),
+                  "stored": kb.chunk_count(), "marker": (settings.data_dir / ".demo_seeded").exists()}))
+"""
+
+
+@needs_unshare
+def test_a_disk_that_fills_up_while_seeding_stops_the_start_and_seeding_resumes_later(data_dir: Path) -> None:
+    d = shlex.quote(str(data_dir))
+    python = shlex.quote(PYTHON)
+    # Room for the 1 MiB check but not for the whole demo: the disk fills up half-way through it.
+    script = (
+        f"mount -t tmpfs -o size=1300k tmpfs {d} && "
+        f"{{ {python} app.py --port {free_port()}; echo rc=$?; }} && "
+        f"mount -o remount,size=20m {d} && {python} -c {shlex.quote(SEED_AND_REPORT)}"
+    )
+    env = {"FRONTDESK_DATA_DIR": str(data_dir), "HF_HUB_OFFLINE": "1", "PATH": "/usr/bin:/bin"}
+    done = subprocess.run(
+        ["unshare", "-rm", "sh", "-c", script], cwd=ROOT, env=env, capture_output=True, text=True, timeout=600
+    )
+    assert "rc=1" in done.stdout, done.stdout + done.stderr[-3000:]
+    assert "Traceback" not in done.stderr, done.stderr[-3000:]
+    assert f"frontdesk: the data dir {data_dir} is not writable: No space left on device" in done.stderr
+    report = json.loads(done.stdout.strip().splitlines()[-1])
+    assert 0 < report["before"] < 18  # the first start got part of the way
+    assert report["after"] == 18 and report["marker"] is True
+    assert report["chunks"] == report["stored"]  # nothing half-indexed was left behind
