@@ -41,7 +41,9 @@ MIN_EXCERPT_CHARS = 200
 
 @dataclass
 class AgentConfig:
-    company: str = "Northwind Goods"
+    company: str | None = None
+    assistant_name: str | None = None
+    topics: list[str] = dataclasses.field(default_factory=list)
     context_tokens: int = 2048
     answer_tokens: int = 256
     max_tool_steps: int = 4
@@ -131,7 +133,9 @@ class SupportAgent:
 
     def _answer(self, message: StoredMessage, *, answered_first: list[int]) -> Iterator[TurnEvent]:
         started = time.perf_counter()
-        recorder = TurnRecorder(self.store, self.backend, session_id=message.session_id, message_id=message.id)
+        recorder = TurnRecorder(
+            self.store, self.backend, session_id=message.session_id, message_id=message.id
+        )
         trace = TurnTrace(answered_first=answered_first)
         try:
             conversation = conversation_for(self.store.messages(message.session_id), message.id)
@@ -140,7 +144,9 @@ class SupportAgent:
             if self.retriever is not None and not chunks and self.retriever.has_documents():
                 # Nothing in the knowledge base is relevant: say so honestly instead of letting the
                 # model improvise a policy.
-                reply = self.prompts.render("no_answer", company=self.config.company)
+                reply = self.prompts.render(
+                    "no_answer", company=self.config.company, topics=self.config.topics
+                )
                 trace.grounding = "no_relevant_knowledge"
                 trace.handoff_offered = True
                 yield TurnEvent("token", text=reply)
@@ -165,7 +171,12 @@ class SupportAgent:
                 yield TurnEvent("token", text=reply)
             ranked = sorted(citations.values(), key=lambda c: -c.score)
             yield self._finish(
-                recorder, reply, [c.citation() for c in ranked], [o.public() for o in loop.outcomes], trace, started
+                recorder,
+                reply,
+                [c.citation() for c in ranked],
+                [o.public() for o in loop.outcomes],
+                trace,
+                started,
             )
         except BaseException:
             # Whatever stopped the turn, the message stays stored, is shown as unanswered, and is
@@ -242,7 +253,12 @@ class SupportAgent:
         used = list(chunks)
         shortened = False
         while True:
-            system = self.prompts.render("system", company=self.config.company, chunks=used)
+            system = self.prompts.render(
+                "system",
+                company=self.config.company,
+                assistant_name=self.config.assistant_name,
+                chunks=used,
+            )
             system_tokens, budget = self._budget(system)
             if budget >= wanted or not used:
                 break
