@@ -31,7 +31,7 @@ class BodySizeLimit(BaseHTTPMiddleware):
         return await call_next(request)
 
 
-def create_app(services: Services, *, title: str = "Northwind Goods support") -> FastAPI:
+def create_app(services: Services) -> FastAPI:
     app = FastAPI(title="Frontdesk", version="0.1.0")
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit, upload_limit=services.settings.max_upload_bytes)
@@ -48,7 +48,7 @@ def create_app(services: Services, *, title: str = "Northwind Goods support") ->
         max_file_size=services.settings.max_upload_bytes,
         footer_links=[],
     )
-    chat = build_chat_ui(services, title=title)
+    chat = build_chat_ui(services)
     # Gradio's default concurrency of 1 would make every customer wait for every other one.
     chat.queue(default_concurrency_limit=32)
     gr.mount_gradio_app(app, chat, path="", footer_links=[])
