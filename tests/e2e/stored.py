@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 from sqlalchemy import select
@@ -25,3 +26,16 @@ def stored_conversation(data_dir: Path, first_message: str) -> list[StoredMessag
         return ConversationStore(engine).messages(session_id)
     finally:
         engine.dispose()
+
+
+def wait_for_statuses(
+    data_dir: Path, first_message: str, statuses: list[str], *, timeout_s: float = 180
+) -> None:
+    """Wait until the customer messages of that session have these statuses, in order."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        found = [m.status for m in stored_conversation(data_dir, first_message) if m.role == "user"]
+        if found == statuses:
+            return
+        assert time.monotonic() < deadline, f"statuses {found}, expected {statuses}"
+        time.sleep(0.5)

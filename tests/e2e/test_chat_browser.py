@@ -11,7 +11,7 @@ import httpx
 import pytest
 from playwright.sync_api import Page, Route, expect
 
-from tests.e2e.stored import stored_conversation
+from tests.e2e.stored import stored_conversation, wait_for_statuses
 from web.chat_view import WAITING
 
 pytestmark = pytest.mark.slow
@@ -202,10 +202,7 @@ def test_a_message_sent_while_an_answer_streams_is_kept_and_answered_after_it(
     expect(page.locator(USER)).to_have_text([first, second])
     expect(page.locator("#message textarea")).to_have_value("")
     # ... then both are answered, in order, each reply shown under its own message.
-    deadline = time.monotonic() + 180
-    while {m.status for m in stored_conversation(app_data_dir, first) if m.role == "user"} != {"answered"}:
-        assert time.monotonic() < deadline, "the two messages were not both answered"
-        page.wait_for_timeout(500)
+    wait_for_statuses(app_data_dir, first, ["answered", "answered"])
     stored = stored_conversation(app_data_dir, first)
     users = [m for m in stored if m.role == "user"]
     assert [m.content for m in users] == [first, second]
