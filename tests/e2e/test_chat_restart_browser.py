@@ -65,10 +65,8 @@ def test_the_conversation_survives_a_restart_with_unanswered_messages_shown(
     # state's key is in it (Gradio encrypts in the browser), so it is a fixed, public one.
     assert stored[0].session_id not in config.text
     assert "test-admin-pw" not in config.text
-    assert browser_state_key(config.json()) == BROWSER_STATE_KEY
 
     with running_app_process(data, env=ENV, port=port) as (base, _):
-        assert browser_state_key(httpx.get(f"{base}/config", timeout=30).json()) == BROWSER_STATE_KEY
         page.reload()
         expect(page.locator(USER)).to_have_count(3)
         bots = page.locator(BOT)
@@ -83,3 +81,6 @@ def test_the_conversation_survives_a_restart_with_unanswered_messages_shown(
         expect(bots).to_have_count(3)
         for word in re.findall(r"\w+", last_reply.content)[:5]:
             expect(bots.nth(2)).to_contain_text(word)
+        # The same key after the restart: that is what let the browser read its state back.
+        restarted_config = httpx.get(f"{base}/config", timeout=30).json()
+    assert browser_state_key(config.json()) == browser_state_key(restarted_config) == BROWSER_STATE_KEY
