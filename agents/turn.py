@@ -133,9 +133,7 @@ class SupportAgent:
 
     def _answer(self, message: StoredMessage, *, answered_first: list[int]) -> Iterator[TurnEvent]:
         started = time.perf_counter()
-        recorder = TurnRecorder(
-            self.store, self.backend, session_id=message.session_id, message_id=message.id
-        )
+        recorder = TurnRecorder(self.store, self.backend, session_id=message.session_id, message_id=message.id)
         trace = TurnTrace(answered_first=answered_first)
         try:
             conversation = conversation_for(self.store.messages(message.session_id), message.id)
@@ -171,12 +169,7 @@ class SupportAgent:
                 yield TurnEvent("token", text=reply)
             ranked = sorted(citations.values(), key=lambda c: -c.score)
             yield self._finish(
-                recorder,
-                reply,
-                [c.citation() for c in ranked],
-                [o.public() for o in loop.outcomes],
-                trace,
-                started,
+                recorder, reply, [c.citation() for c in ranked], [o.public() for o in loop.outcomes], trace, started
             )
         except BaseException:
             # Whatever stopped the turn, the message stays stored, is shown as unanswered, and is
