@@ -88,6 +88,9 @@ def build_services(settings: Settings, *, embedder=None):  # noqa: ANN001, ANN20
         backend=backend,
         prompts=PromptLibrary(),
         config=AgentConfig(
+            company=settings.company_name,
+            assistant_name=settings.assistant_name,
+            topics=list(settings.topics or []),
             context_tokens=settings.context_tokens,
             answer_tokens=settings.answer_tokens,
             max_tool_steps=settings.max_tool_steps,
@@ -99,7 +102,10 @@ def build_services(settings: Settings, *, embedder=None):  # noqa: ANN001, ANN20
         handoff=handoff,
         tool_context=partial(ToolContext.for_session, commerce=commerce, handoff=handoff),
         answer_checker=AnswerChecker(
-            embedder.embed_documents, mode=settings.answer_mode, known_names=["Northwind Goods"]
+            embedder.embed_documents,
+            mode=settings.answer_mode,
+            # The company's own name may appear in a reply without being in the sources.
+            known_names=[n for n in (settings.company_name, settings.assistant_name) if n],
         ),
     )
     admin_password = settings.admin_password.get_secret_value() if settings.admin_password else None

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from functools import cached_property
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+# What the bundled demo help center (Northwind Goods) covers; used only while DEMO_DATA is on.
+DEMO_COMPANY_NAME = "Northwind Goods"
+DEMO_TOPICS = ["orders", "shipping", "returns", "refunds", "payments", "warranty", "your account"]
 
 
 class Settings(BaseSettings):
@@ -51,10 +55,36 @@ class Settings(BaseSettings):
     # sentences (else quotes the sources, else says it doesn't know), `generative` only trims
     # cut-off and repeated sentences, `extractive` always quotes the sources.
     answer_mode: Literal["checked", "generative", "extractive"] = "checked"
+    # Who the assistant speaks for, shown on the chat page and written into the prompts. Unset:
+    # the demo's values while DEMO_DATA is on, otherwise neutral wording and no topic list.
+    company_name: str | None = None
+    assistant_name: str | None = None
+    # Comma-separated, e.g. "orders, shipping, returns".
+    topics: Annotated[list[str] | None, NoDecode] = None
 
     admin_password: SecretStr | None = None
     api_keys: str = ""
     webhook_secret: SecretStr | None = None
+
+    @field_validator("company_name", "assistant_name", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        return value.strip() or None if isinstance(value, str) else value
+
+    @field_validator("topics", mode="before")
+    @classmethod
+    def _split_topics(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [t.strip() for t in value.split(",") if t.strip()]
+        return value
+
+    @model_validator(mode="after")
+    def _demo_defaults(self) -> Settings:
+        if self.company_name is None and self.demo_data:
+            self.company_name = DEMO_COMPANY_NAME
+        if self.topics is None:
+            self.topics = list(DEMO_TOPICS) if self.demo_data else []
+        return self
 
     @model_validator(mode="after")
     def _check_backend(self) -> Settings:

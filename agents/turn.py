@@ -7,6 +7,7 @@ store writes (`recorder.py`), the trace (`trace.py`), the tool loop (`loop.py`).
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -45,7 +46,9 @@ PERSON_STATES = (ConversationState.QUEUED, ConversationState.HUMAN)
 
 @dataclass
 class AgentConfig:
-    company: str = "Northwind Goods"
+    company: str | None = None
+    assistant_name: str | None = None
+    topics: list[str] = dataclasses.field(default_factory=list)
     context_tokens: int = 2048
     answer_tokens: int = 256
     max_tool_steps: int = 4
@@ -192,7 +195,10 @@ class SupportAgent:
             prompt = build_prompt(
                 backend=self.backend,
                 render_system=lambda used: self.prompts.render(
-                    "system", company=self.config.company, chunks=used
+                    "system",
+                    company=self.config.company,
+                    assistant_name=self.config.assistant_name,
+                    chunks=used,
                 ),
                 chunks=chunks,
                 conversation=conversation,
@@ -267,7 +273,7 @@ class SupportAgent:
         trace.handoff_offered = True
         if self.handoff is not None and last_reply_was_no_answer(conversation):
             return self._escalate(session_id, "the assistant could not answer twice in a row", trace)
-        return self.prompts.render("no_answer", company=self.config.company)
+        return self.prompts.render("no_answer", company=self.config.company, topics=self.config.topics)
 
     def _escalate(self, session_id: str, reason: str, trace: TurnTrace) -> str:
         """Queue the conversation for a person (the agent's own decision); the reply that says so."""

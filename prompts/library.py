@@ -15,6 +15,14 @@ def _quote(text: str) -> str:
     return text.replace("</", "<\\/")
 
 
+def spoken_list(items: list[str], conjunction: str = "or") -> str:
+    """`a, b or c`: a list as a sentence says it."""
+    items = [str(i) for i in items]
+    if len(items) <= 1:
+        return "".join(items)
+    return f"{', '.join(items[:-1])} {conjunction} {items[-1]}"
+
+
 class PromptLibrary:
     """Renders the named prompt templates (`system.md.j2`, `no_answer.md.j2`, …)."""
 
@@ -26,6 +34,7 @@ class PromptLibrary:
             autoescape=False,
         )
         self._env.filters["quote"] = _quote
+        self._env.filters["spoken_list"] = spoken_list
 
     def render(self, name: str, **variables: Any) -> str:
         return self._env.get_template(f"{name}.md.j2").render(**variables).strip()

@@ -31,9 +31,10 @@ def build_admin_ui(services: Services) -> gr.Blocks:
 
     def upload(
         files: list[str] | None, progress: gr.Progress = gr.Progress()
-    ) -> tuple[str, list, gr.Dropdown]:
+    ) -> tuple[str, list, gr.Dropdown, None]:
+        """Index the chosen files, then empty the picker so the next click does not index them again."""
         if kb is None:
-            return "The knowledge base is not configured.", table(), doc_choices()
+            return "The knowledge base is not configured.", table(), doc_choices(), None
         lines = []
         for path in progress.tqdm(files or [], desc="Indexing"):
             name = Path(path).name
@@ -42,7 +43,7 @@ def build_admin_ui(services: Services) -> gr.Blocks:
                 lines.append(f"✅ {name}: {result.status}, {result.chunks} chunks")
             except DocumentError as exc:
                 lines.append(f"❌ {name}: {exc}")
-        return "\n".join(lines) or "No file chosen.", table(), doc_choices()
+        return "\n".join(lines) or "No file chosen.", table(), doc_choices(), None
 
     def delete(doc_id: str | None) -> tuple[str, list, gr.Dropdown]:
         if not doc_id or kb is None:
@@ -83,7 +84,7 @@ def build_admin_ui(services: Services) -> gr.Blocks:
             with gr.Accordion("Try a search", open=False):
                 query = gr.Textbox(label="Query")
                 hits = gr.Dataframe(headers=["score", "document", "chunk", "text"], interactive=False)
-            upload_button.click(upload, inputs=[files], outputs=[status, documents, chosen])
+            upload_button.click(upload, inputs=[files], outputs=[status, documents, chosen, files])
             delete_button.click(delete, inputs=[chosen], outputs=[status, documents, chosen])
             reindex_button.click(reindex, inputs=[chosen], outputs=[status, documents, chosen])
             query.submit(search, inputs=[query], outputs=[hits])

@@ -1,12 +1,20 @@
-"""The customer chat (Gradio): a thin adapter turning turn events into chat messages.
+"""The customer chat (Gradio): a thin adapter that stores what the customer sends and shows the
+conversation from the store, with the reply being streamed.
 
-The browser keeps its own random client id and the open session id in localStorage
-(gr.BrowserState), so a reload shows the same conversation and past ones can be reopened.
+Sending is two events. `send` stores the message at once and shows it; it is never refused while
+an answer streams (`trigger_mode="multiple"`). Then `answer` answers every message of the session
+still waiting, oldest first; a second `answer` asked for while one runs waits for it
+(`trigger_mode="always_last"`), so one page streams one answer at a time. The agent itself keeps
+turns of one session in order, across pages and processes.
+
+The browser keeps a random client id and the open session id in localStorage (gr.BrowserState).
 """
 
 from __future__ import annotations
 
+import logging
 import secrets
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -15,54 +23,66 @@ import gradio as gr
 from agents.validation import InvalidMessageError
 from llm.factory import BackendUnavailableError
 from memory.store import StoredMessage, UnknownSessionError
+from memory.turnlock import TurnBusyError
 from memory.window import ContextOverflowError
-from web.errors import BACKEND_UNAVAILABLE
+from web.chat_view import chat_placeholder, not_answered, page_title, to_chat_messages
 from web.services import Services
 
+log = logging.getLogger(__name__)
 
-def format_sources(citations: list[dict[str, Any]] | None) -> str:
-    if not citations:
-        return ""
-    seen: dict[str, str] = {}
-    for c in citations:
-        seen.setdefault(c["document"], f"{c['title']} (`{c['chunk_id']}`)")
-    return "\n\n**Sources:** " + "; ".join(seen.values())
-
-
-def to_chat_messages(history: list[StoredMessage]) -> list[dict[str, str]]:
-    """Stored rows as Gradio chat messages: the customer's words and the final replies."""
-    shown = []
-    for m in history:
-        if m.role == "user":
-            shown.append({"role": "user", "content": m.content})
-        elif m.role == "assistant" and not m.tool_calls and m.content:
-            shown.append({"role": "assistant", "content": m.content + format_sources(m.citations)})
-    return shown
+# gr.BrowserState encrypts in the browser, so Gradio sends its key to every page (GET /config):
+# it cannot be a secret. A fixed key lets every restart and replica read the state; what the
+# state holds is safe in the customer's own browser: a random client id and the open session id,
+# both unguessable, whose conversations the server looks up.
+BROWSER_STATE_KEY = "frontdesk-chat-state"
+STORAGE_KEY = "frontdesk-chat"
+# While a reply streams, the rest of the conversation is read again at most this often, so that
+# a message sent meanwhile stays on screen.
+REFRESH_S = 0.3
 
 
-def build_chat_ui(services: Services, *, title: str) -> gr.Blocks:
-    store, agent = services.store, services.agent
+def _failure_reason(exc: Exception) -> str:
+    if isinstance(exc, BackendUnavailableError):
+        return "The assistant is unavailable right now. Please try again in a moment."
+    if isinstance(exc, ContextOverflowError):
+        return str(exc)
+    return "Something went wrong on our side. Please try again in a moment, or ask for a human agent."
+
+
+def build_chat_ui(services: Services) -> gr.Blocks:
+    store, agent, settings = services.store, services.agent, services.settings
+    title = page_title(settings)
 
     def past_choices(client_id: str) -> gr.Dropdown:
         sessions = store.sessions_for_client(client_id) if client_id else []
         choices = [(f"{s.title[:50]} · {s.updated_at:%b %d %H:%M}", s.id) for s in sessions]
         return gr.Dropdown(choices=choices, value=None)
 
-    def restore(state: dict | None) -> tuple[list, gr.Dropdown, dict]:
-        state = dict(state or {})
-        state.setdefault("client_id", "")
-        if not state["client_id"]:
-            state["client_id"] = secrets.token_urlsafe(16)
-        history: list = []
-        session_id = state.get("session_id")
-        if session_id:
-            try:
-                history = to_chat_messages(store.messages(session_id))
-            except UnknownSessionError:
-                state["session_id"] = None
-        return history, past_choices(state["client_id"]), state
+    def history(session_id: str | None) -> list[StoredMessage]:
+        if not session_id:
+            return []
+        try:
+            return store.messages(session_id)
+        except UnknownSessionError:
+            return []
 
-    def send(text: str, chat: list, state: dict) -> Iterator[tuple[Any, list, Any, dict]]:
+    def restore(state: dict | None) -> tuple[Any, Any, Any]:
+        """The open conversation and the past ones, as this browser last left them.
+
+        Changes the browser state only to forget a conversation that no longer exists: a message
+        sent before this page-load event is answered must keep the state that `send` gave it.
+        """
+        state = dict(state or {})
+        client_id, session_id = state.get("client_id"), state.get("session_id")
+        past_list = past_choices(client_id) if client_id else gr.skip()
+        if not session_id:
+            return gr.skip(), past_list, gr.skip()
+        if not store.exists(session_id):
+            return [], past_list, {**state, "session_id": None}
+        return to_chat_messages(history(session_id)), past_list, gr.skip()
+
+    def send(text: str, state: dict | None) -> tuple[Any, Any, dict]:
+        """Store the message and show it; `answer` runs next."""
         state = dict(state or {})
         if not state.get("client_id"):
             # A message sent before the page-load `restore` has answered arrives with no client id;
@@ -72,47 +92,61 @@ def build_chat_ui(services: Services, *, title: str) -> gr.Blocks:
         if session_id and not store.exists(session_id):
             session_id = None
         try:
-            stored = agent.accept(text, session_id=session_id, client_id=state.get("client_id"))
+            stored = agent.accept(text, session_id=session_id, client_id=state["client_id"])
         except InvalidMessageError as exc:
             gr.Warning(str(exc))
-            yield text, chat, gr.skip(), state
-            return
+            return gr.skip(), gr.skip(), state
         state["session_id"] = stored.session_id
-        chat = [*chat, {"role": "user", "content": stored.content}, {"role": "assistant", "content": ""}]
-        yield "", chat, gr.skip(), state
-        reply = ""
-        try:
-            for event in agent.stream(stored.session_id, stored.id):
-                if event.kind == "token":
-                    reply += event.text
-                    chat[-1] = {"role": "assistant", "content": reply}
-                    yield "", chat, gr.skip(), state
-                elif event.kind == "done" and event.result:
-                    chat[-1] = {
-                        "role": "assistant",
-                        "content": event.result.reply + format_sources(event.result.citations),
-                    }
-        except (BackendUnavailableError, ContextOverflowError) as exc:
-            message = BACKEND_UNAVAILABLE if isinstance(exc, BackendUnavailableError) else str(exc)
-            chat[-1] = {"role": "assistant", "content": f"⚠️ {message}"}
-        yield "", chat, past_choices(state.get("client_id") or ""), state
+        return "", to_chat_messages(history(stored.session_id)), state
 
-    def new_conversation(state: dict) -> tuple[list, gr.Dropdown, dict]:
+    def answer(state: dict | None) -> Iterator[tuple[Any, Any]]:
+        """Answer the session's waiting messages in order, streaming each reply into the chat."""
+        state = state or {}
+        session_id = state.get("session_id")
+        if not session_id or not store.exists(session_id):
+            yield gr.skip(), gr.skip()
+            return
+        notices: dict[int, str] = {}
+        tried: set[int] = set()
+        while waiting := [m for m in store.pending(session_id) if m.id not in tried]:
+            message = waiting[0]
+            tried.add(message.id)
+            text, rows, read_at = "", history(session_id), time.monotonic()
+            try:
+                for event in agent.stream(session_id, message.id):
+                    if event.kind != "token":
+                        continue
+                    text += event.text
+                    if time.monotonic() - read_at > REFRESH_S:
+                        rows, read_at = history(session_id), time.monotonic()
+                    yield to_chat_messages(rows, partial={message.id: text}, notices=notices), gr.skip()
+            except TurnBusyError:
+                break  # another worker still holds the conversation; the message stays waiting
+            except Exception as exc:
+                if not isinstance(exc, (BackendUnavailableError, ContextOverflowError)):
+                    log.exception("turn for message %s failed", message.id)
+                notices[message.id] = not_answered(_failure_reason(exc))
+        yield (
+            to_chat_messages(history(session_id), notices=notices),
+            past_choices(state.get("client_id") or ""),
+        )
+
+    def new_conversation(state: dict | None) -> tuple[list, gr.Dropdown, dict]:
         state = {**(state or {}), "session_id": None}
         return [], past_choices(state.get("client_id") or ""), state
 
-    def open_conversation(session_id: str | None, state: dict) -> tuple[Any, dict]:
+    def open_conversation(session_id: str | None, state: dict | None) -> tuple[Any, dict]:
         if not session_id:
-            return gr.skip(), state
-        try:
-            history = to_chat_messages(store.messages(session_id))
-        except UnknownSessionError:
+            return gr.skip(), state or {}
+        if not store.exists(session_id):
             gr.Warning("That conversation no longer exists.")
-            return gr.skip(), state
-        return history, {**(state or {}), "session_id": session_id}
+            return gr.skip(), state or {}
+        return to_chat_messages(history(session_id)), {**(state or {}), "session_id": session_id}
 
     with gr.Blocks(title=title, fill_height=True) as ui:
-        state = gr.BrowserState({"client_id": "", "session_id": None}, storage_key="frontdesk-chat")
+        state = gr.BrowserState(
+            {"client_id": "", "session_id": None}, storage_key=STORAGE_KEY, secret=BROWSER_STATE_KEY
+        )
         gr.Markdown(f"## {title}")
         with gr.Row(equal_height=False):
             with gr.Column(scale=1, min_width=220):
@@ -120,10 +154,7 @@ def build_chat_ui(services: Services, *, title: str) -> gr.Blocks:
                 past = gr.Dropdown(label="Past conversations", choices=[], interactive=True, elem_id="past")
             with gr.Column(scale=4):
                 chatbot = gr.Chatbot(
-                    label="Chat",
-                    height=520,
-                    elem_id="chat",
-                    placeholder="Ask about orders, shipping, returns, payments or your account.",
+                    label="Chat", height=520, elem_id="chat", placeholder=chat_placeholder(settings)
                 )
                 box = gr.Textbox(
                     placeholder="Type your question and press Enter",
@@ -132,8 +163,33 @@ def build_chat_ui(services: Services, *, title: str) -> gr.Blocks:
                     submit_btn=True,
                     elem_id="message",
                 )
-        ui.load(restore, inputs=[state], outputs=[chatbot, past, state])
-        box.submit(send, inputs=[box, chatbot, state], outputs=[box, chatbot, past, state])
+
+        # Every path that opens a conversation ends by answering what is still waiting in it (a
+        # message whose turn was cut off by a restart, say); the agent replays what another page
+        # or worker answers meanwhile. The answers share one concurrency limit.
+        answering = {
+            "fn": answer,
+            "inputs": [state],
+            "outputs": [chatbot, past],
+            "trigger_mode": "always_last",
+            "concurrency_id": "answer",
+            "show_progress": "hidden",
+        }
+        loaded = ui.load(restore, inputs=[state], outputs=[chatbot, past, state])
+        on_load = loaded.then(**answering)
+        sent = box.submit(
+            send,
+            inputs=[box, state],
+            outputs=[box, chatbot, state],
+            trigger_mode="multiple",
+            show_progress="hidden",
+        )
+        on_send = sent.then(**answering)
+        opened = past.input(open_conversation, inputs=[past, state], outputs=[chatbot, state])
+        on_open = opened.then(**answering)
         new_button.click(new_conversation, inputs=[state], outputs=[chatbot, past, state])
-        past.input(open_conversation, inputs=[past, state], outputs=[chatbot, state])
+        # The chat's own trash icon starts a new conversation too, rather than only hiding this one.
+        chatbot.clear(new_conversation, inputs=[state], outputs=[chatbot, past, state])
+        # Leaving a conversation stops showing its answer; the turn itself finishes and is stored.
+        gr.on([new_button.click, chatbot.clear, past.input], None, cancels=[on_load, on_send, on_open])
     return ui

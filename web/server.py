@@ -49,7 +49,7 @@ def _body_limits(upload_limit: int) -> list[tuple[str, int]]:
     ]
 
 
-def create_app(services: Services, *, title: str = "Northwind Goods support") -> FastAPI:
+def create_app(services: Services) -> FastAPI:
     settings = services.settings
     app = FastAPIOffline(
         title="Frontdesk",
@@ -97,7 +97,7 @@ def create_app(services: Services, *, title: str = "Northwind Goods support") ->
         max_file_size=upload_limit,
         footer_links=[],
     )
-    chat = build_chat_ui(services, title=title)
+    chat = build_chat_ui(services)
     chat.delete_cache = GRADIO_CACHE_EXPIRY
     # Gradio's default concurrency of 1 would make every customer wait for every other one.
     chat.queue(default_concurrency_limit=32)

@@ -27,11 +27,17 @@ APP_ENV = {"FRONTDESK_ANSWER_TOKENS": "48"}  # short replies keep the turns fast
 
 
 @pytest.fixture(scope="module")
-def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """The real app on a free port, with its own data dir, shared by the tests of one module."""
+def app_data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The data dir of the module's app (tests read its database to check what was stored)."""
     data = tmp_path_factory.mktemp("e2e-app") / "data"
     data.mkdir()
-    with running_app(data, env=APP_ENV) as base:
+    return data
+
+
+@pytest.fixture(scope="module")
+def app_url(app_data_dir: Path) -> Iterator[str]:
+    """The real app on a free port, with its own data dir, shared by the tests of one module."""
+    with running_app(app_data_dir, env=APP_ENV) as base:
         yield base
 
 

@@ -83,3 +83,29 @@ def test_admin_uploads_a_document_that_answers_chat(page: Page, app_url: str, tm
     assert response.status_code == 200, response.text
     cited = [c["document"] for c in response.json()["citations"]]
     assert GIFT_WRAPPING_ID in cited, cited
+
+
+def test_indexed_files_leave_the_picker_so_a_deleted_document_stays_deleted(
+    page: Page, app_url: str, tmp_path: Path
+) -> None:
+    document = tmp_path / "store-hours.md"
+    document.write_text("# Store Hours\n\nOur Portland store opens at 9:30 a.m. every day but Sunday.\n")
+    listed = page.locator('#kb-upload td.filename[aria-label="store-hours.md"]')
+
+    log_in(page, app_url)
+    page.locator("#kb-upload input[type=file]").set_input_files(document)
+    expect(listed).to_be_visible()
+    page.locator("#kb-upload-button").click()
+    status = page.locator("#kb-status textarea")
+    expect(status).to_have_value(re.compile(r"store-hours\.md: added"))
+    # Indexed files leave the picker ...
+    expect(listed).to_have_count(0)
+
+    response = httpx.delete(f"{app_url}/api/v1/admin/documents/store-hours", auth=ADMIN_AUTH, timeout=30)
+    assert response.status_code in (200, 204), response.text
+
+    # ... so another click indexes nothing, and the deleted document does not come back.
+    page.locator("#kb-upload-button").click()
+    expect(status).to_have_value("No file chosen.")
+    response = httpx.get(f"{app_url}/api/v1/admin/documents", auth=ADMIN_AUTH, timeout=30)
+    assert "store-hours" not in {d["id"] for d in response.json()["documents"]}

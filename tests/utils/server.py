@@ -61,10 +61,11 @@ def running(
 
 
 @contextmanager
-def running_app(
+def running_app_process(
     data_dir: Path, *, env: dict[str, str] | None = None, port: int | None = None
-) -> Iterator[str]:
-    """The real Frontdesk app (`python app.py`) on a free port; yields its base URL."""
+) -> Iterator[tuple[str, subprocess.Popen]]:
+    """The real Frontdesk app (`python app.py`) on a free port; yields its base URL and process
+    (a test may kill it to stand for a crash)."""
     port = port or free_port()
     base = f"http://127.0.0.1:{port}"
     app_env = {
@@ -77,7 +78,16 @@ def running_app(
         ready_url=f"{base}/healthz",
         env=app_env,
         log=data_dir.parent / f"app-{port}.log",
-    ):
+    ) as process:
+        yield base, process
+
+
+@contextmanager
+def running_app(
+    data_dir: Path, *, env: dict[str, str] | None = None, port: int | None = None
+) -> Iterator[str]:
+    """The real Frontdesk app (`python app.py`) on a free port; yields its base URL."""
+    with running_app_process(data_dir, env=env, port=port) as (base, _):
         yield base
 
 

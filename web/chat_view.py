@@ -1,0 +1,79 @@
+"""What the chat shows: the page's wording for the configured company, and a stored conversation
+with each message followed by its reply, its reply so far, or a notice that it waits or failed."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from memory.store import StoredMessage
+from prompts.library import spoken_list
+from settings import Settings
+
+WAITING = "⏳ Saved, waiting for an answer…"
+NOT_ANSWERED = (
+    "⚠️ Your message was saved but not answered. Please try again in a moment, or ask for a human agent."
+)
+
+
+def page_title(settings: Settings) -> str:
+    return f"{settings.company_name} support" if settings.company_name else "Customer support"
+
+
+def chat_placeholder(settings: Settings) -> str:
+    """What the empty chat says: who answers, and about what."""
+    greeting = f"Hi, I'm {settings.assistant_name}. " if settings.assistant_name else ""
+    if not settings.topics:
+        return f"{greeting}Ask a question and I'll answer from our help center."
+    return f"{greeting}Ask about {spoken_list(settings.topics)}."
+
+
+def format_sources(citations: list[dict[str, Any]] | None) -> str:
+    if not citations:
+        return ""
+    seen: dict[str, str] = {}
+    for c in citations:
+        seen.setdefault(c["document"], f"{c['title']} (`{c['chunk_id']}`)")
+    return "\n\n**Sources:** " + "; ".join(seen.values())
+
+
+def not_answered(reason: str) -> str:
+    """The notice shown under a message whose turn failed just now, with the reason."""
+    return f"⚠️ Your message was saved but not answered. {reason}"
+
+
+def to_chat_messages(
+    history: list[StoredMessage],
+    *,
+    partial: Mapping[int, str] | None = None,
+    notices: Mapping[int, str] | None = None,
+) -> list[dict[str, str]]:
+    """Stored rows as Gradio chat messages, each customer message followed by what answers it.
+
+    `partial` holds the text streamed so far for a message being answered, and `notices` the
+    reason a message failed in this page's own turn (after a reload a generic notice is shown).
+    """
+    partial, notices = partial or {}, notices or {}
+    replies: dict[int, StoredMessage] = {}
+    for m in history:
+        if m.is_final_reply and m.reply_to is not None:
+            replies[m.reply_to] = m
+    shown = []
+    for m in history:
+        if m.role == "user":
+            shown.append({"role": "user", "content": m.content})
+            reply = replies.get(m.id)
+            if reply is not None:
+                shown.append(_reply(reply))
+            elif m.status == "failed":
+                shown.append({"role": "assistant", "content": notices.get(m.id, NOT_ANSWERED)})
+            elif m.status == "pending":
+                shown.append({"role": "assistant", "content": partial.get(m.id) or WAITING})
+        elif m.is_final_reply and m.reply_to is None:
+            # A reply stored before replies named their message: shown where it was stored.
+            shown.append(_reply(m))
+    return shown
+
+
+def _reply(m: StoredMessage) -> dict[str, str]:
+    return {"role": "assistant", "content": m.content + format_sources(m.citations)}
