@@ -39,6 +39,8 @@ STORAGE_KEY = "frontdesk-chat"
 # While a reply streams, the rest of the conversation is read again at most this often, so that
 # a message sent meanwhile stays on screen.
 REFRESH_S = 0.3
+# How often an open chat looks for replies written by a person (after a handoff).
+POLL_S = 3.0
 
 
 def _failure_reason(exc: Exception) -> str:
@@ -131,6 +133,19 @@ def build_chat_ui(services: Services) -> gr.Blocks:
             past_choices(state.get("client_id") or ""),
         )
 
+    def poll(state: dict | None, shown: int) -> tuple[Any, int]:
+        """A person's reply appears without a reload: redraw when the conversation has new rows.
+
+        Skipped while a message waits, so the streaming answer is not redrawn under the customer.
+        """
+        session_id = (state or {}).get("session_id")
+        if not session_id or not store.exists(session_id) or store.pending(session_id):
+            return gr.skip(), shown
+        rows = history(session_id)
+        if len(rows) == shown:
+            return gr.skip(), shown
+        return to_chat_messages(rows), len(rows)
+
     def new_conversation(state: dict | None) -> tuple[list, gr.Dropdown, dict]:
         state = {**(state or {}), "session_id": None}
         return [], past_choices(state.get("client_id") or ""), state
@@ -175,6 +190,10 @@ def build_chat_ui(services: Services) -> gr.Blocks:
             "concurrency_id": "answer",
             "show_progress": "hidden",
         }
+        shown_rows = gr.State(-1)
+        gr.Timer(POLL_S).tick(
+            poll, inputs=[state, shown_rows], outputs=[chatbot, shown_rows], show_progress="hidden"
+        )
         loaded = ui.load(restore, inputs=[state], outputs=[chatbot, past, state])
         on_load = loaded.then(**answering)
         sent = box.submit(

@@ -1,5 +1,6 @@
 """What the chat shows: the page's wording for the configured company, and a stored conversation
-with each message followed by its reply, its reply so far, or a notice that it waits or failed."""
+with each message followed by its reply, its reply so far, or a notice that it waits or failed,
+and the replies of a person who took the conversation over."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from prompts.library import spoken_list
 from settings import Settings
 
 WAITING = "⏳ Saved, waiting for an answer…"
+AGENT_LABEL = "Support agent"
 NOT_ANSWERED = (
     "⚠️ Your message was saved but not answered. Please try again in a moment, or ask for a human agent."
 )
@@ -69,6 +71,9 @@ def to_chat_messages(
                 shown.append({"role": "assistant", "content": notices.get(m.id, NOT_ANSWERED)})
             elif m.status == "pending":
                 shown.append({"role": "assistant", "content": partial.get(m.id) or WAITING})
+        elif m.role == "human_agent":
+            # A person's reply, while they hold the conversation (issue 8's handoff).
+            shown.append({"role": "assistant", "content": f"**{AGENT_LABEL}:** {m.content}"})
         elif m.is_final_reply and m.reply_to is None:
             # A reply stored before replies named their message: shown where it was stored.
             shown.append(_reply(m))
