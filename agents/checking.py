@@ -53,10 +53,15 @@ class CheckedAnswer:
             if event.kind != "token":
                 yield event
                 continue
-            text = event.text if not self.holds_tokens else self._feed(event.text)
-            if text:
-                self.streamed += text
-                yield TurnEvent("token", text=text)
+            if not self.holds_tokens:
+                self.streamed += event.text
+                yield event
+                continue
+            # A checked sentence goes out as word-sized tokens, like the model's own stream.
+            checked = self._feed(event.text)
+            self.streamed += checked
+            for piece in re.findall(r"\s*\S+", checked):
+                yield TurnEvent("token", text=piece)
 
     def _feed(self, text: str) -> str:
         return self._live.feed(text) if self._live is not None and self.checker.mode == "checked" else ""  # type: ignore[union-attr]
