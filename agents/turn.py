@@ -381,6 +381,6 @@ def _checked_tokens(
         if event.kind != "token":
             yield event
             continue
-        checked = checking.feed(event.text)
-        if checked:
-            yield TurnEvent("token", text=checked)
+        # Word-sized events, as the model's own tokens would have been.
+        for piece in re.findall(r"\s*\S+", checking.feed(event.text)):
+            yield TurnEvent("token", text=piece)
