@@ -12,7 +12,7 @@ import gradio as gr
 from commerce import CommerceError
 from handoff import ConversationState, HandoffConflictError
 from memory.store import StoredMessage, UnknownSessionError
-from web.api_handoff import post_human_reply
+from web.api_handoff import Move, move, post_human_reply
 from web.errors import ApiError
 from web.services import Services
 
@@ -96,17 +96,12 @@ def build_inbox_tab(services: Services, ui: gr.Blocks) -> None:
     def reject(number: str, name: str, request: gr.Request) -> list[list[Any]]:
         return decide(number, False, name, request)
 
-    def act(action: str, session_id: str | None, name: str, request: gr.Request) -> tuple[str, str]:
+    def act(action: Move, session_id: str | None, name: str, request: gr.Request) -> tuple[str, str]:
         if not session_id:
             gr.Warning("Choose a conversation first.")
             return opened(session_id)
-        by = who(name, request)
         try:
-            if action == "take":
-                handoff.take(session_id, by=by)
-            else:
-                to = ConversationState.BOT if action == "release" else ConversationState.CLOSED
-                handoff.transition(session_id, to, by=by)
+            move(handoff, session_id, action, by=who(name, request))
         except FAILURES as exc:
             gr.Warning(str(exc))
         return opened(session_id)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import asdict
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Depends, Query
 from pydantic import BaseModel, ConfigDict, Field, StrictStr
@@ -108,44 +108,6 @@ def _who(user: str, given: str | None) -> str:
     return (given or "").strip() or user
 
 
-@router.post("/conversations/{session_id}/take", summary="Take a queued conversation (queued → human)")
-def take(
-    session_id: str,
-    user: AdminUser,
-    handoff: HandoffDep,
-    action: Annotated[AgentAction | None, Body()] = None,
-) -> dict[str, Any]:
-    action = action or AgentAction()
-    handoff.take(session_id, by=_who(user, action.agent), reason=action.reason)
-    return _status(handoff, session_id)
-
-
-@router.post("/conversations/{session_id}/release", summary="Hand the conversation back to the bot")
-def release(
-    session_id: str,
-    user: AdminUser,
-    handoff: HandoffDep,
-    action: Annotated[AgentAction | None, Body()] = None,
-) -> dict[str, Any]:
-    action = action or AgentAction()
-    handoff.transition(session_id, ConversationState.BOT, by=_who(user, action.agent), reason=action.reason)
-    return _status(handoff, session_id)
-
-
-@router.post("/conversations/{session_id}/close", summary="Close the conversation")
-def close(
-    session_id: str,
-    user: AdminUser,
-    handoff: HandoffDep,
-    action: Annotated[AgentAction | None, Body()] = None,
-) -> dict[str, Any]:
-    action = action or AgentAction()
-    handoff.transition(
-        session_id, ConversationState.CLOSED, by=_who(user, action.agent), reason=action.reason
-    )
-    return _status(handoff, session_id)
-
-
 @router.post(
     "/conversations/{session_id}/reply",
     summary="Reply to the customer as a person (the conversation must be taken by you)",
@@ -171,6 +133,34 @@ def post_human_reply(services: Services, session_id: str, *, text: str, agent: s
         raise ApiError(422, "empty_message", "The reply is empty.")
     stored = services.store.add_message(session_id=session_id, role="human_agent", content=text)
     return {"message": stored.public(), **_status(handoff, session_id)}
+
+
+Move = Literal["take", "release", "close"]
+
+
+def move(handoff: HandoffService, session_id: str, action: Move, *, by: str, reason: str = "") -> None:
+    """take: queued → human (exactly one of several wins); release: → bot; close: → closed."""
+    if action == "take":
+        handoff.take(session_id, by=by, reason=reason)
+        return
+    to = ConversationState.BOT if action == "release" else ConversationState.CLOSED
+    handoff.transition(session_id, to, by=by, reason=reason)
+
+
+@router.post(
+    "/conversations/{session_id}/{action}",
+    summary="Take a queued conversation, hand it back to the bot (release), or close it",
+)
+def act(
+    session_id: str,
+    action: Move,
+    user: AdminUser,
+    handoff: HandoffDep,
+    body: Annotated[AgentAction | None, Body()] = None,
+) -> dict[str, Any]:
+    body = body or AgentAction()
+    move(handoff, session_id, action, by=_who(user, body.agent), reason=body.reason)
+    return _status(handoff, session_id)
 
 
 @router.get("/tickets", summary="Tickets the agent opened, newest first", tags=["admin: tickets and refunds"])
