@@ -64,6 +64,7 @@ _HEDGE = re.compile(
     r"help)|i'?m (just )?an ai|as an ai)\b",
     re.IGNORECASE,
 )
+_MAY_END = re.compile(r"[.!?…:\n]|\s")
 _YES_NO = re.compile(r"^(yes|yeah|yep|no|nope)\b[\s,.!:;—-]*", re.IGNORECASE)
 _QUESTION_PARTS = re.compile(
     r"\?+\s*|\s+(?:and also|also|and|plus)\s+(?=(?:what|how|when|where|why|can|do|does|is|are|will|which|who)\b)",
@@ -577,6 +578,8 @@ class CheckedReply:
         self._buffer += text
         if self._checker.mode != "checked" or self._error is not None:
             return ""
+        if not _MAY_END.search(text):
+            return ""  # No sentence can have ended inside this token: nothing new to judge.
         units = [u for u in split_reply(self._buffer) if u.text]
         # The last sentence may still grow; a list item is done when the next line starts.
         complete = units[:-1]
