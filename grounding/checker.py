@@ -6,13 +6,13 @@ import logging
 import re
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import asdict, dataclass, field
-from functools import lru_cache
-from typing import Any, Literal
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
+from grounding.extractive import SourceUnit, quote_sources
 from grounding.facts import (
     STOPWORDS,
     contradicts,
@@ -30,18 +30,16 @@ from grounding.facts import (
 from grounding.sentences import (
     Unit,
     finish_sentences,
-    is_cut_off,
     join_units,
     sentence_key,
     split_markdown,
     split_reply,
+    without_dangling_lead_ins,
 )
+from grounding.streaming import CheckedReply
+from grounding.verdict import AnswerMode, Embed, SentenceVerdict, Source, Verdict, failed_verdict
 
 log = logging.getLogger(__name__)
-
-AnswerMode = Literal["checked", "generative", "extractive"]
-Fallback = Literal["none", "extractive", "no_answer"]
-Embed = Callable[[list[str]], list[list[float]]]
 
 _SMALL_TALK = re.compile(
     r"\b(hi|hello|hey( there)?|good (morning|afternoon|evening)|greetings|thanks?( you)?( so much)?( for "
@@ -64,70 +62,11 @@ _HEDGE = re.compile(
     r"help)|i'?m (just )?an ai|as an ai)\b",
     re.IGNORECASE,
 )
-_MAY_END = re.compile(r"[.!?…:\n]|\s")
 _YES_NO = re.compile(r"^(yes|yeah|yep|no|nope)\b[\s,.!:;—-]*", re.IGNORECASE)
 _QUESTION_PARTS = re.compile(
     r"\?+\s*|\s+(?:and also|also|and|plus)\s+(?=(?:what|how|when|where|why|can|do|does|is|are|will|which|who)\b)",
     re.IGNORECASE,
 )
-
-
-@dataclass(frozen=True)
-class Source:
-    """One retrieved excerpt or one tool result the reply may draw on."""
-
-    title: str
-    text: str
-    document: str | None = None  # the document id; None for a tool result
-
-
-@dataclass
-class SentenceVerdict:
-    """What the check decided for one sentence of the reply, and why."""
-
-    text: str
-    kept: bool
-    reason: str  # supported | small_talk | unsupported | low_similarity | number | name | negation | …
-    score: float | None = None
-    source: str | None = None  # the title of the closest source
-    source_sentence: str | None = None
-    detail: str | None = None
-
-
-@dataclass
-class Verdict:
-    """The reply to send (None: send the no-answer reply and offer a human) and how it was reached."""
-
-    text: str | None
-    fallback: Fallback
-    sentences: list[SentenceVerdict] = field(default_factory=list)
-    mode: AnswerMode = "checked"
-    ms: float = 0.0
-    error: str | None = None
-    quote: dict[str, Any] | None = None  # how the extractive answer was chosen (or why there is none)
-
-    def trace(self) -> dict[str, Any]:
-        """A JSON-able summary for the turn trace."""
-        out: dict[str, Any] = {
-            "mode": self.mode,
-            "fallback": self.fallback,
-            "ms": round(self.ms, 1),
-            "kept": sum(1 for s in self.sentences if s.kept),
-            "dropped": sum(1 for s in self.sentences if not s.kept),
-            "sentences": [
-                {
-                    k: (round(v, 3) if isinstance(v, float) else v)
-                    for k, v in asdict(s).items()
-                    if v is not None
-                }
-                for s in self.sentences
-            ],
-        }
-        if self.quote is not None:
-            out["quote"] = self.quote
-        if self.error:
-            out["error"] = self.error
-        return out
 
 
 @dataclass
@@ -136,7 +75,7 @@ class _Context:
 
     question: str
     sources: list[Source]
-    units: list[_SourceUnit]
+    units: list[SourceUnit]
     matrix: np.ndarray
     vocab: frozenset[str]
     parts: np.ndarray  # the question and its parts, embedded
@@ -148,13 +87,6 @@ class _Context:
     kept_vectors: list[np.ndarray] = field(default_factory=list)
     seen: set[str] = field(default_factory=set)
     answered: bool = False
-
-
-@dataclass(frozen=True)
-class _SourceUnit:
-    unit: Unit
-    source: int
-    position: int
 
 
 class AnswerChecker:
@@ -210,7 +142,7 @@ class AnswerChecker:
         try:
             verdict = self._check(question or "", reply or "", list(sources))
         except Exception as exc:  # The turn must go on: an unchecked reply is not sent.
-            verdict = _failed(exc)
+            verdict = failed_verdict(exc)
         verdict.mode = self.mode
         verdict.ms = (time.perf_counter() - started) * 1000
         return verdict
@@ -307,7 +239,7 @@ class AnswerChecker:
         verdicts = context.verdicts
         if context.answered:
             return Verdict(
-                text=join_units(_without_dangling_lead_ins(context.kept)), fallback="none", sentences=verdicts
+                text=join_units(without_dangling_lead_ins(context.kept)), fallback="none", sentences=verdicts
             )
         if (
             context.kept
@@ -316,8 +248,14 @@ class AnswerChecker:
         ):
             # "thanks!" → "You're welcome!": nothing to check and nothing to quote.
             return Verdict(text=join_units(context.kept), fallback="none", sentences=verdicts)
-        quote, info = self._extract(
-            context.parts, context.matrix, context.units, context.sources, context.terms, context.term_vectors
+        quote, info = quote_sources(
+            self,
+            context.parts,
+            context.matrix,
+            context.units,
+            context.sources,
+            context.terms,
+            context.term_vectors,
         )
         if quote is None:
             return Verdict(text=None, fallback="no_answer", sentences=verdicts, quote=info)
@@ -349,7 +287,7 @@ class AnswerChecker:
         claim: str,
         vector: np.ndarray,
         matrix: np.ndarray,
-        source_units: list[_SourceUnit],
+        source_units: list[SourceUnit],
         sources: list[Source],
         source_vocab: frozenset[str],
     ) -> tuple[SentenceVerdict, str]:
@@ -425,7 +363,7 @@ class AnswerChecker:
         return None
 
     @staticmethod
-    def _neighbourhood(indices: list[int], source_units: list[_SourceUnit]) -> set[int]:
+    def _neighbourhood(indices: list[int], source_units: list[SourceUnit]) -> set[int]:
         out: set[int] = set()
         for j in indices:
             out.add(j)
@@ -450,89 +388,24 @@ class AnswerChecker:
             out.append(word)
         return list(dict.fromkeys(out))[:6]
 
-    def _extract(
-        self,
-        part_vectors: np.ndarray,
-        matrix: np.ndarray,
-        source_units: list[_SourceUnit],
-        sources: list[Source],
-        missing_terms: list[str],
-        term_vectors: np.ndarray,
-    ) -> tuple[str | None, dict[str, Any]]:
-        """One to `max_quotes` source sentences that answer the question, quoted with their titles."""
-        info: dict[str, Any] = {}
-        eligible = [j for j, su in enumerate(source_units) if _quotable(su.unit)]
-        if not eligible or len(part_vectors) == 0:
-            info["why_none"] = "no source sentence to quote"
-            return None, info
-        scores = matrix[eligible] @ np.asarray(part_vectors).T  # sentences × question parts
-        whole = scores[:, 0]
-        best = int(np.argmax(whole))
-        info["score"] = round(float(whole[best]), 3)
-        if float(whole[best]) < self.answer_threshold:
-            info["why_none"] = "no source sentence is close enough to the question"
-            return None, info
-        chosen = [best]
-        # Each further part of a two-part question brings its own best sentence.
-        for p in range(1, scores.shape[1]):
-            j = int(np.argmax(scores[:, p]))
-            if float(scores[j, p]) >= self.answer_threshold and j not in chosen:
-                chosen.append(j)
-        for j in np.argsort(-whole):
-            if len(chosen) >= self.max_quotes:
-                break
-            j = int(j)
-            if j not in chosen and float(whole[j]) >= max(self.answer_threshold, float(whole[best]) - 0.08):
-                chosen.append(j)
-        chosen_units = [eligible[j] for j in chosen[: self.max_quotes]]
-        if missing_terms:
-            # A word of the question that no source contains ("berlin") must at least be close in
-            # meaning to what is quoted ("toronto" to "Canada"), or the quote answers another question.
-            covered = (np.asarray(term_vectors) @ matrix[chosen_units].T).max(axis=1)
-            info["terms"] = {t: round(float(c), 3) for t, c in zip(missing_terms, covered, strict=True)}
-            if float(covered.min()) < self.term_threshold:
-                info["why_none"] = "the sources do not mention " + ", ".join(
-                    t for t, c in zip(missing_terms, covered, strict=True) if c < self.term_threshold
-                )
-                return None, info
-        chosen_units.sort(key=lambda j: (source_units[j].source, source_units[j].position))
-        lines: list[str] = []
-        for index in dict.fromkeys(source_units[j].source for j in chosen_units):
-            quoted: list[str] = []
-            intros: set[str] = set()
-            for j in chosen_units:
-                unit = source_units[j].unit
-                if source_units[j].source != index:
-                    continue
-                # A list item is quoted with its lead-in ("What It Doesn't Cover: water damage"), once.
-                intro = unit.context[: -len(unit.text)] if unit.prefix and unit.context != unit.text else ""
-                quoted.append(_as_sentence(unit.text if intro in intros or not intro else unit.context))
-                intros.add(intro)
-            quoted_text = " ".join(quoted)
-            title = sources[index].title.strip() or "our help center"
-            who = f"Our *{title}* article" if sources[index].document is not None else f"*{title}*"
-            lines.append(f"{who} says: “{quoted_text}”")
-        info["sentences"] = [source_units[j].unit.text for j in chosen_units]
-        return "\n\n".join(lines), info
-
     # -- embeddings -------------------------------------------------------------------------------
 
-    def _source_units(self, sources: list[Source]) -> list[_SourceUnit]:
-        out: list[_SourceUnit] = []
+    def _source_units(self, sources: list[Source]) -> list[SourceUnit]:
+        out: list[SourceUnit] = []
         for index, source in enumerate(sources):
             units = self._split_cache.get(source.text)
             if units is None:
                 units = [u for u in split_markdown(source.text) if len(tokens(u.text)) >= 2]
                 self._remember(self._split_cache, source.text, units)
-            out.extend(_SourceUnit(u, index, n) for n, u in enumerate(units))
+            out.extend(SourceUnit(u, index, n) for n, u in enumerate(units))
         return out
 
-    def _source_matrix(self, source_units: list[_SourceUnit]) -> np.ndarray:
+    def _source_matrix(self, source_units: list[SourceUnit]) -> np.ndarray:
         if not source_units:
             return np.zeros((0, 1), dtype=np.float32)
         return np.stack([self._cache[su.unit.context] for su in source_units])
 
-    def _vectors(self, texts: list[str], source_units: list[_SourceUnit]) -> np.ndarray:
+    def _vectors(self, texts: list[str], source_units: list[SourceUnit]) -> np.ndarray:
         """Vectors for `texts`, in one `embed` call that also embeds the source sentences not cached yet."""
         missing = list(
             dict.fromkeys(su.unit.context for su in source_units if su.unit.context not in self._cache)
@@ -554,123 +427,7 @@ class AnswerChecker:
             cache.popitem(last=False)
 
 
-class CheckedReply:
-    """A reply checked sentence by sentence while it streams in.
-
-    `feed(token)` returns the text that may be sent now: nothing until a sentence is complete and
-    supported (greetings wait for the first supported sentence); `finish()` checks the rest and
-    returns the verdict, whose `text` starts with everything already sent (`sent`) when an answer was
-    found. When none was, nothing has been sent, and the verdict holds the quote or no text.
-    """
-
-    def __init__(self, checker: AnswerChecker, question: str, sources: list[Source]) -> None:
-        self._checker = checker
-        self._question = question
-        self._sources = sources
-        self._buffer = ""
-        self._judged = 0
-        self._context: _Context | None = None
-        self._error: Exception | None = None
-        self._ms = 0.0
-        self.sent = ""
-
-    def feed(self, text: str) -> str:
-        self._buffer += text
-        if self._checker.mode != "checked" or self._error is not None:
-            return ""
-        if not _MAY_END.search(text):
-            return ""  # No sentence can have ended inside this token: nothing new to judge.
-        units = [u for u in split_reply(self._buffer) if u.text]
-        # The last sentence may still grow; a list item is done when the next line starts.
-        complete = units[:-1]
-        if len(complete) <= self._judged:
-            return ""
-        return self._run(
-            lambda context: self._checker._judge_units(context, complete[self._judged :]), len(complete)
-        )
-
-    def finish(self) -> Verdict:
-        started = time.perf_counter()
-        try:
-            if self._error is not None:
-                raise self._error
-            context = self._ensure_context()
-            if self._checker.mode == "checked":
-                units = [u for u in split_reply(self._buffer) if u.text][self._judged :]
-                if units and is_cut_off(units[-1], None if len(units) < 2 else units[-2]):
-                    units.pop()
-                self._checker._judge_units(context, units)
-            verdict = self._checker._conclude(context)
-        except Exception as exc:
-            verdict = _failed(exc)
-        if self.sent and not (verdict.text or "").startswith(self.sent):
-            # Never expected: what was sent stays the start of the stored reply.
-            verdict.text = self.sent + (verdict.text or "")
-        verdict.mode = self._checker.mode
-        verdict.ms = self._ms + (time.perf_counter() - started) * 1000
-        return verdict
-
-    def _ensure_context(self) -> _Context:
-        if self._context is None:
-            self._context, _ = self._checker._prepare(self._question, self._sources, [])
-        return self._context
-
-    def _run(self, step: Callable[[_Context], None], judged: int) -> str:
-        started = time.perf_counter()
-        try:
-            context = self._ensure_context()
-            step(context)
-            self._judged = judged
-            out = self._release(context)
-        except Exception as exc:  # Nothing more is sent; finish() answers with the no-answer reply.
-            self._error = exc
-            out = ""
-        self._ms += (time.perf_counter() - started) * 1000
-        return out
-
-    def _release(self, context: _Context) -> str:
-        if not context.answered:
-            return ""
-        text = join_units(_without_dangling_lead_ins(context.kept))
-        if not text.startswith(self.sent):
-            return ""
-        out, self.sent = text[len(self.sent) :], text
-        return out
-
-
-def _failed(exc: Exception) -> Verdict:
-    log.exception("The answer check failed")
-    return Verdict(text=None, fallback="no_answer", error=f"{type(exc).__name__}: {exc}")
-
-
 def _normalise(matrix: np.ndarray) -> np.ndarray:
     norms = np.linalg.norm(matrix, axis=1, keepdims=True)
     norms[norms == 0] = 1.0
     return matrix / norms
-
-
-@lru_cache(maxsize=16384)
-def _quotable(unit: Unit) -> bool:
-    """A sentence that can answer on its own: not a lead-in, not a pointer to another article."""
-    text = unit.text
-    if len(tokens(text)) < 4 or text.rstrip().endswith(":"):
-        return False
-    return not re.match(
-        r"^(this article|see |for (prices|orders|more)|here's how|here is how)", text, re.IGNORECASE
-    )
-
-
-def _as_sentence(text: str) -> str:
-    text = text.strip().rstrip(",;")
-    return text if re.search(r"[.!?…]$", text) else text + "."
-
-
-def _without_dangling_lead_ins(units: list[Unit]) -> list[Unit]:
-    """A kept "Here is what you need:" whose list was dropped would dangle: it goes too."""
-    out: list[Unit] = []
-    for n, unit in enumerate(units):
-        following = units[n + 1] if n + 1 < len(units) else None
-        if unit.text.rstrip().endswith(":") and (following is None or not following.prefix):
-            continue
-        out.append(unit)
-    return out

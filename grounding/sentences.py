@@ -285,3 +285,14 @@ def is_repeating(text: str, *, window: int = 12) -> bool:
             if words[start : start + window] == tail:
                 return True
     return False
+
+
+def without_dangling_lead_ins(units: list[Unit]) -> list[Unit]:
+    """A kept "Here is what you need:" whose list was dropped would dangle: it goes too."""
+    out: list[Unit] = []
+    for n, unit in enumerate(units):
+        following = units[n + 1] if n + 1 < len(units) else None
+        if unit.text.rstrip().endswith(":") and (following is None or not following.prefix):
+            continue
+        out.append(unit)
+    return out

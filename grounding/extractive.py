@@ -1,0 +1,107 @@
+"""The extractive fallback: when no sentence of a reply holds, quote the source sentences that answer
+the question (one to `max_quotes`, each part of a two-part question its own), with their titles."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from grounding.facts import tokens
+from grounding.sentences import Unit
+from grounding.verdict import Source
+
+if TYPE_CHECKING:
+    from grounding.checker import AnswerChecker
+
+
+@dataclass(frozen=True)
+class SourceUnit:
+    unit: Unit
+    source: int
+    position: int
+
+
+def quote_sources(
+    checker: AnswerChecker,
+    part_vectors: np.ndarray,
+    matrix: np.ndarray,
+    source_units: list[SourceUnit],
+    sources: list[Source],
+    missing_terms: list[str],
+    term_vectors: np.ndarray,
+) -> tuple[str | None, dict[str, Any]]:
+    """One to `max_quotes` source sentences that answer the question, quoted with their titles."""
+    info: dict[str, Any] = {}
+    eligible = [j for j, su in enumerate(source_units) if quotable(su.unit)]
+    if not eligible or len(part_vectors) == 0:
+        info["why_none"] = "no source sentence to quote"
+        return None, info
+    scores = matrix[eligible] @ np.asarray(part_vectors).T  # sentences × question parts
+    whole = scores[:, 0]
+    best = int(np.argmax(whole))
+    info["score"] = round(float(whole[best]), 3)
+    if float(whole[best]) < checker.answer_threshold:
+        info["why_none"] = "no source sentence is close enough to the question"
+        return None, info
+    chosen = [best]
+    # Each further part of a two-part question brings its own best sentence.
+    for p in range(1, scores.shape[1]):
+        j = int(np.argmax(scores[:, p]))
+        if float(scores[j, p]) >= checker.answer_threshold and j not in chosen:
+            chosen.append(j)
+    for j in np.argsort(-whole):
+        if len(chosen) >= checker.max_quotes:
+            break
+        j = int(j)
+        if j not in chosen and float(whole[j]) >= max(checker.answer_threshold, float(whole[best]) - 0.08):
+            chosen.append(j)
+    chosen_units = [eligible[j] for j in chosen[: checker.max_quotes]]
+    if missing_terms:
+        # A word of the question that no source contains ("berlin") must at least be close in
+        # meaning to what is quoted ("toronto" to "Canada"), or the quote answers another question.
+        covered = (np.asarray(term_vectors) @ matrix[chosen_units].T).max(axis=1)
+        info["terms"] = {t: round(float(c), 3) for t, c in zip(missing_terms, covered, strict=True)}
+        if float(covered.min()) < checker.term_threshold:
+            info["why_none"] = "the sources do not mention " + ", ".join(
+                t for t, c in zip(missing_terms, covered, strict=True) if c < checker.term_threshold
+            )
+            return None, info
+    chosen_units.sort(key=lambda j: (source_units[j].source, source_units[j].position))
+    lines: list[str] = []
+    for index in dict.fromkeys(source_units[j].source for j in chosen_units):
+        quoted: list[str] = []
+        intros: set[str] = set()
+        for j in chosen_units:
+            unit = source_units[j].unit
+            if source_units[j].source != index:
+                continue
+            # A list item is quoted with its lead-in ("What It Doesn't Cover: water damage"), once.
+            intro = unit.context[: -len(unit.text)] if unit.prefix and unit.context != unit.text else ""
+            quoted.append(as_sentence(unit.text if intro in intros or not intro else unit.context))
+            intros.add(intro)
+        quoted_text = " ".join(quoted)
+        title = sources[index].title.strip() or "our help center"
+        who = f"Our *{title}* article" if sources[index].document is not None else f"*{title}*"
+        lines.append(f"{who} says: “{quoted_text}”")
+    info["sentences"] = [source_units[j].unit.text for j in chosen_units]
+    return "\n\n".join(lines), info
+
+
+@lru_cache(maxsize=16384)
+def quotable(unit: Unit) -> bool:
+    """A sentence that can answer on its own: not a lead-in, not a pointer to another article."""
+    text = unit.text
+    if len(tokens(text)) < 4 or text.rstrip().endswith(":"):
+        return False
+    return not re.match(
+        r"^(this article|see |for (prices|orders|more)|here's how|here is how)", text, re.IGNORECASE
+    )
+
+
+def as_sentence(text: str) -> str:
+    text = text.strip().rstrip(",;")
+    return text if re.search(r"[.!?…]$", text) else text + "."

@@ -1,0 +1,100 @@
+"""Checking a reply while it streams: each finished, supported sentence may be sent at once."""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from grounding.sentences import is_cut_off, join_units, split_reply, without_dangling_lead_ins
+from grounding.verdict import Source, Verdict, failed_verdict
+
+if TYPE_CHECKING:
+    from grounding.checker import AnswerChecker, _Context
+
+_MAY_END = re.compile(r"[.!?…:\n]|\s")
+
+
+class CheckedReply:
+    """A reply checked sentence by sentence while it streams in.
+
+    `feed(token)` returns the text that may be sent now: nothing until a sentence is complete and
+    supported (greetings wait for the first supported sentence); `finish()` checks the rest and
+    returns the verdict, whose `text` starts with everything already sent (`sent`) when an answer was
+    found. When none was, nothing has been sent, and the verdict holds the quote or no text.
+    """
+
+    def __init__(self, checker: AnswerChecker, question: str, sources: list[Source]) -> None:
+        self._checker = checker
+        self._question = question
+        self._sources = sources
+        self._buffer = ""
+        self._judged = 0
+        self._context: _Context | None = None
+        self._error: Exception | None = None
+        self._ms = 0.0
+        self.sent = ""
+
+    def feed(self, text: str) -> str:
+        self._buffer += text
+        if self._checker.mode != "checked" or self._error is not None:
+            return ""
+        if not _MAY_END.search(text):
+            return ""  # No sentence can have ended inside this token: nothing new to judge.
+        units = [u for u in split_reply(self._buffer) if u.text]
+        # The last sentence may still grow; a list item is done when the next line starts.
+        complete = units[:-1]
+        if len(complete) <= self._judged:
+            return ""
+        return self._run(
+            lambda context: self._checker._judge_units(context, complete[self._judged :]), len(complete)
+        )
+
+    def finish(self) -> Verdict:
+        started = time.perf_counter()
+        try:
+            if self._error is not None:
+                raise self._error
+            context = self._ensure_context()
+            if self._checker.mode == "checked":
+                units = [u for u in split_reply(self._buffer) if u.text][self._judged :]
+                if units and is_cut_off(units[-1], None if len(units) < 2 else units[-2]):
+                    units.pop()
+                self._checker._judge_units(context, units)
+            verdict = self._checker._conclude(context)
+        except Exception as exc:
+            verdict = failed_verdict(exc)
+        if self.sent and not (verdict.text or "").startswith(self.sent):
+            # Never expected: what was sent stays the start of the stored reply.
+            verdict.text = self.sent + (verdict.text or "")
+        verdict.mode = self._checker.mode
+        verdict.ms = self._ms + (time.perf_counter() - started) * 1000
+        return verdict
+
+    def _ensure_context(self) -> _Context:
+        if self._context is None:
+            self._context, _ = self._checker._prepare(self._question, self._sources, [])
+        return self._context
+
+    def _run(self, step: Callable[[_Context], None], judged: int) -> str:
+        started = time.perf_counter()
+        try:
+            context = self._ensure_context()
+            step(context)
+            self._judged = judged
+            out = self._release(context)
+        except Exception as exc:  # Nothing more is sent; finish() answers with the no-answer reply.
+            self._error = exc
+            out = ""
+        self._ms += (time.perf_counter() - started) * 1000
+        return out
+
+    def _release(self, context: _Context) -> str:
+        if not context.answered:
+            return ""
+        text = join_units(without_dangling_lead_ins(context.kept))
+        if not text.startswith(self.sent):
+            return ""
+        out, self.sent = text[len(self.sent) :], text
+        return out
