@@ -184,7 +184,8 @@ class SupportAgent:
             chosen = route(message.content, tools={t.name for t in self.tools}) if routing != "auto" else None
             trace.route = {"tool": chosen.tool, "reason": chosen.reason} if chosen else None
             may_choose_tools = routing != "rules" and bool(self.tools)
-            if not chunks and chosen is None and not may_choose_tools and self._has_knowledge():
+            # Under `auto` alone the model may still pick a tool; otherwise no route means no tool.
+            if not chunks and chosen is None and routing != "auto" and self._has_knowledge():
                 # Nothing in the knowledge base is relevant and no tool applies: say so honestly
                 # instead of letting the model improvise a policy.
                 reply = self._no_answer(session_id, conversation, trace, "no_relevant_knowledge")

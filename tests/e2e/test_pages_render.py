@@ -44,7 +44,10 @@ def test_the_chat_page_renders_under_the_csp(page: Page, app_url: str) -> None:
     assert "frame-ancestors 'none'" in response.headers["content-security-policy"]
     expect(page.locator("#message textarea")).to_be_visible()
     expect(page.locator("#new-conversation")).to_be_visible()
-    page.wait_for_load_state("networkidle")
+    # The chat polls for a person's replies (a gr.Timer), so its network is never idle: wait for
+    # the page's load, then long enough for a few polls to have run under the policy.
+    page.wait_for_load_state("load")
+    page.wait_for_timeout(7_000)
     assert violations(page, problems) == []
 
 

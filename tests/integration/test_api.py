@@ -31,7 +31,7 @@ def test_a_demo_question_is_answered_with_the_right_citation(demo_client: TestCl
     )
     assert response.status_code == 200
     body = response.json()
-    assert set(body) == {"session_id", "message_id", "reply", "citations", "tool_calls", "handoff"}
+    assert set(body) == {"session_id", "message_id", "reply", "citations", "tool_calls", "handoff", "state"}
     assert body["reply"].strip()
     assert body["citations"][0]["document"] == "returns-policy"
     assert body["citations"][0]["title"] == "Returns Policy"
