@@ -40,6 +40,8 @@ EMPTY_REPLY = (
     "I'm sorry, I couldn't put together an answer just now. "
     "Would you like me to connect you with a human agent?"
 )
+# Tools whose successful result is a record the customer may read as it is (an order, a sum).
+FACT_TOOLS = frozenset({"lookup_order", "calculator"})
 # States in which a person, not the bot, answers the customer.
 PERSON_STATES = (ConversationState.QUEUED, ConversationState.HUMAN)
 
@@ -241,7 +243,13 @@ class SupportAgent:
                 reply = generated
             else:
                 trace.answer_check = verdict.trace()
-                if verdict.text is None:
+                facts = [o for o in loop.outcomes if o.ok and o.name in FACT_TOOLS]
+                if verdict.fallback != "none" and facts:
+                    # Nothing the model wrote held, but a tool looked the answer up in our own
+                    # systems: that record is the answer, better than a quote from an article.
+                    reply = "\n\n".join(o.result for o in facts)
+                    trace.grounding = "tool_result"
+                elif verdict.text is None:
                     reply = self._no_answer(session_id, conversation, trace, "no_supported_answer")
                 else:
                     reply = verdict.text

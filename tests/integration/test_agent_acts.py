@@ -30,6 +30,8 @@ def test_order_status_is_looked_up_for_the_verified_customer_only(client: TestCl
     assert call["name"] == "lookup_order" and call["arguments"]["order_id"] == "NW-10042"
     assert "Shipped" in call["result"] and "UPS" in call["result"] and "1Z999AA10123456784" in call["result"]
     assert first["state"] == "bot" and first["handoff"] is False
+    # The customer is told the order's status, not a quote from a help article.
+    assert "hipped" in first["reply"] and "article says" not in first["reply"]
 
     # Asked again later in the same conversation, no email is needed: the session is verified.
     again = chat(client, "Can you check NW-10042 again?", first["session_id"])
@@ -47,6 +49,7 @@ def test_arithmetic_goes_to_the_calculator(client: TestClient) -> None:
     assert body["tool_calls"][0]["name"] == "calculator"
     assert body["tool_calls"][0]["arguments"] == {"expression": "3 × 19.99 minus 10 %"}
     assert "53.97" in body["tool_calls"][0]["result"]
+    assert "53.97" in body["reply"]
 
 
 def test_the_handoff_round_trip_through_the_admin_api(client: TestClient) -> None:
