@@ -20,6 +20,7 @@ from typing import Any
 
 import gradio as gr
 
+from agents.turn import PERSON_STATES
 from agents.validation import InvalidMessageError
 from llm.factory import BackendUnavailableError
 from memory.store import StoredMessage, UnknownSessionError
@@ -101,12 +102,12 @@ def build_chat_ui(services: Services) -> gr.Blocks:
         state["session_id"] = stored.session_id
         return "", to_chat_messages(history(stored.session_id)), state
 
-    def answer(state: dict | None) -> Iterator[tuple[Any, Any]]:
+    def answer(state: dict | None) -> Iterator[tuple[Any, Any, Any]]:
         """Answer the session's waiting messages in order, streaming each reply into the chat."""
         state = state or {}
         session_id = state.get("session_id")
         if not session_id or not store.exists(session_id):
-            yield gr.skip(), gr.skip()
+            yield gr.skip(), gr.skip(), gr.skip()
             return
         notices: dict[int, str] = {}
         tried: set[int] = set()
@@ -121,16 +122,23 @@ def build_chat_ui(services: Services) -> gr.Blocks:
                     text += event.text
                     if time.monotonic() - read_at > REFRESH_S:
                         rows, read_at = history(session_id), time.monotonic()
-                    yield to_chat_messages(rows, partial={message.id: text}, notices=notices), gr.skip()
+                    yield (
+                        to_chat_messages(rows, partial={message.id: text}, notices=notices),
+                        gr.skip(),
+                        gr.skip(),
+                    )
             except TurnBusyError:
                 break  # another worker still holds the conversation; the message stays waiting
             except Exception as exc:
                 if not isinstance(exc, (BackendUnavailableError, ContextOverflowError)):
                     log.exception("turn for message %s failed", message.id)
                 notices[message.id] = not_answered(_failure_reason(exc))
+        # Polling for a person's replies runs only while a person has (or will take) the conversation.
+        with_person = services.handoff is not None and services.handoff.state(session_id) in PERSON_STATES
         yield (
             to_chat_messages(history(session_id), notices=notices),
             past_choices(state.get("client_id") or ""),
+            gr.Timer(active=with_person),
         )
 
     def poll(state: dict | None, shown: int) -> tuple[Any, int]:
@@ -140,6 +148,9 @@ def build_chat_ui(services: Services) -> gr.Blocks:
         """
         session_id = (state or {}).get("session_id")
         if not session_id or not store.exists(session_id) or store.pending(session_id):
+            return gr.skip(), shown
+        if services.handoff is None or services.handoff.state(session_id) not in PERSON_STATES:
+            # Only a person writes outside a turn: a conversation with the bot needs no redraw.
             return gr.skip(), shown
         rows = history(session_id)
         if len(rows) == shown:
@@ -182,18 +193,17 @@ def build_chat_ui(services: Services) -> gr.Blocks:
         # Every path that opens a conversation ends by answering what is still waiting in it (a
         # message whose turn was cut off by a restart, say); the agent replays what another page
         # or worker answers meanwhile. The answers share one concurrency limit.
+        shown_rows = gr.State(-1)
+        timer = gr.Timer(POLL_S, active=False)
+        timer.tick(poll, inputs=[state, shown_rows], outputs=[chatbot, shown_rows], show_progress="hidden")
         answering = {
             "fn": answer,
             "inputs": [state],
-            "outputs": [chatbot, past],
+            "outputs": [chatbot, past, timer],
             "trigger_mode": "always_last",
             "concurrency_id": "answer",
             "show_progress": "hidden",
         }
-        shown_rows = gr.State(-1)
-        gr.Timer(POLL_S).tick(
-            poll, inputs=[state, shown_rows], outputs=[chatbot, shown_rows], show_progress="hidden"
-        )
         loaded = ui.load(restore, inputs=[state], outputs=[chatbot, past, state])
         on_load = loaded.then(**answering)
         sent = box.submit(
