@@ -29,7 +29,7 @@ from commerce.records import (
 )
 from memory.store import UnknownSessionError
 from storage.commerce_models import Customer, Order, RefundRequest, Ticket
-from storage.models import ChatSession
+from storage.models import ChatSession, as_utc
 
 MAX_SUBJECT_CHARS = 200
 MAX_TEXT_CHARS = 4000
@@ -37,10 +37,7 @@ MAX_ACTOR_CHARS = 64
 
 
 def _as_utc(value: datetime | None) -> datetime | None:
-    # SQLite drops the timezone on the way back; every stored time is UTC.
-    if value is None:
-        return None
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
+    return None if value is None else as_utc(value)
 
 
 def _text(value: object, *, field: str, limit: int, one_line: bool = False) -> str:

@@ -19,7 +19,7 @@ from handoff.machine import (
     parse_state,
 )
 from memory.store import UnknownSessionError
-from storage.models import ChatSession, HandoffTransition, Message
+from storage.models import ChatSession, HandoffTransition, Message, as_utc
 
 MAX_REASON_CHARS = 300
 MAX_ACTOR_CHARS = 64
@@ -68,11 +68,6 @@ class InboxEntry:
         return self.reason or self.last_customer_message or self.title
 
 
-def _as_utc(value: datetime) -> datetime:
-    # SQLite drops the timezone on the way back; every stored time is UTC.
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
-
-
 def _one_line(text: str, limit: int) -> str:
     line = " ".join(str(text).split())
     return line if len(line) <= limit else line[: limit - 1] + "…"
@@ -102,7 +97,7 @@ class HandoffService:
                 session_id=chat.id,
                 state=ConversationState(chat.state),
                 reason=chat.state_reason,
-                since=_as_utc(chat.state_changed_at or chat.created_at),
+                since=as_utc(chat.state_changed_at or chat.created_at),
                 assignee=chat.assignee,
             )
 
@@ -190,7 +185,7 @@ class HandoffService:
                 InboxEntry(
                     session_id=chat.id,
                     state=ConversationState(chat.state),
-                    since=_as_utc(chat.state_changed_at or chat.created_at),
+                    since=as_utc(chat.state_changed_at or chat.created_at),
                     reason=chat.state_reason,
                     assignee=chat.assignee,
                     title=chat.title,
@@ -242,7 +237,7 @@ class HandoffService:
             to_state=ConversationState(row.to_state),
             by=row.actor,
             reason=row.reason,
-            at=_as_utc(row.created_at),
+            at=as_utc(row.created_at),
         )
 
     @staticmethod

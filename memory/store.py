@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import Engine, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from storage.models import ChatSession, Message
+from storage.models import ChatSession, Message, as_utc
 
 
 class UnknownSessionError(LookupError):
@@ -61,18 +61,13 @@ class SessionSummary:
     message_count: int
 
 
-def _as_utc(value: datetime) -> datetime:
-    # SQLite drops the timezone on the way back; every stored time is UTC.
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
-
-
 def _stored(row: Message) -> StoredMessage:
     return StoredMessage(
         id=row.id,
         session_id=row.session_id,
         role=row.role,
         content=row.content,
-        created_at=_as_utc(row.created_at),
+        created_at=as_utc(row.created_at),
         token_count=row.token_count,
         tool_calls=row.tool_calls,
         tool_call_id=row.tool_call_id,
@@ -200,7 +195,7 @@ class ConversationStore:
                 SessionSummary(
                     id=s.id,
                     title=s.title or "New conversation",
-                    updated_at=_as_utc(s.updated_at),
+                    updated_at=as_utc(s.updated_at),
                     message_count=n,
                 )
                 for s, n in rows.tuples()
