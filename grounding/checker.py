@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import re
 import time
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Sequence
@@ -12,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from grounding import claims as said
 from grounding.extractive import SourceUnit, quote_sources
 from grounding.facts import (
     STOPWORDS,
@@ -19,11 +19,8 @@ from grounding.facts import (
     extract_facts,
     fact_keys,
     fact_supported,
-    is_negated,
     name_supported,
     names,
-    polarity,
-    stem,
     tokens,
     vocabulary,
 )
@@ -40,33 +37,6 @@ from grounding.streaming import CheckedReply
 from grounding.verdict import AnswerMode, Embed, SentenceVerdict, Source, Verdict, failed_verdict
 
 log = logging.getLogger(__name__)
-
-_SMALL_TALK = re.compile(
-    r"\b(hi|hello|hey( there)?|good (morning|afternoon|evening)|greetings|thanks?( you)?( so much)?( for "
-    r"(reaching out|contacting us|asking|your (question|patience|message))( to us)?)?|you'?re welcome|"
-    r"my pleasure|no problem|glad (i could|to) help|happy to help|i('d| would) be happy to help( you)?( with "
-    r"that)?|i hope (this|that) helps|hope (this|that) helps|have a (great|nice|good|wonderful) day|"
-    r"is there anything else( i can help (you )?with)?|anything else i can (help|do)( you)?( with)?|"
-    r"let me know if you have (any )?(other|more)? ?questions|feel free to ask|"
-    r"(i'?m|i am|we'?re|we are) sorry( to hear (that|about that|this))?|i understand( your frustration)?|"
-    r"i apologi[sz]e( for the inconvenience)?|great question|good question|sure|certainly|of course|"
-    r"absolutely|okay|ok|welcome to northwind goods|how can i (help|assist)( you)?( today)?|"
-    r"(would you like|do you want) me to connect you (with|to) a human( agent)?|"
-    r"i can connect you (with|to) a human( agent)?)\b[\s,.!?:;'-]*",
-    re.IGNORECASE,
-)
-_HEDGE = re.compile(
-    r"\b(i (do not|don't|dont) know|i'?m not (sure|certain)|i am not (sure|certain)|i (could not|couldn't|"
-    r"can't|cannot) (find|answer|help)|i (do not|don't) have (that |this |any |enough )?(information|"
-    r"details)|(there is|there's) no information|not (able|sure) (to|if|whether)|unable to (find|answer|"
-    r"help)|i'?m (just )?an ai|as an ai)\b",
-    re.IGNORECASE,
-)
-_YES_NO = re.compile(r"^(yes|yeah|yep|no|nope)\b[\s,.!:;—-]*", re.IGNORECASE)
-_QUESTION_PARTS = re.compile(
-    r"\?+\s*|\s+(?:and also|also|and|plus)\s+(?=(?:what|how|when|where|why|can|do|does|is|are|will|which|who)\b)",
-    re.IGNORECASE,
-)
 
 
 @dataclass
@@ -161,8 +131,8 @@ class AnswerChecker:
                 sentences=[SentenceVerdict(u.text, True, "unchecked") for u in units],
             )
         units = split_reply(cleaned) if self.mode == "checked" else []
-        claims = [self._claim_text(u.text) for u in units]
-        kinds = [self._kind(u.text) for u in units]
+        claims = [said.claim_text(u.text) for u in units]
+        kinds = [said.kind(u.text, self.known_names) for u in units]
         context, vectors = self._prepare(
             question, sources, [c for c, k in zip(claims, kinds, strict=True) if k == "claim"]
         )
@@ -172,8 +142,7 @@ class AnswerChecker:
     def _prepare(self, question: str, sources: list[Source], texts: list[str]) -> tuple[_Context, np.ndarray]:
         """Everything a reply is checked against, and `texts` embedded in the same call."""
         source_units = self._source_units(sources)
-        parts = [p for p in _QUESTION_PARTS.split(question) if p and len(tokens(p)) >= 2] or [question]
-        parts = [question] + [p for p in parts if p.strip() != question.strip()][:3]
+        parts = said.question_parts(question)
         vocab = frozenset().union(*(vocabulary(s.title + " " + s.text) for s in sources))
         terms = self._missing_terms(question, vocab)
         fresh = self._vectors(texts + parts + terms, source_units)
@@ -193,8 +162,8 @@ class AnswerChecker:
         self, context: _Context, units: list[Unit], vectors: Iterator[np.ndarray] | None = None
     ) -> None:
         """Judge `units` in order, adding to the context's verdicts and kept sentences."""
-        kinds = [self._kind(u.text) for u in units]
-        claims = [self._claim_text(u.text) for u in units]
+        kinds = [said.kind(u.text, self.known_names) for u in units]
+        claims = [said.claim_text(u.text) for u in units]
         if vectors is None:
             wanted = [c for c, k in zip(claims, kinds, strict=True) if k == "claim"]
             vectors = iter(self._vectors(wanted, []) if wanted else [])
@@ -244,7 +213,7 @@ class AnswerChecker:
         if (
             context.kept
             and all(k == "small_talk" for k in context.kinds)
-            and self._kind(context.question) == "small_talk"
+            and said.kind(context.question, self.known_names) == "small_talk"
         ):
             # "thanks!" → "You're welcome!": nothing to check and nothing to quote.
             return Verdict(text=join_units(context.kept), fallback="none", sentences=verdicts)
@@ -260,25 +229,6 @@ class AnswerChecker:
         if quote is None:
             return Verdict(text=None, fallback="no_answer", sentences=verdicts, quote=info)
         return Verdict(text=quote, fallback="extractive", sentences=verdicts, quote=info)
-
-    def _kind(self, text: str) -> str:
-        """small_talk, hedge ("I don't know") or claim."""
-        if _HEDGE.search(text):
-            return "hedge"
-        rest = _SMALL_TALK.sub(" ", text)
-        if len([t for t in tokens(rest) if t not in STOPWORDS and len(t) > 2]) <= 1 and not extract_facts(
-            text
-        ):
-            if not [n for n in names(text) if n.lower() not in self.known_names]:
-                return "small_talk"
-        return "claim"
-
-    @staticmethod
-    def _claim_text(text: str) -> str:
-        """The sentence without a leading "Yes,"/"No," or small talk, which say nothing to match."""
-        rest = _YES_NO.sub("", text)
-        rest = re.sub(rf"^(?:{_SMALL_TALK.pattern})+", "", rest, flags=re.IGNORECASE).strip()
-        return rest or text
 
     def _judge(
         self,
@@ -341,26 +291,15 @@ class AnswerChecker:
             verdict.reason, verdict.detail = "negation", conflict
             return verdict, text
         verdict.kept, verdict.reason = True, "supported"
-        answer = _YES_NO.match(text)
+        answer = said.YES_NO.match(text)
         if answer:
             said_yes = answer.group(1).lower() in ("yes", "yeah", "yep")
-            expected_yes = self._expected_yes(question, closest.unit.context)
+            expected_yes = said.expected_yes(question, closest.unit.context)
             if expected_yes is not None and expected_yes != said_yes:
                 text = text[answer.end() :].strip()
                 text = text[:1].upper() + text[1:]
                 verdict.detail = f"dropped '{answer.group(1)}': the source says the opposite"
         return verdict, text
-
-    @staticmethod
-    def _expected_yes(question: str, source: str) -> bool | None:
-        """Yes or no to `question` by `source`: no when the source negates a word the question asks about."""
-        asked = {stem(t) for t in tokens(question) if t not in STOPWORDS and len(t) > 2}
-        negated, asserted = polarity(source)
-        if asked & negated:
-            return is_negated(question)
-        if asked & asserted:
-            return not is_negated(question)
-        return None
 
     @staticmethod
     def _neighbourhood(indices: list[int], source_units: list[SourceUnit]) -> set[int]:

@@ -40,6 +40,10 @@ STORAGE_KEY = "frontdesk-chat"
 # While a reply streams, the rest of the conversation is read again at most this often, so that
 # a message sent meanwhile stays on screen.
 REFRESH_S = 0.3
+# Runs in the browser: empties the chat and drops the open session id from the browser state.
+FORGET_OPEN_CONVERSATION = "(state) => [[], {...(state || {}), session_id: null}]"
+# The shortest time between two redraws of a streaming reply (the model's tokens come slower).
+FRAME_S = 0.03
 # How often an open chat looks for replies written by a person (after a handoff).
 POLL_S = 3.0
 
@@ -115,6 +119,7 @@ def build_chat_ui(services: Services) -> gr.Blocks:
             message = waiting[0]
             tried.add(message.id)
             text, rows, read_at = "", history(session_id), time.monotonic()
+            shown_at = 0.0
             try:
                 for event in agent.stream(session_id, message.id):
                     if event.kind != "token":
@@ -122,6 +127,11 @@ def build_chat_ui(services: Services) -> gr.Blocks:
                     text += event.text
                     if time.monotonic() - read_at > REFRESH_S:
                         rows, read_at = history(session_id), time.monotonic()
+                    # A checked reply can arrive in one burst (a quote from the sources once the
+                    # model's sentences failed the check); paced, the customer sees it being written.
+                    if (wait := shown_at + FRAME_S - time.monotonic()) > 0:
+                        time.sleep(wait)
+                    shown_at = time.monotonic()
                     yield (
                         to_chat_messages(rows, partial={message.id: text}, notices=notices),
                         gr.skip(),
@@ -157,9 +167,8 @@ def build_chat_ui(services: Services) -> gr.Blocks:
             return gr.skip(), shown
         return to_chat_messages(rows), len(rows)
 
-    def new_conversation(state: dict | None) -> tuple[list, gr.Dropdown, dict]:
-        state = {**(state or {}), "session_id": None}
-        return [], past_choices(state.get("client_id") or ""), state
+    def refresh_past(state: dict | None) -> gr.Dropdown:
+        return past_choices((state or {}).get("client_id") or "")
 
     def open_conversation(session_id: str | None, state: dict | None) -> tuple[Any, dict]:
         if not session_id:
@@ -216,9 +225,16 @@ def build_chat_ui(services: Services) -> gr.Blocks:
         on_send = sent.then(**answering)
         opened = past.input(open_conversation, inputs=[past, state], outputs=[chatbot, state])
         on_open = opened.then(**answering)
-        new_button.click(new_conversation, inputs=[state], outputs=[chatbot, past, state])
-        # The chat's own trash icon starts a new conversation too, rather than only hiding this one.
-        chatbot.clear(new_conversation, inputs=[state], outputs=[chatbot, past, state])
+        # "New conversation" and the chat's own trash icon forget the open conversation in the
+        # browser itself, at once: a reload right after the click must not bring it back, however
+        # busy the server is. The past list is refreshed by the server after.
+        gr.on(
+            [new_button.click, chatbot.clear],
+            None,
+            inputs=[state],
+            outputs=[chatbot, state],
+            js=FORGET_OPEN_CONVERSATION,
+        ).then(refresh_past, inputs=[state], outputs=[past], show_progress="hidden")
         # Leaving a conversation stops showing its answer; the turn itself finishes and is stored.
         gr.on([new_button.click, chatbot.clear, past.input], None, cancels=[on_load, on_send, on_open])
     return ui

@@ -226,11 +226,6 @@ def test_a_message_sent_while_an_answer_streams_is_kept_and_answered_after_it(
             expect(bots.nth(i)).to_contain_text(word)
 
 
-@pytest.mark.xfail(
-    reason="Known regression after the merges of 2026-11-26: run after the module's other tests, a reload "
-    "after the trash icon shows the old conversation again (it passes alone); see the closing note.",
-    strict=False,
-)
 def test_the_trash_icon_starts_a_new_conversation(page: Page, app_url: str) -> None:
     question, next_question = "Can I change my order after placing it?", "Do you offer gift cards?"
     page.goto(f"{app_url}/")

@@ -37,6 +37,7 @@ def browser_state_key(config: dict) -> str | None:
 def test_the_conversation_survives_a_restart_with_unanswered_messages_shown(
     page: Page, data_dir: Path
 ) -> None:
+    context = page.context
     data = data_dir  # this test's own, empty data dir (tests/conftest.py)
     port = free_port()
     with running_app_process(data, env=ENV, port=port) as (base, process):
@@ -67,7 +68,12 @@ def test_the_conversation_survives_a_restart_with_unanswered_messages_shown(
     assert "test-admin-pw" not in config.text
 
     with running_app_process(data, env=ENV, port=port) as (base, _):
-        page.reload()
+        # The customer opens the chat again in the same browser. A fresh tab, not a reload of the
+        # old one: that tab's client may be navigating or reconnecting after the crash, and a
+        # reload then aborts (net::ERR_ABORTED), which says nothing about the app.
+        page.close()
+        page = context.new_page()
+        page.goto(f"{base}/")
         expect(page.locator(USER)).to_have_count(3)
         bots = page.locator(BOT)
         expect(bots.nth(0)).to_have_text(answer)

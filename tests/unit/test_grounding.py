@@ -406,3 +406,11 @@ def test_a_streamed_invention_ends_in_no_answer(checker) -> None:
         SHIPPING_TIMES,
     )
     assert sent == [] and verdict.text is None
+
+
+def test_a_greeting_naming_any_company_is_small_talk_but_a_policy_after_welcome_is_a_claim() -> None:
+    from grounding.claims import kind
+
+    known = frozenset({"acme", "outdoors"})
+    assert kind("Welcome to Acme Outdoors!", known) == "small_talk"
+    assert kind("You're welcome to return any item within 30 days.", known) == "claim"

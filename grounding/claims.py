@@ -1,0 +1,71 @@
+"""What a reply's sentence says, before it is compared with the sources: small talk, a hedge ("I
+don't know") or a claim; the claim without its "Yes,"/greeting; the parts of a question; and the
+yes or no a source gives to it."""
+
+from __future__ import annotations
+
+import re
+
+from grounding.facts import STOPWORDS, extract_facts, is_negated, names, polarity, stem, tokens
+
+SMALL_TALK = re.compile(
+    r"\b(hi|hello|hey( there)?|good (morning|afternoon|evening)|greetings|thanks?( you)?( so much)?( for "
+    r"(reaching out|contacting us|asking|your (question|patience|message))( to us)?)?|you'?re welcome|"
+    r"my pleasure|no problem|glad (i could|to) help|happy to help|i('d| would) be happy to help( you)?( with "
+    r"that)?|i hope (this|that) helps|hope (this|that) helps|have a (great|nice|good|wonderful) day|"
+    r"is there anything else( i can help (you )?with)?|anything else i can (help|do)( you)?( with)?|"
+    r"let me know if you have (any )?(other|more)? ?questions|feel free to ask|"
+    r"(i'?m|i am|we'?re|we are) sorry( to hear (that|about that|this))?|i understand( your frustration)?|"
+    r"i apologi[sz]e( for the inconvenience)?|great question|good question|sure|certainly|of course|"
+    r"absolutely|okay|ok|welcome to (?:our )?[\w&'-]+(?: [\w&'-]+){0,2}(?=[!.,])|how can i (help|assist)( you)?( today)?|"
+    r"(would you like|do you want) me to connect you (with|to) a human( agent)?|"
+    r"i can connect you (with|to) a human( agent)?)\b[\s,.!?:;'-]*",
+    re.IGNORECASE,
+)
+HEDGE = re.compile(
+    r"\b(i (do not|don't|dont) know|i'?m not (sure|certain)|i am not (sure|certain)|i (could not|couldn't|"
+    r"can't|cannot) (find|answer|help)|i (do not|don't) have (that |this |any |enough )?(information|"
+    r"details)|(there is|there's) no information|not (able|sure) (to|if|whether)|unable to (find|answer|"
+    r"help)|i'?m (just )?an ai|as an ai)\b",
+    re.IGNORECASE,
+)
+YES_NO = re.compile(r"^(yes|yeah|yep|no|nope)\b[\s,.!:;—-]*", re.IGNORECASE)
+QUESTION_PARTS = re.compile(
+    r"\?+\s*|\s+(?:and also|also|and|plus)\s+(?=(?:what|how|when|where|why|can|do|does|is|are|will|which|who)\b)",
+    re.IGNORECASE,
+)
+
+
+def kind(text: str, known_names: frozenset[str]) -> str:
+    """small_talk, hedge ("I don't know") or claim; `known_names` (the company's) keep a greeting small talk."""
+    if HEDGE.search(text):
+        return "hedge"
+    rest = SMALL_TALK.sub(" ", text)
+    if len([t for t in tokens(rest) if t not in STOPWORDS and len(t) > 2]) <= 1 and not extract_facts(text):
+        if not [n for n in names(text) if n.lower() not in known_names]:
+            return "small_talk"
+    return "claim"
+
+
+def claim_text(text: str) -> str:
+    """The sentence without a leading "Yes,"/"No," or small talk, which say nothing to match."""
+    rest = YES_NO.sub("", text)
+    rest = re.sub(rf"^(?:{SMALL_TALK.pattern})+", "", rest, flags=re.IGNORECASE).strip()
+    return rest or text
+
+
+def question_parts(question: str) -> list[str]:
+    """The question, then up to three of its parts ("… and do you ship to Canada?")."""
+    parts = [p for p in QUESTION_PARTS.split(question) if p and len(tokens(p)) >= 2] or [question]
+    return [question] + [p for p in parts if p.strip() != question.strip()][:3]
+
+
+def expected_yes(question: str, source: str) -> bool | None:
+    """Yes or no to `question` by `source`: no when the source negates a word the question asks about."""
+    asked = {stem(t) for t in tokens(question) if t not in STOPWORDS and len(t) > 2}
+    negated, asserted = polarity(source)
+    if asked & negated:
+        return is_negated(question)
+    if asked & asserted:
+        return not is_negated(question)
+    return None
