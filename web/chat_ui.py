@@ -26,6 +26,8 @@ from llm.factory import BackendUnavailableError
 from memory.store import StoredMessage, UnknownSessionError
 from memory.turnlock import TurnBusyError
 from memory.window import ContextOverflowError
+from review.feedback import FeedbackService
+from web.chat_feedback import rate_shown_message
 from web.chat_view import chat_placeholder, not_answered, page_title, to_chat_messages
 from web.services import Services
 
@@ -157,6 +159,21 @@ def build_chat_ui(services: Services) -> gr.Blocks:
             return gr.skip(), shown
         return to_chat_messages(rows), len(rows)
 
+    feedback = FeedbackService(store.engine)
+
+    def rate(state: dict | None, like: gr.LikeData) -> None:
+        """A thumbs up or down on a reply (clicking it again withdraws it)."""
+        notice = rate_shown_message(
+            store=store,
+            feedback=feedback,
+            session_id=(state or {}).get("session_id"),
+            index=like.index,
+            value=like.value,
+            liked=like.liked,
+        )
+        if notice:
+            gr.Warning(notice)
+
     def new_conversation(state: dict | None) -> tuple[list, gr.Dropdown, dict]:
         state = {**(state or {}), "session_id": None}
         return [], past_choices(state.get("client_id") or ""), state
@@ -217,6 +234,7 @@ def build_chat_ui(services: Services) -> gr.Blocks:
         opened = past.input(open_conversation, inputs=[past, state], outputs=[chatbot, state])
         on_open = opened.then(**answering)
         new_button.click(new_conversation, inputs=[state], outputs=[chatbot, past, state])
+        chatbot.like(rate, inputs=[state], outputs=None, show_progress="hidden")
         # The chat's own trash icon starts a new conversation too, rather than only hiding this one.
         chatbot.clear(new_conversation, inputs=[state], outputs=[chatbot, past, state])
         # Leaving a conversation stops showing its answer; the turn itself finishes and is stored.
