@@ -144,7 +144,7 @@ class ConversationBrowser:
         """One page of sessions in `states` (all when None) whose id, title or any message contains `q`."""
         wanted = [parse_state(s).value for s in states] if states is not None else None
         page, page_size = max(1, page), max(1, min(page_size, MAX_PAGE_SIZE))
-        q = q.strip()[:MAX_QUERY_CHARS]
+        q = q.replace("\x00", "").strip()[:MAX_QUERY_CHARS]  # PostgreSQL text cannot hold NUL
         where: list[Any] = []
         if wanted is not None:
             where.append(ChatSession.state.in_(wanted))

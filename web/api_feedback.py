@@ -9,6 +9,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Path
 from pydantic import BaseModel, ConfigDict, Field, StrictStr
 
+from agents.validation import clean_message
 from review.feedback import MAX_COMMENT_CHARS, FeedbackService, NotRateableError, UnknownMessageError
 from web.errors import ApiError
 from web.schemas import PublicModel, error_responses
@@ -27,7 +28,10 @@ class FeedbackRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     session_id: StrictStr = Field(
-        min_length=1, max_length=64, description="The conversation the reply is in."
+        min_length=1,
+        max_length=64,
+        pattern=r"^[A-Za-z0-9_-]+$",
+        description="The conversation the reply is in.",
     )
     rating: Literal["up", "down"]
     comment: StrictStr = Field(default="", max_length=MAX_COMMENT_CHARS)
@@ -43,6 +47,8 @@ class FeedbackPublic(PublicModel):
     updated_at: str
 
 
+# Message ids are 32-bit integers in PostgreSQL: a larger one cannot name a message.
+MAX_ID = 2**31 - 1
 router = APIRouter()
 
 
@@ -53,13 +59,15 @@ router = APIRouter()
     responses=error_responses(404, 422),
 )
 def rate(
-    message_id: Annotated[int, Path(ge=1, le=2**62)], body: FeedbackRequest, feedback: FeedbackDep
+    message_id: Annotated[int, Path(ge=1, le=MAX_ID)], body: FeedbackRequest, feedback: FeedbackDep
 ) -> FeedbackPublic:
     """404 when the session has no such message (also another session's); 422 for a customer's own
     message, a tool step, a rating other than `up`/`down`, or a comment over 2000 characters."""
+    # The comment is the customer's words like a message: no control characters or lone surrogates.
+    comment = clean_message(body.comment, max_chars=MAX_COMMENT_CHARS) if body.comment.strip() else ""
     try:
         record = feedback.rate(
-            session_id=body.session_id, message_id=message_id, rating=body.rating, comment=body.comment
+            session_id=body.session_id, message_id=message_id, rating=body.rating, comment=comment
         )
     except UnknownMessageError:
         raise ApiError(404, "unknown_message", "This conversation has no message with this id.") from None

@@ -12,6 +12,7 @@ from fastapi.responses import StreamingResponse
 
 from review import ExportFilters, FeedbackService, UnknownMessageError, export_lines, inspect_reply
 from web.admin_auth import AdminUser
+from web.api_feedback import MAX_ID
 from web.errors import ApiError
 from web.schemas import PublicModel, error_responses
 from web.services import ServicesDep
@@ -61,7 +62,7 @@ router = APIRouter(
 
 @router.get("/messages/{message_id}/trace", summary="The turn inspector for one reply of the bot")
 def trace(
-    message_id: Annotated[int, Path(ge=1, le=2**62)], _: AdminUser, services: ServicesDep
+    message_id: Annotated[int, Path(ge=1, le=MAX_ID)], _: AdminUser, services: ServicesDep
 ) -> TurnInspection:
     """The window the model saw (`kept`, oldest first) and what FIFO trimming `dropped`, the budget,
     the retrieved chunks with scores (`used`: went into the prompt), each tool call with arguments,

@@ -102,10 +102,17 @@ def test_a_customer_rates_their_own_replies_and_nothing_else(make_app) -> None:
         {"rating": "up"},
         {"session_id": session, "rating": "up", "comment": "x" * 2001},
         {"session_id": session, "rating": True},
+        {"session_id": session, "rating": "up", "comment": "nul \u0000 inside"},
+        {"session_id": "../" + session, "rating": "up"},
     ):
         status, body = rate(client, reply_id, **bad)
         assert status == 422 and "error" in body, bad
     assert client.post("/api/v1/messages/abc/feedback", json={}).status_code == 422
+    body_text = json.dumps({"session_id": session, "rating": "up", "comment": "lone SURROGATE"})
+    lone_surrogate = body_text.replace("SURROGATE", "\\ud800").encode()
+    headers = {"content-type": "application/json"}
+    surrogate = client.post(f"/api/v1/messages/{reply_id}/feedback", content=lone_surrogate, headers=headers)
+    assert surrogate.status_code == 422 and "error" in surrogate.json()
     assert client.post(f"/api/v1/messages/{reply_id}/feedback", content=b"{not json").status_code == 422
     # Nothing above changed the stored rating.
     messages = client.get(f"/api/v1/admin/conversations/{session}", auth=ADMIN).json()["messages"]
