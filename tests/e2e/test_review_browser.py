@@ -94,6 +94,13 @@ def test_a_thumbs_down_reaches_the_admin_and_the_inspector_shows_dropped_turns(b
         kept = inspector.locator("li", has_text="Charlie question")
         expect(kept).to_have_count(1)
         assert kept.locator("del").count() == 0
+
+        # Ratings per prompt version (these replies used the unversioned prompt files), and the export.
+        admin.get_by_text("Ratings per prompt version").click()
+        expect(admin.locator("#conv-ratings")).to_contain_text("unversioned")
+        admin.get_by_text("Export for fine-tuning (JSONL)").click()
+        admin.locator("#conv-export-button").click()
+        expect(admin.locator("#conv-export")).to_contain_text(".jsonl")
     finally:
         customer.context.close()
         admin.context.close()
