@@ -63,6 +63,8 @@ class Settings(BaseSettings):
     topics: Annotated[list[str] | None, NoDecode] = None
 
     admin_password: SecretStr | None = None
+    # How long an admin console login lasts before the password is asked again.
+    admin_session_minutes: int = Field(default=480, ge=1, le=7 * 24 * 60)
     api_keys: str = ""
     webhook_secret: SecretStr | None = None
 

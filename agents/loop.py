@@ -6,6 +6,7 @@ A tool error is an observation for the model, not a crash (tools/registry.py).
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -70,9 +71,11 @@ def run_tool_loop(
         recorder.tool_step(message)
         messages.append(message)
         for call in message.tool_calls:
+            started = time.perf_counter()
             outcome = run_tool_call(tools, dict(call), context)
+            tool_ms = round((time.perf_counter() - started) * 1000, 1)
             result.outcomes.append(outcome)
-            trace.tool_calls.append({**outcome.public(), "ok": outcome.ok})
+            trace.tool_calls.append({**outcome.public(), "ok": outcome.ok, "ms": tool_ms})
             result.found_chunks.extend(c for c in outcome.artifact or [] if isinstance(c, RetrievedChunk))
             tool_message = ToolMessage(content=outcome.result, tool_call_id=call["id"])
             recorder.tool_result(tool_message)

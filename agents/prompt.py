@@ -76,6 +76,10 @@ def build_prompt(
         "excerpts_used": len(used),
         "excerpts_dropped": len(chunks) - len(used),
         "excerpt_shortened": shortened and bool(used),
+        "excerpt_ids": [c.chunk_id for c in used],
+        # The stored rows the model saw, by id (the newest whole turns that fit); the admin's turn
+        # inspector shows the rest of the conversation as dropped. Bounded by the budget, so small.
+        "kept_ids": [int(m.id) for m in window if m.id is not None and str(m.id).isdigit()],
     }
     return Prompt([SystemMessage(content=system), *window], used, trace)
 

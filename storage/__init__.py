@@ -2,6 +2,7 @@
 
 from storage.commerce_models import Customer, Order, OrderItem, RefundRequest, Ticket
 from storage.db import make_engine, migrate
+from storage.feedback_models import Feedback
 from storage.models import Base, ChatSession, Document, HandoffTransition, Message
 
 __all__ = [
@@ -9,6 +10,7 @@ __all__ = [
     "ChatSession",
     "Customer",
     "Document",
+    "Feedback",
     "HandoffTransition",
     "Message",
     "Order",

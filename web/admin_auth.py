@@ -21,6 +21,7 @@ from starlette.datastructures import FormData
 from starlette.requests import Request as StarletteRequest
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from web.admin_sessions import ConsoleSessions
 from web.errors import ApiError, error_body
 from web.login_throttle import LoginThrottle
 from web.middleware import send_json
@@ -99,14 +100,23 @@ class AdminGate:
       login is recorded in the request state for the `AdminUser` dependency.
     - `POST /admin/login` (the Gradio console's login form): 429 while throttled; Gradio checks the
       password itself, and its answer (400 wrong / 200 right) is counted here.
+    - `/admin/*` (the console): a login older than the session lifetime is not passed on (`ConsoleSessions`).
     """
 
     LOGIN_FORM_LIMIT = 16 * 1024
 
-    def __init__(self, app: ASGIApp, *, auth: AdminAuth, throttle: LoginThrottle) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        auth: AdminAuth,
+        throttle: LoginThrottle,
+        sessions: ConsoleSessions | None = None,
+    ) -> None:
         self.app = app
         self.auth = auth
         self.throttle = throttle
+        self.sessions = sessions
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
@@ -117,6 +127,8 @@ class AdminGate:
             if scope["method"] == "POST" and path in GRADIO_LOGIN_PATHS:
                 await self._gradio_login(scope, receive, send)
                 return
+            if self.sessions is not None and (path == "/admin" or path.startswith("/admin/")):
+                scope = {**scope, "headers": self.sessions.strip_expired(list(scope["headers"]))}
         await self.app(scope, receive, send)
 
     async def _too_many(self, send: Send, wait: int, **extra: object) -> None:
@@ -190,6 +202,9 @@ class AdminGate:
                     self.throttle.failed(client, username, where="the admin console")
                 elif message["status"] == 200:
                     self.throttle.succeeded(client)
+                    if self.sessions is not None:
+                        cookies = [v for k, v in message.get("headers", []) if k.lower() == b"set-cookie"]
+                        self.sessions.issued(cookies)
             await send(message)
 
         await self.app(scope, replay(), counting_send)

@@ -13,7 +13,9 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr
 from agents.turn import TurnEvent
 from llm.factory import BackendUnavailableError
 from web.api_documents import router as documents_router
+from web.api_feedback import router as feedback_router
 from web.api_handoff import router as handoff_router
+from web.api_review import router as review_router
 from web.api_sessions import router as sessions_router
 from web.errors import ApiError, backend_unavailable
 from web.schemas import ChatReply, error_responses
@@ -87,6 +89,7 @@ def build_api(services: Services) -> APIRouter:
     """Every REST route: health, chat, session history and the admin knowledge base."""
     router = APIRouter()
     router.include_router(sessions_router)
+    router.include_router(feedback_router)
 
     @router.post(
         "/api/v1/chat",
@@ -127,4 +130,5 @@ def build_api(services: Services) -> APIRouter:
 
     router.include_router(documents_router)
     router.include_router(handoff_router)
+    router.include_router(review_router)
     return router

@@ -12,6 +12,8 @@ from pydantic import BaseModel, ConfigDict, Field, StrictStr
 
 from commerce import CommerceService
 from handoff import ConversationState, HandoffService
+from handoff.service import INBOX_STATES
+from review import ConversationBrowser
 from web.admin_auth import AdminUser
 from web.errors import ApiError
 from web.schemas import error_responses
@@ -76,31 +78,58 @@ router = APIRouter(
 )
 
 
-@router.get("/conversations", summary="The inbox: conversations by state, queued first, oldest first")
+@router.get(
+    "/conversations",
+    summary="Conversations: the inbox (queued first, oldest first) or, with `state=all`, every one, newest first",
+)
 def inbox(
     _: AdminUser,
     handoff: HandoffDep,
+    services: ServicesDep,
     state: Annotated[
-        str | None, Query(description="bot, queued, human or closed; default queued and human")
+        str | None,
+        Query(description="bot, queued, human, closed or all; default queued and human (the inbox)"),
     ] = None,
+    q: Annotated[
+        str, Query(max_length=200, description="Only sessions whose id, title or a message contains this")
+    ] = "",
+    page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
+    page_size: Annotated[int | None, Query(ge=1, le=1000, description="Default: `limit`")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> dict[str, Any]:
+    """Each with its state, why and since when, who holds it, when it started and last had a message,
+    its message counts and its replies' ratings (`feedback`: up / down); `total` counts every match."""
+    browse_all = (state or "").strip().lower() == "all"
+    states = None if browse_all else ([state] if state is not None else [str(s) for s in INBOX_STATES])
     try:
-        entries = handoff.inbox(state, limit=limit)
+        found = ConversationBrowser(services.store.engine).search(
+            states=states,
+            q=q,
+            page=page,
+            page_size=page_size or limit,
+            order="recent" if browse_all else "inbox",
+        )
     except ValueError as exc:
-        raise ApiError(422, "invalid_state", str(exc)) from None
-    return {"conversations": [_plain({**asdict(e), "summary": e.summary}) for e in entries]}
+        raise ApiError(422, "invalid_state", f"{exc}, or all") from None
+    return {
+        "conversations": [c.public() for c in found.conversations],
+        "total": found.total,
+        "page": found.page,
+        "page_size": found.page_size,
+    }
 
 
 @router.get(
     "/conversations/{session_id}", summary="One conversation: state, transitions and the whole transcript"
 )
 def conversation(session_id: str, _: AdminUser, handoff: HandoffDep, services: ServicesDep) -> dict[str, Any]:
+    """Each message with its rating (`feedback`) and whether the turn inspector has its trace
+    (`inspectable`: `GET /api/v1/admin/messages/{id}/trace`)."""
     status = _status(handoff, session_id)
     return {
         **status,
         "transitions": [_plain(asdict(t)) for t in handoff.transitions(session_id)],
-        "messages": [m.public() for m in services.store.messages(session_id)],
+        "messages": ConversationBrowser(services.store.engine).transcript(session_id),
     }
 
 

@@ -26,6 +26,8 @@ from llm.factory import BackendUnavailableError
 from memory.store import StoredMessage, UnknownSessionError
 from memory.turnlock import TurnBusyError
 from memory.window import ContextOverflowError
+from review.feedback import FeedbackService
+from web.chat_feedback import rate_shown_message
 from web.chat_view import chat_placeholder, not_answered, page_title, to_chat_messages
 from web.services import Services
 
@@ -170,6 +172,21 @@ def build_chat_ui(services: Services) -> gr.Blocks:
     def refresh_past(state: dict | None) -> gr.Dropdown:
         return past_choices((state or {}).get("client_id") or "")
 
+    feedback = FeedbackService(store.engine)
+
+    def rate(state: dict | None, like: gr.LikeData) -> None:
+        """A thumbs up or down on a reply (clicking it again withdraws it)."""
+        notice = rate_shown_message(
+            store=store,
+            feedback=feedback,
+            session_id=(state or {}).get("session_id"),
+            index=like.index,
+            value=like.value,
+            liked=like.liked,
+        )
+        if notice:
+            gr.Warning(notice)
+
     def open_conversation(session_id: str | None, state: dict | None) -> tuple[Any, dict]:
         if not session_id:
             return gr.skip(), state or {}
@@ -235,6 +252,7 @@ def build_chat_ui(services: Services) -> gr.Blocks:
             outputs=[chatbot, state],
             js=FORGET_OPEN_CONVERSATION,
         ).then(refresh_past, inputs=[state], outputs=[past], show_progress="hidden")
+        chatbot.like(rate, inputs=[state], outputs=None, show_progress="hidden")
         # Leaving a conversation stops showing its answer; the turn itself finishes and is stored.
         gr.on([new_button.click, chatbot.clear, past.input], None, cancels=[on_load, on_send, on_open])
     return ui

@@ -55,28 +55,38 @@ def to_chat_messages(
     `partial` holds the text streamed so far for a message being answered, and `notices` the
     reason a message failed in this page's own turn (after a reload a generic notice is shown).
     """
-    partial, notices = partial or {}, notices or {}
+    return [shown for shown, _ in _layout(history, partial or {}, notices or {})]
+
+
+def shown_message_ids(history: list[StoredMessage]) -> list[int | None]:
+    """For each chat message `to_chat_messages` shows, the stored row it shows (None: a notice)."""
+    return [message_id for _, message_id in _layout(history, {}, {})]
+
+
+def _layout(
+    history: list[StoredMessage], partial: Mapping[int, str], notices: Mapping[int, str]
+) -> list[tuple[dict[str, str], int | None]]:
     replies: dict[int, StoredMessage] = {}
     for m in history:
         if m.is_final_reply and m.reply_to is not None:
             replies[m.reply_to] = m
-    shown = []
+    shown: list[tuple[dict[str, str], int | None]] = []
     for m in history:
         if m.role == "user":
-            shown.append({"role": "user", "content": m.content})
+            shown.append(({"role": "user", "content": m.content}, m.id))
             reply = replies.get(m.id)
             if reply is not None:
-                shown.append(_reply(reply))
+                shown.append((_reply(reply), reply.id))
             elif m.status == "failed":
-                shown.append({"role": "assistant", "content": notices.get(m.id, NOT_ANSWERED)})
+                shown.append(({"role": "assistant", "content": notices.get(m.id, NOT_ANSWERED)}, None))
             elif m.status == "pending":
-                shown.append({"role": "assistant", "content": partial.get(m.id) or WAITING})
+                shown.append(({"role": "assistant", "content": partial.get(m.id) or WAITING}, None))
         elif m.role == "human_agent":
             # A person's reply, while they hold the conversation (issue 8's handoff).
-            shown.append({"role": "assistant", "content": f"**{AGENT_LABEL}:** {m.content}"})
+            shown.append(({"role": "assistant", "content": f"**{AGENT_LABEL}:** {m.content}"}, m.id))
         elif m.is_final_reply and m.reply_to is None:
             # A reply stored before replies named their message: shown where it was stored.
-            shown.append(_reply(m))
+            shown.append((_reply(m), m.id))
     return shown
 
 

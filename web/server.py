@@ -12,6 +12,7 @@ from fastapi_offline import FastAPIOffline
 from starlette.middleware.cors import CORSMiddleware
 
 from web.admin_auth import AdminGate
+from web.admin_sessions import ConsoleSessions
 from web.admin_ui import build_admin_ui
 from web.api import build_api
 from web.chat_ui import build_chat_ui
@@ -64,7 +65,12 @@ def create_app(services: Services) -> FastAPI:
     install_api_fallback(app)
 
     # Innermost first: the admin gate runs before any body is read, inside the body cap.
-    app.add_middleware(AdminGate, auth=services.admin, throttle=LoginThrottle())
+    app.add_middleware(
+        AdminGate,
+        auth=services.admin,
+        throttle=LoginThrottle(),
+        sessions=ConsoleSessions(lifetime_s=settings.admin_session_minutes * 60),
+    )
     upload_limit = settings.max_upload_bytes
     app.add_middleware(BodySizeLimit, limits=_body_limits(upload_limit), default=MAX_GRADIO_BODY)
     # Same-origin only: no cross-origin reads, and never credentials (Gradio then adds no CORS of its own).

@@ -42,6 +42,11 @@ CHEAP = [
     ("/api/v1/admin/documents/{doc_id}", "DELETE"),
     ("/api/v1/admin/documents/{doc_id}/reindex", "POST"),
     ("/api/v1/admin/kb/search", "GET"),
+    ("/api/v1/messages/{message_id}/feedback", "POST"),
+    ("/api/v1/admin/conversations", "GET"),
+    ("/api/v1/admin/messages/{message_id}/trace", "GET"),
+    ("/api/v1/admin/feedback", "GET"),
+    ("/api/v1/admin/export", "GET"),
 ]
 
 

@@ -1,0 +1,56 @@
+"""The turn inspector's window: the rows the model saw for one turn and the earlier ones it dropped."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from memory.store import StoredMessage
+from review.inspector import window_rows
+
+NOW = datetime(2026, 11, 26, tzinfo=UTC)
+
+
+def row(
+    id_: int, role: str, *, reply_to: int | None = None, status: str | None = None, **extra
+) -> StoredMessage:
+    return StoredMessage(
+        id=id_,
+        session_id="s",
+        role=role,
+        content=f"{role} {id_}",
+        created_at=NOW,
+        reply_to=reply_to,
+        status=status,
+        **extra,
+    )
+
+
+HISTORY = [
+    row(1, "user", status="answered"),
+    row(2, "assistant", reply_to=1),
+    row(3, "user", status="failed"),  # never answered: not context for later turns
+    row(4, "user", status="answered"),
+    row(5, "assistant", reply_to=4, tool_calls=[{"name": "calculator", "args": {}, "id": "c"}]),
+    row(6, "tool", reply_to=4, tool_call_id="c"),
+    row(7, "assistant", reply_to=4),
+    row(8, "user", status="answered"),
+    row(9, "assistant", reply_to=8),  # the reply being inspected
+    row(10, "user", status="answered"),  # later: not part of that turn
+]
+
+
+def ids(rows: list[StoredMessage]) -> list[int]:
+    return [m.id for m in rows]
+
+
+def test_the_trace_names_what_was_kept_and_the_rest_of_the_conversation_was_dropped() -> None:
+    kept, dropped = window_rows(HISTORY, question_id=8, kept_ids=[4, 5, 6, 7, 8], kept_count=5)
+    assert ids(kept) == [4, 5, 6, 7, 8]
+    assert ids(dropped) == [1, 2]  # the failed message was never a candidate
+
+
+def test_traces_from_before_ids_were_stored_keep_the_newest_rows_by_count() -> None:
+    kept, dropped = window_rows(HISTORY, question_id=8, kept_ids=None, kept_count=1)
+    assert ids(kept) == [8] and ids(dropped) == [1, 2, 4, 5, 6, 7]
+    kept, dropped = window_rows(HISTORY, question_id=4, kept_ids=None, kept_count=None)
+    assert ids(kept) == [1, 2, 4] and dropped == []

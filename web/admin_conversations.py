@@ -1,0 +1,244 @@
+"""The admin console's Conversations tab: search and page through every conversation, read its
+transcript with the customers' ratings, open the turn inspector of any reply, see ratings per prompt
+version, and download the fine-tuning export. A thin adapter over review/ (the same data as the
+admin REST routes in web/api_handoff.py and web/api_review.py)."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+
+from memory.store import UnknownSessionError
+from review import (
+    ConversationBrowser,
+    ExportFilters,
+    FeedbackService,
+    UnknownMessageError,
+    export_lines,
+    inspect_reply,
+)
+from web.services import Services
+
+PAGE_SIZE = 20
+LIST_COLUMNS = ["session", "state", "started", "last message", "messages", "👍", "👎", "summary"]
+RATING_COLUMNS = ["prompt version", "👍", "👎", "share 👍"]
+ROLE_NAMES = {"user": "Customer", "assistant": "Assistant", "human_agent": "Support agent", "tool": "Tool"}
+THUMBS = {"up": "👍", "down": "👎"}
+
+
+def _when(value: str) -> str:
+    return datetime.fromisoformat(value).strftime("%b %d %H:%M")
+
+
+def transcript_markdown(messages: list[dict[str, Any]]) -> str:
+    """The transcript as Markdown; each reply is marked with its id (for the inspector) and rating."""
+    lines = []
+    for m in messages:
+        if m["role"] == "tool":
+            lines.append(f"> *tool result:* {m['content'][:300]}")
+            continue
+        if m["tool_calls"]:
+            calls = "; ".join(
+                f"`{c['name']}({json.dumps(c['args'], ensure_ascii=False)})`" for c in m["tool_calls"]
+            )
+            lines.append(f"*Assistant called* {calls}")
+            continue
+        mark = f" `#{m['id']}`" if m["inspectable"] else ""
+        rating = m.get("feedback")
+        if rating:
+            mark += f" {THUMBS[rating['rating']]}" + (
+                f" *“{rating['comment']}”*" if rating["comment"] else ""
+            )
+        status = " *(not answered)*" if m["role"] == "user" and m["status"] == "failed" else ""
+        lines.append(f"**{ROLE_NAMES.get(m['role'], m['role'])}**{mark}: {m['content']}{status}")
+    return "\n\n".join(lines) or "*No messages yet.*"
+
+
+def _rows(rows: list[dict[str, Any]], *, dropped: bool) -> str:
+    if not rows:
+        return "*none*"
+    marker = "~~" if dropped else ""
+    return "\n".join(
+        f"- `#{r['id']}` {ROLE_NAMES.get(r['role'], r['role'])} ({r['tokens']} tokens): "
+        f"{marker}{' '.join(r['content'].split())[:200]}{marker}"
+        for r in rows
+    )
+
+
+def inspector_markdown(turn: dict[str, Any]) -> str:
+    """The turn inspector as Markdown: window, dropped turns, chunks, tools, steps and timings."""
+    window, timings = turn["window"], turn["timings_ms"]
+    versions = (
+        ", ".join(f"{k} v{v}" for k, v in sorted(turn["prompt_versions"].items()))
+        or "prompt files (unversioned)"
+    )
+    rating = turn.get("feedback")
+    parts = [
+        f"### Reply `#{turn['message_id']}` to message `#{turn['reply_to']}`"
+        + (f" {THUMBS[rating['rating']]}" if rating else ""),
+        f"**Prompt:** {versions}",
+        f"**Token budget for the conversation:** {window['budget']} (system prompt {window['system_tokens']} tokens); "
+        f"kept {window['kept_tokens']} tokens in {len(window['kept'])} messages, "
+        f"dropped {window['dropped_tokens']} tokens in {len(window['dropped'])} messages",
+        f"#### Dropped by the FIFO window ({len(window['dropped'])})\n"
+        + _rows(window["dropped"], dropped=True),
+        f"#### What the model saw after the system prompt ({len(window['kept'])})\n"
+        + _rows(window["kept"], dropped=False),
+    ]
+    chunks = turn["retrieval"]["chunks"]
+    if chunks:
+        parts.append(
+            "#### Retrieved chunks\n"
+            + "\n".join(
+                f"- `{c['chunk_id']}` score {c['score']}"
+                + ("" if c.get("used") in (None, True) else " *(did not fit)*")
+                for c in chunks
+            )
+        )
+    if turn["tool_calls"]:
+        parts.append(
+            "#### Tool calls\n"
+            + "\n".join(
+                f"- `{t['name']}({json.dumps(t['arguments'], ensure_ascii=False)})` → {str(t['result'])[:300]} ({t['ms']} ms)"
+                for t in turn["tool_calls"]
+            )
+        )
+    steps = "\n".join(
+        f"- step {s['step']}: {s['model_ms']} ms, {s['input_tokens']} in / {s['output_tokens']} out ({s['finish_reason']})"
+        for s in turn["steps"]
+    )
+    parts.append("#### Model steps\n" + (steps or "*no model call*"))
+    parts.append(
+        f"**Tokens:** {turn['tokens']['input']} in / {turn['tokens']['output']} out · **Timings:** retrieval "
+        f"{timings['retrieval']} ms, model {timings['model']} ms, tools {timings['tools']} ms, total {timings['total']} ms"
+    )
+    return "\n\n".join(parts)
+
+
+def _version(value: float | None) -> int | None:
+    return int(value) if value else None
+
+
+def build_conversations_tab(services: Services, ui: gr.Blocks) -> None:
+    """Adds the Conversations tab to `ui`, the Blocks being built (call inside its `with`)."""
+    engine = services.store.engine
+    browser, feedback = ConversationBrowser(engine), FeedbackService(engine)
+
+    def search(q: str, page: float | None) -> tuple[list[list[Any]], gr.Dropdown, str]:
+        found = browser.search(q=q or "", page=int(page or 1), page_size=PAGE_SIZE)
+        rows = [
+            [
+                c.session_id,
+                str(c.state),
+                f"{c.started_at:%b %d %H:%M}",
+                f"{c.last_message_at:%b %d %H:%M}",
+                c.messages,
+                c.feedback.get("up", 0),
+                c.feedback.get("down", 0),
+                c.summary,
+            ]
+            for c in found.conversations
+        ]
+        pages = max(1, -(-found.total // found.page_size))
+        choices = [
+            (f"{c.summary[:60] or c.session_id} · {c.last_message_at:%b %d %H:%M}", c.session_id)
+            for c in found.conversations
+        ]
+        return (
+            rows,
+            gr.Dropdown(choices=choices, value=None),
+            f"{found.total} conversations · page {found.page} of {pages}",
+        )
+
+    def opened(session_id: str | None) -> tuple[str, gr.Dropdown]:
+        if not session_id:
+            return "*Choose a conversation.*", gr.Dropdown(choices=[], value=None)
+        try:
+            messages = browser.transcript(session_id)
+        except UnknownSessionError:
+            return "*That conversation no longer exists.*", gr.Dropdown(choices=[], value=None)
+        replies = [
+            (f"#{m['id']}: {' '.join(m['content'].split())[:60]}", m["id"])
+            for m in messages
+            if m["inspectable"]
+        ]
+        return transcript_markdown(messages), gr.Dropdown(choices=replies, value=None)
+
+    def inspect(message_id: int | None) -> str:
+        if not message_id:
+            return "*Choose a reply to inspect.*"
+        try:
+            return inspector_markdown(inspect_reply(engine, int(message_id), feedback))
+        except UnknownMessageError:
+            return "*That reply has no trace.*"
+
+    def ratings() -> list[list[Any]]:
+        return [
+            [
+                r["prompt_version"] if r["prompt_version"] is not None else "unversioned",
+                r["up"],
+                r["down"],
+                r["share_up"],
+            ]
+            for r in feedback.by_prompt_version()
+        ]
+
+    def export(kind: str, since: str, until: str, rating: str, version: float | None) -> str | None:
+        try:
+            start = datetime.fromisoformat(since.strip()).replace(tzinfo=UTC) if since.strip() else None
+            end = datetime.fromisoformat(until.strip()).replace(tzinfo=UTC) if until.strip() else None
+        except ValueError:
+            gr.Warning("Dates must look like 2026-11-26 (or 2026-11-26T14:00).")
+            return None
+        filters = ExportFilters(
+            since=start,
+            until=end,
+            rating=rating if rating in ("up", "down") and kind == "sft" else None,
+            prompt_version=_version(version),
+        )
+        # In Gradio's own temp dir (DATA_DIR/gradio), which it empties hourly and at shutdown.
+        folder = Path(os.environ.get("GRADIO_TEMP_DIR") or tempfile.gettempdir()) / "exports"
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"frontdesk-{kind}-{datetime.now(UTC):%Y%m%d-%H%M%S}.jsonl"
+        with path.open("w", encoding="utf-8") as out:
+            out.writelines(export_lines(engine, kind=kind, filters=filters))
+        return str(path)
+
+    with gr.Tab("Conversations"):
+        with gr.Row():
+            query = gr.Textbox(label="Search (words, or a session id)", scale=4, elem_id="conv-search")
+            page = gr.Number(label="Page", value=1, minimum=1, precision=0, scale=1, elem_id="conv-page")
+            search_button = gr.Button("Search", scale=1, elem_id="conv-search-button")
+        count = gr.Markdown(elem_id="conv-count")
+        listing = gr.Dataframe(headers=LIST_COLUMNS, interactive=False, elem_id="conv-list")
+        chosen = gr.Dropdown(label="Conversation", choices=[], elem_id="conv-chosen")
+        shown = gr.Markdown("*Choose a conversation.*", elem_id="conv-transcript")
+        reply = gr.Dropdown(label="Inspect a reply", choices=[], elem_id="conv-reply")
+        inspector = gr.Markdown("*Choose a reply to inspect.*", elem_id="conv-inspector")
+        with gr.Accordion("Ratings per prompt version", open=False):
+            rating_table = gr.Dataframe(headers=RATING_COLUMNS, interactive=False, elem_id="conv-ratings")
+        with gr.Accordion("Export for fine-tuning (JSONL)", open=False):
+            with gr.Row():
+                kind = gr.Radio([("SFT transcripts", "sft"), ("DPO pairs", "dpo")], value="sft", label="Kind")
+                since = gr.Textbox(label="From (date)", placeholder="2026-11-01")
+                until = gr.Textbox(label="Before (date)", placeholder="2026-12-01")
+                rating = gr.Dropdown(
+                    [("any", "any"), ("👍", "up"), ("👎", "down")], value="any", label="Rating (SFT)"
+                )
+                version = gr.Number(label="Prompt version", value=None, precision=0)
+            export_button = gr.Button("Export", elem_id="conv-export-button")
+            exported = gr.File(label="Download", interactive=False, elem_id="conv-export")
+
+        found = [listing, chosen, count]
+        search_button.click(search, inputs=[query, page], outputs=found).then(ratings, outputs=[rating_table])
+        query.submit(lambda q: search(q, 1), inputs=[query], outputs=found)
+        chosen.change(opened, inputs=[chosen], outputs=[shown, reply])
+        reply.change(inspect, inputs=[reply], outputs=[inspector])
+        export_button.click(export, inputs=[kind, since, until, rating, version], outputs=[exported])
+    ui.load(search, inputs=[query, page], outputs=found).then(ratings, outputs=[rating_table])
