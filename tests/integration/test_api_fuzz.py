@@ -42,6 +42,10 @@ CHEAP = [
     ("/api/v1/admin/documents/{doc_id}", "DELETE"),
     ("/api/v1/admin/documents/{doc_id}/reindex", "POST"),
     ("/api/v1/admin/kb/search", "GET"),
+    ("/api/v1/webhooks/{channel}", "POST"),
+    ("/api/v1/admin/channels", "GET"),
+    ("/api/v1/admin/deliveries", "GET"),
+    ("/api/v1/admin/api-keys", "GET"),
 ]
 
 
