@@ -101,7 +101,9 @@ def _errors(**texts: str) -> dict[int | str, dict[str, Any]]:
 router = APIRouter(
     prefix="/api/v1/admin",
     responses=_errors(
-        e401="Admin login required (HTTP Basic, user `admin`).", e429="Too many failed logins."
+        e401="Admin login required (HTTP Basic, user `admin`).",
+        e422="Invalid input.",
+        e429="Too many failed logins.",
     ),
 )
 CHANNELS: list[str | Enum] = ["admin: integrations"]
