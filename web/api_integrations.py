@@ -157,7 +157,7 @@ def rotate_channel(
     "/channels/{name}",
     tags=CHANNELS,
     status_code=204,
-    summary="Delete a channel (its conversations stay; its pending callbacks are dropped)",
+    summary="Delete a channel: its events and callbacks go; the sessions of its conversations stay",
     responses=_errors(e404="No channel has this name."),
 )
 def delete_channel(name: str, _: AdminUser, integrations: IntegrationsDep) -> Response:

@@ -184,3 +184,18 @@ def test_an_acknowledged_event_whose_turn_a_crash_cut_short_is_answered_after_a_
             fast_retries(restarted)
             [event] = receiver.wait_for(1)
     assert event["in_reply_to"] == "evt-crash" and event["text"] == "You said: Still there?"
+
+
+def test_the_outbox_works_the_same_on_postgresql(data_dir: Path, postgres_url: str) -> None:
+    with scripted_client(data_dir, database_url=postgres_url) as client:
+        fast_retries(client)
+        secret = create_channel(client)
+        with receiving(secret, failures=1) as receiver:
+            ack = post_signed(client, "shop", secret, event_body("Hello", callback_url=receiver.url))
+            assert ack.status_code == 202
+            assert [e["text"] for e in receiver.wait_for(1)] == ["You said: Hello"]
+            again = post_signed(client, "shop", secret, event_body("Hello", callback_url=receiver.url))
+            assert again.json() == ack.json() and again.headers["Idempotent-Replayed"] == "true"
+        [row] = deliveries(client)
+        assert row["status"] == "delivered" and row["attempts"] == 2
+    client.app.state.services.store.engine.dispose()
