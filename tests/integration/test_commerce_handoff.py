@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from alembic import command
 from alembic.config import Config
+from alembic.script import ScriptDirectory
 from sqlalchemy import func, inspect, select, text
 
 from commerce import (
@@ -101,7 +102,9 @@ def test_migration_0004_and_the_demo_store(engine) -> None:
         "handoff_transitions",
     } <= tables
     with engine.connect() as conn:
-        assert conn.execute(text("select version_num from alembic_version")).scalar() == "0004"
+        # At the newest revision (0004 or a later one built on it).
+        head = ScriptDirectory(str(MIGRATIONS_DIR)).get_current_head()
+        assert conn.execute(text("select version_num from alembic_version")).scalar() == head
         assert conn.execute(select(func.count()).select_from(Customer)).scalar() == 20
         assert conn.execute(select(func.count()).select_from(Order)).scalar() == 40
         statuses = Counter(conn.execute(select(Order.status)).scalars())
