@@ -294,15 +294,22 @@ class Outbox:
                 SIGNATURE_HEADER: sign(self.channels.signing_secrets(channel_id), body),
                 "Frontdesk-Event-Id": str(payload.get("event_id", "")),
             }
-            response = httpx.post(
-                url, content=body, headers=headers, timeout=self.timeout_s, follow_redirects=False
-            )
-            if not 200 <= response.status_code < 300:
-                error = f"HTTP {response.status_code}: {response.text[:200]}"
+            # Streamed, and at most the start of the answer read: a receiver cannot make us hold a
+            # large body in memory.
+            with httpx.stream(
+                "POST", url, content=body, headers=headers, timeout=self.timeout_s, follow_redirects=False
+            ) as response:
+                if not 200 <= response.status_code < 300:
+                    start = next(response.iter_bytes(), b"")[:200].decode("utf-8", "replace")
+                    error = f"HTTP {response.status_code}: {start}"
         except CallbackUrlError as exc:
             error = str(exc)
         except httpx.HTTPError as exc:
-            error = f"{type(exc).__name__}: {exc}"[:500] or type(exc).__name__
+            error = f"{type(exc).__name__}: {exc}"[:500]
+        except Exception as exc:
+            # Counted as a failed try like any other, so a row that cannot be sent ends as failed.
+            log.exception("Callback delivery %s failed unexpectedly", row_id)
+            error = f"{type(exc).__name__}: {exc}"[:500]
         self._record(row_id, attempts + 1, error)
 
     def _record(self, row_id: int, attempts: int, error: str) -> None:
