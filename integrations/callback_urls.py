@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import ipaddress
 import socket
-from urllib.parse import urlsplit
+from dataclasses import dataclass
+from urllib.parse import urlsplit, urlunsplit
 
 MAX_URL_CHARS = 2000
 
@@ -20,6 +21,33 @@ def _addresses(host: str, port: int) -> list[ipaddress.IPv4Address | ipaddress.I
     except (socket.gaierror, UnicodeError) as exc:
         raise CallbackUrlError(f"The callback host {host!r} does not resolve.") from exc
     return [ipaddress.ip_address(str(info[4][0]).split("%", 1)[0]) for info in infos]
+
+
+@dataclass(frozen=True)
+class PinnedTarget:
+    """Where one delivery connects: the URL with the checked address in place of the host name, and
+    the Host header and TLS server name of the original, so DNS cannot change between check and use."""
+
+    url: str
+    host_header: str
+    server_name: str | None
+
+
+def pin_callback_url(url: str, *, allow_private: bool) -> PinnedTarget:
+    """Check `url` (as `check_callback_url`) and pin it to the first address the check accepted."""
+    check_callback_url(url, allow_private=allow_private)
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    # IPv4 first: a name like "localhost" resolves to ::1 as well, where a receiver may not listen.
+    address = sorted(_addresses(host, port), key=lambda a: a.version)[0]
+    literal = f"[{address}]" if address.version == 6 else str(address)
+    netloc = f"{literal}:{parts.port}" if parts.port else literal
+    return PinnedTarget(
+        url=urlunsplit(parts._replace(netloc=netloc)),
+        host_header=parts.netloc.rpartition("@")[2],
+        server_name=host if parts.scheme == "https" else None,
+    )
 
 
 def check_callback_url(url: str, *, allow_private: bool) -> str:

@@ -22,7 +22,7 @@ from sqlalchemy import Connection, CursorResult, Engine, event, insert, or_, sel
 from sqlalchemy.orm import Mapper, sessionmaker
 from tenacity import RetryCallState, wait_exponential_jitter
 
-from integrations.callback_urls import CallbackUrlError, check_callback_url
+from integrations.callback_urls import CallbackUrlError, pin_callback_url
 from integrations.channels import ChannelRegistry
 from integrations.signing import SIGNATURE_HEADER, sign
 from storage.integration_models import Channel, ChannelConversation, OutboxDelivery, WebhookEvent
@@ -286,9 +286,10 @@ class Outbox:
             url, payload, channel_id, attempts = row.url, row.payload, row.channel_id, row.attempts
         error = ""
         try:
-            check_callback_url(url, allow_private=self.channels.allow_private_callbacks)
+            target = pin_callback_url(url, allow_private=self.channels.allow_private_callbacks)
             body = json.dumps(payload, ensure_ascii=False).encode()
             headers = {
+                "Host": target.host_header,
                 "Content-Type": "application/json",
                 "User-Agent": USER_AGENT,
                 SIGNATURE_HEADER: sign(self.channels.signing_secrets(channel_id), body),
@@ -296,12 +297,21 @@ class Outbox:
             }
             # Streamed, and at most the start of the answer read: a receiver cannot make us hold a
             # large body in memory.
-            with httpx.stream(
-                "POST", url, content=body, headers=headers, timeout=self.timeout_s, follow_redirects=False
-            ) as response:
-                if not 200 <= response.status_code < 300:
-                    start = next(response.iter_bytes(), b"")[:200].decode("utf-8", "replace")
-                    error = f"HTTP {response.status_code}: {start}"
+            with httpx.Client(timeout=self.timeout_s, follow_redirects=False) as client:
+                request = client.build_request(
+                    "POST",
+                    target.url,
+                    content=body,
+                    headers=headers,
+                    extensions={"sni_hostname": target.server_name} if target.server_name else None,
+                )
+                response = client.send(request, stream=True)
+                try:
+                    if not 200 <= response.status_code < 300:
+                        start = next(response.iter_bytes(), b"")[:200].decode("utf-8", "replace")
+                        error = f"HTTP {response.status_code}: {start}"
+                finally:
+                    response.close()
         except CallbackUrlError as exc:
             error = str(exc)
         except httpx.HTTPError as exc:

@@ -1,5 +1,5 @@
-"""Webhook signatures: the format, the time window both ways, rotation, tampering; and the examples'
-independent implementations agree with ours both ways."""
+"""Webhook signatures: the format, the time window both ways, rotation, tampering; the examples'
+independent implementations agree with ours both ways. And the callback URL guard (SSRF)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 
 from examples.callback_receiver import verify_signature
 from examples.webhook_client import signature_header
-from integrations.callback_urls import CallbackUrlError, check_callback_url
+from integrations.callback_urls import CallbackUrlError, check_callback_url, pin_callback_url
 from integrations.signing import SignatureError, sign, verify
 
 BODY = b'{"event_id": "e1", "text": "hi"}'
@@ -89,3 +89,11 @@ def test_callbacks_to_private_or_odd_urls_are_refused(url: str) -> None:
 def test_public_addresses_pass_and_loopback_passes_only_when_allowed() -> None:
     assert check_callback_url("https://93.184.216.34/cb", allow_private=False)
     assert check_callback_url("http://127.0.0.1:9/cb", allow_private=True)
+
+
+def test_a_delivery_connects_to_the_address_that_was_checked() -> None:
+    plain = pin_callback_url("http://localhost:8123/cb?x=1", allow_private=True)
+    assert plain.url == "http://127.0.0.1:8123/cb?x=1"
+    assert plain.host_header == "localhost:8123" and plain.server_name is None
+    tls = pin_callback_url("https://93.184.216.34/hook", allow_private=False)
+    assert tls.url == "https://93.184.216.34/hook" and tls.server_name == "93.184.216.34"
