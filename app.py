@@ -108,6 +108,8 @@ def build_services(settings: Settings, *, embedder=None):  # noqa: ANN001, ANN20
             known_names=[n for n in (settings.company_name, settings.assistant_name) if n],
         ),
     )
+    from integrations.wiring import build_integrations
+
     admin_password = settings.admin_password.get_secret_value() if settings.admin_password else None
     return Services(
         settings=settings,
@@ -118,6 +120,7 @@ def build_services(settings: Settings, *, embedder=None):  # noqa: ANN001, ANN20
         knowledge=kb,
         commerce=commerce,
         handoff=handoff,
+        integrations=build_integrations(settings, engine, agent),
     )
 
 

@@ -65,13 +65,45 @@ class Settings(BaseSettings):
     admin_password: SecretStr | None = None
     # How long an admin console login lasts before the password is asked again.
     admin_session_minutes: int = Field(default=480, ge=1, le=7 * 24 * 60)
-    api_keys: str = ""
+    # Integrations (integrations/). Comma-separated keys for the public REST API; admin-created keys
+    # add to these. While any key exists, /api/v1/chat and the history need `Authorization: Bearer`.
+    api_keys: SecretStr = SecretStr("")
+    # The master key channel signing secrets are derived from; unset: one generated into the data dir.
+    # Changing it changes every channel's secret.
     webhook_secret: SecretStr | None = None
+    # Callbacks to private, loopback or link-local addresses are refused unless this is true.
+    allow_private_callbacks: bool = False
+    # Tries per callback before it is marked failed (the admin can retry it), and each try's timeout.
+    outbox_max_attempts: int = Field(default=8, ge=1, le=100)
+    outbox_timeout_s: float = Field(default=10.0, gt=0, le=120)
+    # Request rate limits ("N/second|minute|hour|day", several joined by ";"; empty: no limit):
+    # per API key, per conversation (a session or a channel's conversation), per anonymous client address.
+    rate_limit_per_key: str = "600/minute"
+    rate_limit_per_session: str = "30/minute"
+    rate_limit_per_ip: str = "300/minute"
+    # Origins allowed to call the REST API from a browser (a website widget), comma-separated.
+    cors_origins: Annotated[list[str], NoDecode] = []
 
     @field_validator("company_name", "assistant_name", mode="before")
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         return value.strip() or None if isinstance(value, str) else value
+
+    @field_validator("rate_limit_per_key", "rate_limit_per_session", "rate_limit_per_ip")
+    @classmethod
+    def _check_rate_limit(cls, value: str) -> str:
+        from limits import parse_many
+
+        if value.strip():
+            parse_many(value)  # a ValueError names what is wrong
+        return value
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [o.strip() for o in value.split(",") if o.strip()]
+        return value
 
     @field_validator("topics", mode="before")
     @classmethod

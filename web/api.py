@@ -11,12 +11,16 @@ from fastapi.responses import Response, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr
 
 from agents.turn import TurnEvent
+from integrations import RateLimited
 from llm.factory import BackendUnavailableError
 from web.api_documents import router as documents_router
 from web.api_feedback import router as feedback_router
 from web.api_handoff import router as handoff_router
+from web.api_integrations import router as integrations_router
 from web.api_review import router as review_router
 from web.api_sessions import router as sessions_router
+from web.api_webhooks import rate_limited
+from web.api_webhooks import router as webhooks_router
 from web.errors import ApiError, backend_unavailable
 from web.schemas import ChatReply, error_responses
 from web.services import Services
@@ -104,10 +108,15 @@ def build_api(services: Services) -> APIRouter:
                 "description": "The reply (JSON), or the event stream when `stream` is true.",
                 "content": {"text/event-stream": {"schema": {"type": "string"}, "example": SSE_EXAMPLE}},
             },
-            **error_responses(404, 413, 422, 503),
+            **error_responses(401, 404, 413, 422, 429, 503),
         },
     )
     def chat(request: ChatRequest) -> Response | dict[str, Any]:
+        if request.session_id is not None and services.integrations is not None:
+            try:
+                services.integrations.limits.hit("conversation", request.session_id)
+            except RateLimited as exc:
+                raise rate_limited(exc) from None
         # An unknown session id raises UnknownSessionError there: a 404 from the error handlers.
         stored = services.agent.accept(request.message, session_id=request.session_id)
         events = services.agent.stream(stored.session_id, stored.id)
@@ -131,4 +140,6 @@ def build_api(services: Services) -> APIRouter:
     router.include_router(documents_router)
     router.include_router(handoff_router)
     router.include_router(review_router)
+    router.include_router(webhooks_router)
+    router.include_router(integrations_router)
     return router

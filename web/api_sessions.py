@@ -24,7 +24,7 @@ def healthz(services: ServicesDep) -> Health:
     "/api/v1/sessions/{session_id}/messages",
     tags=["chat"],
     summary="A conversation's whole stored history",
-    responses=error_responses(404, 422),
+    responses=error_responses(401, 404, 422, 429),
 )
 def messages(session_id: str, services: ServicesDep) -> History:
     """Every stored message of the session, oldest first; knowing the id is what grants access."""

@@ -31,14 +31,15 @@ class ServiceUnavailableBody(ErrorBody):
 
 
 ERROR_TEXT = {
-    401: "Admin login required (HTTP Basic, user `admin`).",
+    401: "Admin login required (HTTP Basic, user `admin`); on the public API, a missing or revoked API "
+    "key while keys exist (`Authorization: Bearer <key>`).",
     404: "Unknown session, document or route.",
     405: "The path exists but not with this method.",
     409: "A document with the same content already exists under another id.",
     413: "The request body or the message is too large.",
     415: "Unsupported document type.",
     422: "Invalid input (wrong types, empty or invalid message, unparsable body).",
-    429: "Too many failed logins; wait `Retry-After` seconds.",
+    429: "Too many failed logins, or too many requests; wait `Retry-After` seconds.",
     503: "The language model or the knowledge base is unavailable.",
 }
 

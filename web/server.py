@@ -4,6 +4,8 @@ at /, wrapped in the HTTP-surface middleware (body cap, admin gate, CORS, error 
 from __future__ import annotations
 
 import os
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
 import gradio as gr
 from fastapi import FastAPI, Request
@@ -15,6 +17,7 @@ from web.admin_auth import AdminGate
 from web.admin_sessions import ConsoleSessions
 from web.admin_ui import build_admin_ui
 from web.api import build_api
+from web.api_gate import ApiGate
 from web.chat_ui import build_chat_ui
 from web.errors import ApiError, install_api_fallback, install_error_handlers
 from web.login_throttle import LoginThrottle
@@ -36,8 +39,10 @@ CHAT_FILE_ROUTES = ("/gradio_api/upload", "/gradio_api/process_recording")
 API_DESCRIPTION = """
 Frontdesk's REST API. Every error answers `{"error": {"code", "message"}}` with the status:
 401 admin login, 404 unknown, 405 wrong method, 409 conflict, 413 too large, 415 unsupported type,
-422 invalid input, 429 too many failed logins (with `Retry-After`), 503 model unavailable.
-The admin routes use HTTP Basic (user `admin`).
+422 invalid input, 429 too many failed logins or requests (with `Retry-After`), 503 model
+unavailable. The admin routes use HTTP Basic (user `admin`). While any API key exists (admin-created
+or `FRONTDESK_API_KEYS`), the chat and session routes need `Authorization: Bearer <key>`; webhooks
+are authenticated by their `Frontdesk-Signature` alone.
 """
 
 
@@ -50,9 +55,28 @@ def _body_limits(upload_limit: int) -> list[tuple[str, int]]:
     ]
 
 
+def _lifespan(services: Services) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
+    """Runs the outbox's delivery worker while the app serves, and finishes webhook turns a crash cut short."""
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        outbox = services.integrations.outbox if services.integrations else None
+        if services.integrations is not None:
+            services.integrations.outbox.start()
+            services.integrations.webhooks.resume()
+        try:
+            yield
+        finally:
+            if outbox is not None:
+                outbox.stop()
+
+    return lifespan
+
+
 def create_app(services: Services) -> FastAPI:
     settings = services.settings
     app = FastAPIOffline(
+        lifespan=_lifespan(services),
         title="Frontdesk",
         version="0.1.0",
         description=API_DESCRIPTION,
@@ -71,10 +95,20 @@ def create_app(services: Services) -> FastAPI:
         throttle=LoginThrottle(),
         sessions=ConsoleSessions(lifetime_s=settings.admin_session_minutes * 60),
     )
+    if services.integrations is not None:
+        app.add_middleware(ApiGate, integrations=services.integrations)
     upload_limit = settings.max_upload_bytes
     app.add_middleware(BodySizeLimit, limits=_body_limits(upload_limit), default=MAX_GRADIO_BODY)
-    # Same-origin only: no cross-origin reads, and never credentials (Gradio then adds no CORS of its own).
-    app.add_middleware(CORSMiddleware, allow_origins=[], allow_credentials=False)
+    # Same-origin only unless FRONTDESK_CORS_ORIGINS names a website widget's origins; never
+    # credentials (cookies): the widget sends an API key (Gradio then adds no CORS of its own).
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=list(settings.cors_origins),
+        allow_credentials=False,
+        allow_methods=["GET", "POST"],
+        allow_headers=["Authorization", "Content-Type"],
+        expose_headers=["Retry-After", "X-Session-Id"],
+    )
     app.add_middleware(JsonErrorShape)
     app.add_middleware(SecurityHeaders)
 

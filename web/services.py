@@ -11,6 +11,7 @@ from fastapi import Depends, Request
 from agents.turn import SupportAgent
 from commerce import CommerceService
 from handoff import HandoffService
+from integrations.wiring import Integrations
 from knowledge.store import KnowledgeBase
 from memory.store import ConversationStore
 from settings import Settings
@@ -27,6 +28,7 @@ class Services:
     knowledge: KnowledgeBase | None = None
     commerce: CommerceService | None = None
     handoff: HandoffService | None = None
+    integrations: Integrations | None = None
 
 
 def get_services(request: Request) -> Services:

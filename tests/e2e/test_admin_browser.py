@@ -109,3 +109,24 @@ def test_indexed_files_leave_the_picker_so_a_deleted_document_stays_deleted(
     expect(status).to_have_value("No file chosen.")
     response = httpx.get(f"{app_url}/api/v1/admin/documents", auth=ADMIN_AUTH, timeout=30)
     assert "store-hours" not in {d["id"] for d in response.json()["documents"]}
+
+
+def test_admin_creates_a_channel_whose_secret_signs_a_webhook(page: Page, app_url: str) -> None:
+    from examples.webhook_client import send_message
+
+    log_in(page, app_url)
+    page.get_by_role("tab", name="Integrations").click()
+    page.locator("#channel-name textarea, #channel-name input").first.fill("website")
+    page.locator("#channel-create").click()
+    result = page.locator("#integrations-result")
+    expect(result).to_contain_text("shown once")
+    secret = re.search(r"whsec_[A-Za-z0-9_-]+", result.inner_text()).group(0)
+
+    # The secret shown once is the one the webhook checks: a signed message is answered.
+    status, reply = send_message(
+        app_url, "website", secret, "How do I reset my password?", conversation_id="c1", user_id="u1"
+    )
+    assert status == 200, reply
+    assert reply["reply"].strip() and reply["session_id"]
+    listed = httpx.get(f"{app_url}/api/v1/admin/channels", auth=ADMIN_AUTH, timeout=30).json()["channels"]
+    assert [c["name"] for c in listed] == ["website"] and "secret" not in listed[0]

@@ -47,6 +47,10 @@ CHEAP = [
     ("/api/v1/admin/messages/{message_id}/trace", "GET"),
     ("/api/v1/admin/feedback", "GET"),
     ("/api/v1/admin/export", "GET"),
+    ("/api/v1/webhooks/{channel}", "POST"),
+    ("/api/v1/admin/channels", "GET"),
+    ("/api/v1/admin/deliveries", "GET"),
+    ("/api/v1/admin/api-keys", "GET"),
 ]
 
 

@@ -46,7 +46,15 @@ def test_two_hundred_turns_at_a_small_context_never_overflow(make_client) -> Non
     # 512 tokens of context is also llama.cpp's n_ctx here: an overflow would be a hard error.
     # Generative answers: this is about the window, and with no document every checked reply would be
     # an honest "don't know" (the second of which hands the conversation to a person).
-    client = make_client(context_tokens=512, answer_tokens=4, demo_data=False, answer_mode="generative")
+    # 200 turns into one conversation within a minute or two is what the rate limits exist to stop.
+    client = make_client(
+        context_tokens=512,
+        answer_tokens=4,
+        demo_data=False,
+        answer_mode="generative",
+        rate_limit_per_session="",
+        rate_limit_per_ip="",
+    )
     session_id = None
     for n in range(200):
         response = client.post(
