@@ -1,5 +1,6 @@
-"""The admin console (Gradio, behind the admin login): the knowledge base tab, and the Inbox tab
-(web/admin_inbox.py) where people answer the conversations handed to them."""
+"""The admin console (Gradio, behind the admin login): the knowledge base tab, the Inbox tab
+(web/admin_inbox.py) where people answer the conversations handed to them, and the Prompts tab
+(web/admin_prompts.py)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import gradio as gr
 
 from knowledge.loaders import DocumentError
 from web.admin_inbox import build_inbox_tab
+from web.admin_prompts import build_prompts_tab
 from web.services import Services
 
 COLUMNS = ["id", "title", "filename", "chunks", "size_bytes", "updated_at"]
@@ -89,5 +91,6 @@ def build_admin_ui(services: Services) -> gr.Blocks:
             reindex_button.click(reindex, inputs=[chosen], outputs=[status, documents, chosen])
             query.submit(search, inputs=[query], outputs=[hits])
         build_inbox_tab(services, ui)
+        build_prompts_tab(services, ui)
         ui.load(lambda: (table(), doc_choices()), outputs=[documents, chosen])
     return ui

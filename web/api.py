@@ -14,6 +14,7 @@ from agents.turn import TurnEvent
 from llm.factory import BackendUnavailableError
 from web.api_documents import router as documents_router
 from web.api_handoff import router as handoff_router
+from web.api_prompts import router as prompts_router
 from web.api_sessions import router as sessions_router
 from web.errors import ApiError, backend_unavailable
 from web.schemas import ChatReply, error_responses
@@ -127,4 +128,5 @@ def build_api(services: Services) -> APIRouter:
 
     router.include_router(documents_router)
     router.include_router(handoff_router)
+    router.include_router(prompts_router)
     return router
