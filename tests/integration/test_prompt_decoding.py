@@ -75,12 +75,14 @@ def test_a_published_system_version_decodes_the_next_turn_on_the_openai_backend(
 
 
 @pytest.mark.slow
-def test_the_embedded_model_follows_greedy_decoding_stop_sequences_and_the_answer_bound() -> None:
+def test_the_embedded_model_follows_the_decoding_settings() -> None:
     backend = build_chat_backend(Settings(answer_tokens=64))
     question = [HumanMessage("Write three sentences about the sea.")]
-    greedy = backend.with_decoding(Decoding(temperature=0, max_answer_tokens=24))
-    first, second = greedy.model.invoke(question), greedy.model.invoke(question)
-    assert first.text and first.text == second.text  # greedy: the same answer every time
-    assert first.usage_metadata is not None and first.usage_metadata["output_tokens"] <= 24
-    stopped = backend.with_decoding(Decoding(temperature=0, stop=["."])).model.invoke(question)
-    assert stopped.text.strip() and "." not in stopped.text
+    decoding = Decoding(temperature=0, top_p=0.5, max_answer_tokens=16, stop=["."])
+    model = backend.with_decoding(decoding).model
+    sent = model._request(question, None)  # type: ignore[attr-defined]
+    assert (sent["temperature"], sent["top_p"], sent["max_tokens"], sent["stop"]) == (0, 0.5, 16, ["."])
+    answer = model.invoke(question)
+    assert answer.text.strip() and "." not in answer.text
+    assert answer.usage_metadata is not None and answer.usage_metadata["output_tokens"] <= 16
+    assert backend.model.temperature == 0.2  # type: ignore[attr-defined]  # the shared model is unchanged
