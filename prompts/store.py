@@ -244,6 +244,8 @@ class PromptStore:
         for attempt in range(3):
             try:
                 with Session(self.engine) as db, db.begin():
+                    # Publishers of one prompt take turns (row locks on PostgreSQL; SQLite has one writer).
+                    db.execute(select(PromptVersion.id).where(PromptVersion.name == name).with_for_update())
                     row = self._row(db, name, version)
                     if row.status == "live":
                         return _record(row)
