@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends
+from fastapi import APIRouter, Body, Depends, Path
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
 
@@ -32,6 +32,9 @@ def _prompts(services: ServicesDep) -> PromptStore:
 
 
 PromptsDep = Annotated[PromptStore, Depends(_prompts)]
+# A version number as the database stores it (a 32-bit integer).
+MAX_VERSION = 2**31 - 1
+VersionPath = Annotated[int, Path(ge=1, le=MAX_VERSION, description="A version number of this prompt.")]
 
 
 class PromptSummary(PublicModel):
@@ -82,7 +85,7 @@ class DraftCreate(BaseModel):
 
     template: StrictStr = Field(description="The Jinja2 template (at most 128 KiB).")
     note: StrictStr = Field(default="", max_length=500, description="Why; shown in the version list.")
-    base_version: StrictInt = Field(ge=0, description="The newest version when editing started.")
+    base_version: StrictInt = Field(ge=0, le=MAX_VERSION, description="The newest version when editing started.")
     settings: dict[str, Any] | None = Field(
         default=None, description="`system` only; absent: the base version's settings are kept."
     )
@@ -168,7 +171,7 @@ def get_prompt(name: str, _: AdminUser, prompts: PromptsDep) -> Any:
     response_model=PromptVersionPublic,
     responses=error_responses(404),
 )
-def get_version(name: str, version: int, _: AdminUser, prompts: PromptsDep) -> Any:
+def get_version(name: str, version: VersionPath, _: AdminUser, prompts: PromptsDep) -> Any:
     try:
         return prompts.get(name, version).public()
     except UnknownPromptError as exc:
@@ -217,7 +220,7 @@ def create_version(name: str, body: DraftCreate, user: AdminUser, services: Serv
 )
 def publish_version(
     name: str,
-    version: int,
+    version: VersionPath,
     user: AdminUser,
     prompts: PromptsDep,
     body: Annotated[PublishRequest | None, Body()] = None,
@@ -234,7 +237,7 @@ def publish_version(
     response_model=TrialReply,
     responses=error_responses(404, 422, 503),
 )
-def try_version(name: str, version: int, body: TrialRequest, _: AdminUser, services: ServicesDep) -> Any:
+def try_version(name: str, version: VersionPath, body: TrialRequest, _: AdminUser, services: ServicesDep) -> Any:
     prompts = _prompts(services)
     trials = _trials(services)
     try:

@@ -42,6 +42,11 @@ CHEAP = [
     ("/api/v1/admin/documents/{doc_id}", "DELETE"),
     ("/api/v1/admin/documents/{doc_id}/reindex", "POST"),
     ("/api/v1/admin/kb/search", "GET"),
+    ("/api/v1/admin/prompts", "GET"),
+    ("/api/v1/admin/prompts/{name}", "GET"),
+    ("/api/v1/admin/prompts/{name}/versions", "POST"),
+    ("/api/v1/admin/prompts/{name}/versions/{version}", "GET"),
+    ("/api/v1/admin/prompts/{name}/versions/{version}/publish", "POST"),
 ]
 
 
