@@ -19,10 +19,15 @@ from agents.events import TurnResult
 from agents.turn import SupportAgent
 from commerce import CommerceService, seed_demo_store
 from handoff import HandoffService
+from llm.factory import MESSAGE_OVERHEAD_TOKENS
 from memory.store import ConversationStore
 from prompts.source import PromptSet, PromptSource
 from storage.db import make_engine, migrate
 from tools.context import ToolContext
+
+
+class PromptTooLongError(ValueError):
+    """A system prompt that would leave the conversation too little of the model's context."""
 
 
 class PinnedPrompts:
@@ -110,3 +115,27 @@ class PromptTrials:
         stored = store.message(result.message_id)
         used = dict((stored.trace or {}).get("prompt_versions", {})) if stored is not None else {}
         return result, used
+
+    def check_fits(self, drafts: Mapping[str, int]) -> None:
+        """Refuse (PromptTooLongError) a system prompt that, with no excerpt and the answer's room,
+        leaves the conversation less than an eighth of the context: every turn would be refused."""
+        if "system" not in drafts:
+            return
+        agent, backend = self.agent, self.agent.backend
+        prompts = agent.prompts.prompt_set(drafts)
+        config = agent.config
+        branding = prompts.branding or {
+            "company": config.company,
+            "assistant_name": config.assistant_name,
+            "topics": config.topics,
+        }
+        text = prompts.render("system", **branding, chunks=[]).text
+        used = backend.count_text(text) + MESSAGE_OVERHEAD_TOKENS + backend.prompt_overhead_tokens
+        answer = prompts.decoding.max_answer_tokens or config.answer_tokens
+        left, needed = config.context_tokens - used - answer, config.context_tokens // 8
+        if left < needed:
+            raise PromptTooLongError(
+                f"this system prompt takes {used} tokens: with {answer} kept for the answer, "
+                f"{max(left, 0)} of the model's {config.context_tokens}-token context would remain for "
+                f"the conversation, and at least {needed} are needed"
+            )

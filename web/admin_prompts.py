@@ -10,6 +10,7 @@ from typing import Any
 
 import gradio as gr
 
+from agents.trial import PromptTooLongError
 from agents.validation import InvalidMessageError
 from llm.factory import BackendUnavailableError
 from memory.store import UnknownSessionError
@@ -160,6 +161,12 @@ def build_prompts_tab(services: Services, ui: gr.Blocks) -> None:
         if version is None:
             gr.Warning("Choose a version first.")
             return "Choose a version first.", gr.skip(), gr.skip(), gr.skip()
+        try:
+            if trials is not None:
+                trials.check_fits({name: int(version)})
+        except PromptTooLongError as exc:
+            gr.Warning(f"Not published: {exc}")
+            return f"❌ Not published: {exc}", gr.skip(), gr.skip(), gr.skip()
         record = prompts.publish(name, int(version), by=request.username or "admin")
         return (
             f"✅ v{record.version} is live: the next turn of every conversation uses it.",

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Body, Depends, Path
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
 
-from agents.trial import PromptTrials
+from agents.trial import PromptTooLongError, PromptTrials
 from prompts import (
     PromptStore,
     SettingsProblem,
@@ -85,7 +85,9 @@ class DraftCreate(BaseModel):
 
     template: StrictStr = Field(description="The Jinja2 template (at most 128 KiB).")
     note: StrictStr = Field(default="", max_length=500, description="Why; shown in the version list.")
-    base_version: StrictInt = Field(ge=0, le=MAX_VERSION, description="The newest version when editing started.")
+    base_version: StrictInt = Field(
+        ge=0, le=MAX_VERSION, description="The newest version when editing started."
+    )
     settings: dict[str, Any] | None = Field(
         default=None, description="`system` only; absent: the base version's settings are kept."
     )
@@ -215,20 +217,28 @@ def create_version(name: str, body: DraftCreate, user: AdminUser, services: Serv
 @router.post(
     "/{name}/versions/{version}/publish",
     summary="Publish a version: the next turn of every session uses it (publishing an older one restores it)",
+    description="A system prompt that would leave the conversation less than an eighth of the model's "
+    "context is refused (422 `prompt_too_long`).",
     response_model=PromptVersionPublic,
-    responses=error_responses(404),
+    responses=error_responses(404, 422),
 )
 def publish_version(
     name: str,
     version: VersionPath,
     user: AdminUser,
-    prompts: PromptsDep,
+    services: ServicesDep,
     body: Annotated[PublishRequest | None, Body()] = None,
 ) -> Any:
+    prompts = _prompts(services)
     try:
+        prompts.get(name, version)
+        if services.prompt_trials is not None:
+            services.prompt_trials.check_fits({name: version})
         return prompts.publish(name, version, by=_who(user, body.author if body else None)).public()
     except UnknownPromptError as exc:
         return _problem(exc)
+    except PromptTooLongError as exc:
+        return error_response(422, "prompt_too_long", str(exc))
 
 
 @router.post(
@@ -237,7 +247,9 @@ def publish_version(
     response_model=TrialReply,
     responses=error_responses(404, 422, 503),
 )
-def try_version(name: str, version: VersionPath, body: TrialRequest, _: AdminUser, services: ServicesDep) -> Any:
+def try_version(
+    name: str, version: VersionPath, body: TrialRequest, _: AdminUser, services: ServicesDep
+) -> Any:
     prompts = _prompts(services)
     trials = _trials(services)
     try:

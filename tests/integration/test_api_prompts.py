@@ -103,13 +103,21 @@ def test_a_template_that_does_not_render_or_bad_settings_are_a_422_and_nothing_i
     assert newest(demo_client, name) == before
 
 
-def test_a_100_kb_prompt_is_kept_whole_and_a_bigger_one_is_refused(demo_client: TestClient) -> None:
-    template = "Sorry, I don't know. " + "Really. " * 12_500  # ~100 kB
-    response = save(demo_client, "handoff", template)
+def test_a_100_kb_prompt_is_kept_whole_but_not_published_and_a_bigger_one_is_refused(
+    demo_client: TestClient,
+) -> None:
+    live = live_version(demo_client, "system")
+    template = "You are the assistant. " + "Be brief. " * 10_000  # ~100 kB
+    response = save(demo_client, "system", template)
     assert response.status_code == 201, response.text
     version = response.json()["version"]
-    stored = demo_client.get(f"{BASE}/handoff/versions/{version}", auth=ADMIN).json()
+    stored = demo_client.get(f"{BASE}/system/versions/{version}", auth=ADMIN).json()
     assert stored["template"] == template
+    # Every turn would overflow the model's context: publishing it is refused, customers keep the live one.
+    refused = demo_client.post(f"{BASE}/system/versions/{version}/publish", auth=ADMIN)
+    assert refused.status_code == 422 and refused.json()["error"]["code"] == "prompt_too_long"
+    assert "2048-token context" in refused.json()["error"]["message"]
+    assert live_version(demo_client, "system") == live
     too_big = save(demo_client, "handoff", "x" * 200_000)
     assert too_big.status_code == 422 and "at most" in too_big.json()["error"]["message"]
     assert save(demo_client, "handoff", "x" * 300_000).status_code == 413
@@ -137,6 +145,10 @@ def test_publish_try_and_restore_change_the_next_customer_turn(demo_client: Test
         auth=ADMIN,
     )
     assert again.status_code == 200 and again.json()["session_id"] == trial["session_id"]
+    assert again.json()["handoff"] is True
+    # A second "I don't know" in a row hands the trial over, in the scratch database: no inbox entry.
+    queued = demo_client.get("/api/v1/admin/conversations?state=queued", auth=ADMIN).json()["conversations"]
+    assert trial["session_id"] not in {c["session_id"] for c in queued}
 
     published = demo_client.post(f"{BASE}/no_answer/versions/{draft}/publish", auth=ADMIN)
     assert published.status_code == 200 and published.json()["status"] == "live"
