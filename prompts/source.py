@@ -27,14 +27,14 @@ class SystemSettings(Decoding):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     company: str | None = Field(
-        default=None, max_length=100, description="The company's name; none: neutral wording."
+        default=None, max_length=200, description="The company's name; none: neutral wording."
     )
     assistant_name: str | None = Field(
-        default=None, max_length=64, description="The name the assistant gives itself."
+        default=None, max_length=100, description="The name the assistant gives itself."
     )
     topics: list[str] = Field(
         default_factory=list,
-        max_length=20,
+        max_length=50,
         description="What the assistant can help with (offered when it does not know).",
     )
 
@@ -47,8 +47,8 @@ class SystemSettings(Decoding):
     @classmethod
     def _clean_topics(cls, value: list[str]) -> list[str]:
         topics = [t.strip() for t in value if t.strip()]
-        if any(len(t) > 60 for t in topics):
-            raise ValueError("a topic has at most 60 characters")
+        if any(len(t) > 100 for t in topics):
+            raise ValueError("a topic has at most 100 characters")
         return topics
 
     def branding(self) -> dict[str, Any]:
