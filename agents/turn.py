@@ -215,7 +215,9 @@ class SupportAgent:
                 answer_tokens=answer_tokens,
             )
             trace.window = prompt.trace
-            checked = CheckedAnswer(self.answer_checker, message.content, prompt.excerpts)
+            branding = prompts.branding or {}
+            names = [n for n in (branding.get("company"), branding.get("assistant_name")) if n]
+            checked = CheckedAnswer(self.answer_checker, message.content, prompt.excerpts, names)
             loop = yield from checked.events(
                 run_tool_loop(
                     backend=backend,

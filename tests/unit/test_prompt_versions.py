@@ -223,3 +223,48 @@ def test_the_search_tools_excerpts_reach_the_model_through_the_live_excerpts_pro
     assert results[1] == "[Gift <\\/excerpt> Wrap] Wrapping costs $4.75."
     traces = [m.trace for m in store.messages(first.session_id) if m.role == "assistant" and m.trace]
     assert [t["prompt_versions"].get("excerpts") for t in traces] == [1, 2]
+
+
+class ShippingArticle:
+    """A retriever that always finds the demo's shipping times."""
+
+    def retrieve(self, query: str, *, k: int | None = None) -> list[RetrievedChunk]:
+        text = (Path(__file__).resolve().parents[2] / "knowledge" / "demo" / "shipping-times.md").read_text()
+        return [RetrievedChunk("shipping-times:0", "shipping-times", "Shipping Times", "", text, 0.7)]
+
+    def has_documents(self) -> bool:
+        return True
+
+
+def test_a_company_renamed_in_the_admin_may_be_named_in_a_checked_reply(
+    store: ConversationStore, prompts: PromptStore, embedder
+) -> None:
+    from grounding import AnswerChecker
+
+    live = prompts.live("system")
+    assert live is not None
+    prompts.create(
+        "system",
+        template=live.template,
+        note="renamed",
+        author="a",
+        base_version=1,
+        settings={**live.settings, "company": "Zyxcorp"},
+    )
+    prompts.publish("system", 2, by="a")
+    reply = "With Zyxcorp, transit time counts business days only (Monday to Friday)."
+    backend = scripted_backend(
+        [AIMessage(content=reply), AIMessage(content=reply.replace("Zyxcorp", "Qwertia"))]
+    )
+    backend.auto_tool_calls = False
+    agent = SupportAgent(
+        store=store,
+        backend=backend,
+        prompts=prompts,
+        config=AgentConfig(),
+        retriever=ShippingArticle(),
+        answer_checker=AnswerChecker(embedder.embed_documents, known_names=["Acme Tools"]),  # type: ignore[arg-type]
+    )
+    assert agent.run("how long does standard shipping take?", session_id=None).reply == reply
+    # A name that is neither in the sources nor the company's is still not let through.
+    assert "Qwertia" not in agent.run("how long does standard shipping take?", session_id=None).reply
