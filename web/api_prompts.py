@@ -136,7 +136,7 @@ def _who(user: str, given: str | None) -> str:
 
 
 router = APIRouter(
-    prefix="/api/v1/admin/prompts", tags=["admin: prompts"], responses=error_responses(401, 429)
+    prefix="/api/v1/admin/prompts", tags=["admin: prompts"], responses=error_responses(401, 422, 429)
 )
 
 
