@@ -57,12 +57,13 @@ def build_services(settings: Settings, *, embedder=None):  # noqa: ANN001, ANN20
     """Everything the web app serves; `embedder` lets tests share one loaded embedding model."""
     from functools import partial
 
+    from agents.trial import PromptTrials, scratch_engine, trial_tool_context
     from agents.turn import AgentConfig, SupportAgent
     from commerce import CommerceService, seed_demo_store
     from handoff import HandoffService
     from llm import build_chat_backend
     from memory import ConversationStore
-    from prompts import PromptLibrary
+    from prompts import PromptStore
     from storage import make_engine, migrate
     from tools import ToolContext, build_tools
     from web.admin_auth import AdminAuth
@@ -83,10 +84,20 @@ def build_services(settings: Settings, *, embedder=None):  # noqa: ANN001, ANN20
     backend = build_chat_backend(settings)
     store = ConversationStore(engine)
     commerce, handoff = CommerceService(engine), HandoffService(engine)
+    prompts = PromptStore(engine)
+    # On the first start the prompt files become version 1; the company, assistant name and topics
+    # then live with the system prompt's versions and are edited in the admin console.
+    prompts.seed(
+        branding={
+            "company": settings.company_name,
+            "assistant_name": settings.assistant_name,
+            "topics": list(settings.topics or []),
+        }
+    )
     agent = SupportAgent(
         store=store,
         backend=backend,
-        prompts=PromptLibrary(),
+        prompts=prompts,
         config=AgentConfig(
             company=settings.company_name,
             assistant_name=settings.assistant_name,
@@ -121,6 +132,12 @@ def build_services(settings: Settings, *, embedder=None):  # noqa: ANN001, ANN20
         commerce=commerce,
         handoff=handoff,
         integrations=build_integrations(settings, engine, agent),
+        prompts=prompts,
+        prompt_trials=PromptTrials(
+            agent,
+            engine=partial(scratch_engine, demo_store=settings.demo_data),
+            tool_context=trial_tool_context,
+        ),
     )
 
 

@@ -8,12 +8,14 @@ the final cleanup (cut-off and repeated sentences) applies to what is stored.
 
 from __future__ import annotations
 
+import copy
 import re
 from collections.abc import Generator, Iterator, Sequence
 from typing import TypeVar
 
 from agents.events import TurnEvent
 from grounding import AnswerChecker, CheckedReply, Source, Verdict
+from grounding.facts import vocabulary
 from knowledge.types import RetrievedChunk
 from tools.registry import ToolOutcome
 
@@ -24,8 +26,17 @@ class CheckedAnswer:
     """Wraps one turn's events: holds back unchecked answer text, and gives the final verdict."""
 
     def __init__(
-        self, checker: AnswerChecker | None, question: str, excerpts: Sequence[RetrievedChunk]
+        self,
+        checker: AnswerChecker | None,
+        question: str,
+        excerpts: Sequence[RetrievedChunk],
+        known_names: Sequence[str] = (),
     ) -> None:
+        if checker is not None and known_names:
+            # The company and assistant names of this turn's prompts (edited in the admin) may
+            # appear in a reply without being in the sources; the shared checker stays as it is.
+            checker = copy.copy(checker)
+            checker.known_names = checker.known_names | vocabulary(" ".join(known_names))
         self.checker = checker
         self.question = question
         self.sources = [Source(title=c.title, text=c.text, document=c.document) for c in excerpts]

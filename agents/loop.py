@@ -22,7 +22,7 @@ from knowledge.types import RetrievedChunk
 from llm.factory import ChatBackend
 from llm.streaming import ModelStep, stream_step
 from llm.toolcalls import call_id
-from tools.registry import ToolOutcome, run_tool_call
+from tools.registry import MAX_RESULT_CHARS, ToolOutcome, run_tool_call
 
 
 @dataclass
@@ -45,12 +45,14 @@ def run_tool_loop(
     route: Route | None = None,
     context: Any = None,
     stop_when: Callable[[str], bool] | None = None,
+    show_excerpts: Callable[[list[RetrievedChunk]], str] | None = None,
 ) -> Generator[TurnEvent, None, LoopResult]:
     """Run the loop over `messages` (extended in place), yielding answer tokens and finished tool calls.
 
     With a `route`, the first step is that one tool call: built from the route's arguments when
     they are complete, otherwise filled by the model with the tool named (tool_choice). Later steps
-    offer the tools under "auto" only if `offer_tools`; the last step offers none.
+    offer the tools under "auto" only if `offer_tools`; the last step offers none. A tool result
+    that carries knowledge-base chunks is shown to the model through `show_excerpts` (a template).
     """
     offer_tools = bool(tools) and offer_tools
     model = backend.model.bind_tools(list(tools)) if offer_tools else backend.model
@@ -74,9 +76,12 @@ def run_tool_loop(
             started = time.perf_counter()
             outcome = run_tool_call(tools, dict(call), context)
             tool_ms = round((time.perf_counter() - started) * 1000, 1)
+            found = [c for c in outcome.artifact or [] if isinstance(c, RetrievedChunk)]
+            if found and show_excerpts is not None:
+                outcome.result = show_excerpts(found)[:MAX_RESULT_CHARS]
             result.outcomes.append(outcome)
+            result.found_chunks.extend(found)
             trace.tool_calls.append({**outcome.public(), "ok": outcome.ok, "ms": tool_ms})
-            result.found_chunks.extend(c for c in outcome.artifact or [] if isinstance(c, RetrievedChunk))
             tool_message = ToolMessage(content=outcome.result, tool_call_id=call["id"])
             recorder.tool_result(tool_message)
             messages.append(tool_message)

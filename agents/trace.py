@@ -27,7 +27,7 @@ class TurnTrace:
     answer_check: dict[str, Any] | None = None
     # Earlier messages of the session this worker answered first, to keep the answers in order.
     answered_first: list[int] = field(default_factory=list)
-    # Prompt name → the version the turn rendered (versioned prompts); empty: prompts from files.
+    # The prompt versions the turn rendered (name → version; 0: the file in prompts/), prompts/store.py.
     prompt_versions: dict[str, int] = field(default_factory=dict)
     total_ms: float = 0.0
 

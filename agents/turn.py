@@ -32,7 +32,7 @@ from llm.factory import BackendUnavailableError, ChatBackend
 from memory.store import ConversationStore, StoredMessage, UnknownSessionError
 from memory.turnlock import TurnLock
 from memory.window import ContextOverflowError, conversation_for
-from prompts.library import PromptLibrary
+from prompts.source import PromptSet, PromptSource
 
 __all__ = ["AgentConfig", "SupportAgent", "TurnEvent", "TurnResult"]
 
@@ -67,7 +67,7 @@ class SupportAgent:
         *,
         store: ConversationStore,
         backend: ChatBackend,
-        prompts: PromptLibrary,
+        prompts: PromptSource,
         config: AgentConfig,
         retriever: Retriever | None = None,
         tools: Sequence[BaseTool] = (),
@@ -154,12 +154,15 @@ class SupportAgent:
         session_id = message.session_id
         recorder = TurnRecorder(self.store, self.backend, session_id=session_id, message_id=message.id)
         trace = TurnTrace(answered_first=answered_first)
+        # The prompt versions live now: the whole turn uses these, even if one is published meanwhile.
+        prompts = self.prompts.prompt_set()
         done = False
 
         def finish(
             reply: str, citations: list[dict[str, Any]], tool_calls: list[dict[str, Any]]
         ) -> TurnEvent:
             nonlocal done
+            trace.prompt_versions = dict(prompts.used)
             event = self._finish(recorder, reply, citations, tool_calls, trace, started)
             done = True
             return event
@@ -175,7 +178,7 @@ class SupportAgent:
                 return
             conversation = conversation_for(self.store.messages(session_id), message.id)
             if self.handoff is not None and sounds_upset(message.content):
-                reply = self._escalate(session_id, "the customer sounds upset", trace)
+                reply = self._escalate(session_id, "the customer sounds upset", trace, prompts)
                 yield TurnEvent("token", text=reply)
                 yield finish(reply, [], [])
                 return
@@ -190,29 +193,34 @@ class SupportAgent:
             if not chunks and chosen is None and routing != "auto" and self._has_knowledge():
                 # Nothing in the knowledge base is relevant and no tool applies: say so honestly
                 # instead of letting the model improvise a policy.
-                reply = self._no_answer(session_id, conversation, trace, "no_relevant_knowledge")
+                reply = self._no_answer(session_id, conversation, trace, prompts, "no_relevant_knowledge")
                 yield TurnEvent("token", text=reply)
                 yield finish(reply, [], [])
                 return
 
+            # The system prompt's version carries the decoding settings (unset: the configured ones).
+            decoding = prompts.decoding
+            answer_tokens = min(
+                decoding.max_answer_tokens or self.config.answer_tokens, self.config.context_tokens // 2
+            )
+            backend = self.backend.with_decoding(
+                decoding.model_copy(update={"max_answer_tokens": answer_tokens})
+            )
             prompt = build_prompt(
-                backend=self.backend,
-                render_system=lambda used: self.prompts.render(
-                    "system",
-                    company=self.config.company,
-                    assistant_name=self.config.assistant_name,
-                    chunks=used,
-                ),
+                backend=backend,
+                render_system=lambda used: self._render(prompts, "system", chunks=used),
                 chunks=chunks,
                 conversation=conversation,
                 context_tokens=self.config.context_tokens,
-                answer_tokens=self.config.answer_tokens,
+                answer_tokens=answer_tokens,
             )
             trace.window = prompt.trace
-            checked = CheckedAnswer(self.answer_checker, message.content, prompt.excerpts)
+            branding = prompts.branding or {}
+            names = [n for n in (branding.get("company"), branding.get("assistant_name")) if n]
+            checked = CheckedAnswer(self.answer_checker, message.content, prompt.excerpts, names)
             loop = yield from checked.events(
                 run_tool_loop(
-                    backend=self.backend,
+                    backend=backend,
                     tools=self.tools,
                     messages=prompt.messages,
                     max_steps=self.config.max_tool_steps,
@@ -222,6 +230,7 @@ class SupportAgent:
                     route=chosen,
                     context=self.tool_context(session_id) if self.tool_context else None,
                     stop_when=is_repeating if self.answer_checker is not None else None,
+                    show_excerpts=lambda found: self._render(prompts, "excerpts", chunks=found),
                 )
             )
             citations = {c.chunk_id: c for c in [*prompt.excerpts, *loop.found_chunks]}
@@ -229,10 +238,10 @@ class SupportAgent:
             tool_calls = [o.public() for o in loop.outcomes]
             refund = next((o for o in loop.outcomes if o.name == "request_refund" and o.ok), None)
             if refund is not None and self._state(session_id) == ConversationState.BOT:
-                self._escalate(session_id, "a refund request waits for a person's approval", trace)
+                self._escalate(session_id, "a refund request waits for a person's approval", trace, prompts)
             if self._state(session_id) in PERSON_STATES:
                 # Handed over during this turn (the customer asked, or a refund waits): say so plainly.
-                reply = self.prompts.render("handoff", company=self.config.company)
+                reply = self._render(prompts, "handoff")
                 trace.handoff_offered = True
                 yield TurnEvent("token", text=reply)
                 yield finish(reply, ranked, tool_calls)
@@ -250,7 +259,7 @@ class SupportAgent:
                     reply = "\n\n".join(o.result for o in facts)
                     trace.grounding = "tool_result"
                 elif verdict.text is None:
-                    reply = self._no_answer(session_id, conversation, trace, "no_supported_answer")
+                    reply = self._no_answer(session_id, conversation, trace, prompts, "no_supported_answer")
                 else:
                     reply = verdict.text
             if not reply:
@@ -274,23 +283,39 @@ class SupportAgent:
     def _has_knowledge(self) -> bool:
         return self.retriever is not None and self.retriever.has_documents()
 
+    def _render(self, prompts: PromptSet, name: str, **variables: Any) -> str:
+        """Render a prompt of this turn's set with the company, assistant name and topics: those
+        stored with the system prompt, else the configured ones (the file source)."""
+        config = self.config
+        branding = prompts.branding or {
+            "company": config.company,
+            "assistant_name": config.assistant_name,
+            "topics": config.topics,
+        }
+        return prompts.render(name, **branding, **variables).text
+
     def _no_answer(
-        self, session_id: str, conversation: list[StoredMessage], trace: TurnTrace, why: str
+        self,
+        session_id: str,
+        conversation: list[StoredMessage],
+        trace: TurnTrace,
+        prompts: PromptSet,
+        why: str,
     ) -> str:
         """The honest "I don't know" with the offer of a person; the second in a row hands over."""
         trace.grounding = why
         trace.handoff_offered = True
         if self.handoff is not None and last_reply_was_no_answer(conversation):
-            return self._escalate(session_id, "the assistant could not answer twice in a row", trace)
-        return self.prompts.render("no_answer", company=self.config.company, topics=self.config.topics)
+            return self._escalate(session_id, "the assistant could not answer twice in a row", trace, prompts)
+        return self._render(prompts, "no_answer")
 
-    def _escalate(self, session_id: str, reason: str, trace: TurnTrace) -> str:
+    def _escalate(self, session_id: str, reason: str, trace: TurnTrace, prompts: PromptSet) -> str:
         """Queue the conversation for a person (the agent's own decision); the reply that says so."""
         assert self.handoff is not None
         self.handoff.transition(session_id, ConversationState.QUEUED, by="assistant", reason=reason)
         trace.escalated = reason
         trace.handoff_offered = True
-        return self.prompts.render("handoff", company=self.config.company)
+        return self._render(prompts, "handoff")
 
     def _replay(self, message: StoredMessage) -> Iterator[TurnEvent]:
         """The stored answer of a message that another worker already answered."""

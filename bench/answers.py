@@ -195,7 +195,8 @@ def main() -> None:
         print(f"# answer benchmark — {machine()}")
         services = app.build_services(settings, embedder=embedder)
         agent, kb = services.agent, services.knowledge
-        no_answer = agent.prompts.render("no_answer", company=agent.config.company)
+        branding = {"company": agent.config.company, "assistant_name": None, "topics": agent.config.topics}
+        no_answer = agent.prompts.prompt_set().render("no_answer", **branding).text
         in_scope = sum(1 for q in questions if q["document"])
         print(
             f"# {services.model_description}; answer_tokens={settings.answer_tokens}; "

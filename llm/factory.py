@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
 import json
 import logging
@@ -16,6 +17,7 @@ import httpx
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage
 
+from llm.decoding import Decoding
 from llm.resilience import CircuitBreaker
 from settings import Settings
 
@@ -65,6 +67,14 @@ class ChatBackend:
     # One model call, first token to last, may take this long.
     total_timeout_s: float = float("inf")
     breaker: CircuitBreaker = field(default_factory=CircuitBreaker)
+    # How this backend's model takes decoding settings (a prompt version's); None: it ignores them.
+    decode: Callable[[BaseChatModel, Decoding], BaseChatModel] | None = None
+
+    def with_decoding(self, decoding: Decoding) -> ChatBackend:
+        """This backend with `decoding` applied to its model (shared client, breaker and counter)."""
+        if self.decode is None or decoding.is_default:
+            return self
+        return dataclasses.replace(self, model=self.decode(self.model, decoding))
 
     def count_message(self, message: BaseMessage) -> int:
         """Tokens one message costs in the prompt: its text, its tool calls and the template overhead."""
@@ -119,7 +129,38 @@ def _embedded_backend(settings: Settings) -> ChatBackend:
         description=f"embedded llama.cpp ({path.name})",
         errors=(RuntimeError, ValueError),
         auto_tool_calls=False,
+        decode=decoded_llamacpp,
     )
+
+
+def _decoding_update(decoding: Decoding) -> dict[str, object]:
+    update: dict[str, object] = {}
+    if decoding.temperature is not None:
+        update["temperature"] = decoding.temperature
+    if decoding.top_p is not None:
+        update["top_p"] = decoding.top_p
+    if decoding.max_answer_tokens is not None:
+        update["max_tokens"] = decoding.max_answer_tokens
+    if decoding.stop:
+        update["stop"] = list(decoding.stop)
+    return update
+
+
+def decoded_llamacpp(model: BaseChatModel, decoding: Decoding) -> BaseChatModel:
+    """The embedded model with other decoding settings (the same Llama and lock: a shallow copy)."""
+    return model.model_copy(update=_decoding_update(decoding))
+
+
+def decoded_openai(model: BaseChatModel, decoding: Decoding) -> BaseChatModel:
+    """A ChatOpenAI with other decoding settings, sharing its HTTP clients; the answer bound is
+    also sent as the classic `max_tokens`, which vLLM and llama.cpp servers read."""
+    update = _decoding_update(decoding)
+    if "max_tokens" in update:
+        update["extra_body"] = {
+            **(getattr(model, "extra_body", None) or {}),
+            "max_tokens": update["max_tokens"],
+        }
+    return model.model_copy(update=update)
 
 
 def _server_root(base_url: str) -> str:
@@ -209,4 +250,5 @@ def _openai_backend(settings: Settings) -> ChatBackend:
         ),
         retries=2,
         total_timeout_s=settings.llm_timeout_s,
+        decode=decoded_openai,
     )

@@ -67,6 +67,10 @@ class LlamaCppChatModel(BaseChatModel):
     model_name: str = "embedded"
     max_tokens: int = 256
     temperature: float = 0.2
+    # llama.cpp's own default; a prompt version may set another (llm/decoding.py).
+    top_p: float = 0.95
+    # Sequences that end the answer, besides the chat template's own end.
+    stop: list[str] = Field(default_factory=list)
     # Small models loop on a sentence without it.
     repeat_penalty: float = 1.15
     lock: Any = Field(default_factory=threading.Lock, exclude=True)
@@ -90,7 +94,8 @@ class LlamaCppChatModel(BaseChatModel):
             "messages": convert_to_openai_messages(messages),
             "max_tokens": kwargs.pop("max_tokens", self.max_tokens),
             "temperature": kwargs.pop("temperature", self.temperature),
-            "stop": stop,
+            "top_p": kwargs.pop("top_p", self.top_p),
+            "stop": [*(stop or []), *self.stop] or None,
             "repeat_penalty": kwargs.pop("repeat_penalty", self.repeat_penalty),
         }
         if kwargs.get("tools"):

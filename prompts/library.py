@@ -1,40 +1,44 @@
-"""Loads the default prompt files next to this module and renders them."""
+"""The default prompt files next to this module (`system.md.j2`, `no_answer.md.j2`, …), rendered as
+they are: the prompt source of tests and the seed of the versioned prompts in the database."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from jinja2 import FileSystemLoader, Template
+
+from prompts.source import FILE_VERSION, PromptSet
+from prompts.templates import PROMPT_NAMES, make_environment, spoken_list
 
 PROMPTS_DIR = Path(__file__).resolve().parent
+SUFFIX = ".md.j2"
 
-
-def _quote(text: str) -> str:
-    # Retrieved text is data: it must not be able to close the tag that quotes it.
-    return text.replace("</", "<\\/")
-
-
-def spoken_list(items: list[str], conjunction: str = "or") -> str:
-    """`a, b or c`: a list as a sentence says it."""
-    items = [str(i) for i in items]
-    if len(items) <= 1:
-        return "".join(items)
-    return f"{', '.join(items[:-1])} {conjunction} {items[-1]}"
+__all__ = ["PROMPTS_DIR", "PromptLibrary", "spoken_list"]
 
 
 class PromptLibrary:
-    """Renders the named prompt templates (`system.md.j2`, `no_answer.md.j2`, …)."""
+    """Renders the named prompt files; every file is version 0 and has no settings of its own."""
 
     def __init__(self, folder: Path = PROMPTS_DIR) -> None:
-        self._env = Environment(
-            loader=FileSystemLoader(folder),
-            undefined=StrictUndefined,
-            keep_trailing_newline=False,
-            autoescape=False,
-        )
-        self._env.filters["quote"] = _quote
-        self._env.filters["spoken_list"] = spoken_list
+        self.folder = folder
+        self._env = make_environment(loader=FileSystemLoader(folder))
+
+    def source(self, name: str) -> str:
+        """The template text of `name` (what the database is seeded with)."""
+        return (self.folder / f"{name}{SUFFIX}").read_text(encoding="utf-8")
+
+    def names(self) -> list[str]:
+        return [n for n in PROMPT_NAMES if (self.folder / f"{n}{SUFFIX}").is_file()]
+
+    def template(self, name: str) -> Template:
+        return self._env.get_template(f"{name}{SUFFIX}")
 
     def render(self, name: str, **variables: Any) -> str:
-        return self._env.get_template(f"{name}.md.j2").render(**variables).strip()
+        return self.template(name).render(**variables).strip()
+
+    def prompt_set(self, drafts: Mapping[str, int] | None = None) -> PromptSet:
+        if drafts:
+            raise LookupError("the prompt files have no draft versions")
+        return PromptSet({n: (FILE_VERSION, self.template(n)) for n in self.names()}, settings=None)

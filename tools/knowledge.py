@@ -5,6 +5,7 @@ from __future__ import annotations
 from langchain_core.tools import BaseTool, StructuredTool
 
 from knowledge.types import RetrievedChunk, Retriever
+from prompts.templates import quote
 
 
 def make_search_knowledge_base_tool(retriever: Retriever) -> BaseTool:
@@ -22,8 +23,10 @@ def make_search_knowledge_base_tool(retriever: Retriever) -> BaseTool:
         chunks = retriever.retrieve(query)
         if not chunks:
             return "No help-center article matches this query.", []
+        # Quoted as data; inside a turn the agent shows them through the `excerpts` prompt instead.
         text = "\n\n".join(
-            f'<excerpt id="{c.chunk_id}" document="{c.title}">\n{c.text}\n</excerpt>' for c in chunks
+            f'<excerpt id="{c.chunk_id}" document="{quote(c.title)}">\n{quote(c.text)}\n</excerpt>'
+            for c in chunks
         )
         return text, chunks
 

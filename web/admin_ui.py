@@ -1,7 +1,7 @@
 """The admin console (Gradio, behind the admin login): the knowledge base tab, the Inbox tab
 (web/admin_inbox.py) where people answer the conversations handed to them, the Conversations
-tab (web/admin_conversations.py) with the turn inspector, ratings and the fine-tuning export, and
-the Integrations tab (web/admin_integrations.py)."""
+tab (web/admin_conversations.py) with the turn inspector, ratings and the fine-tuning export,
+the Prompts tab (web/admin_prompts.py) and the Integrations tab (web/admin_integrations.py)."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from knowledge.loaders import DocumentError
 from web.admin_conversations import build_conversations_tab
 from web.admin_inbox import build_inbox_tab
 from web.admin_integrations import build_integrations_tab
+from web.admin_prompts import build_prompts_tab
 from web.services import Services
 
 COLUMNS = ["id", "title", "filename", "chunks", "size_bytes", "updated_at"]
@@ -94,6 +95,7 @@ def build_admin_ui(services: Services) -> gr.Blocks:
             query.submit(search, inputs=[query], outputs=[hits])
         build_inbox_tab(services, ui)
         build_conversations_tab(services, ui)
+        build_prompts_tab(services, ui)
         build_integrations_tab(services)
         ui.load(lambda: (table(), doc_choices()), outputs=[documents, chosen])
     return ui

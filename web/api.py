@@ -17,6 +17,7 @@ from web.api_documents import router as documents_router
 from web.api_feedback import router as feedback_router
 from web.api_handoff import router as handoff_router
 from web.api_integrations import router as integrations_router
+from web.api_prompts import router as prompts_router
 from web.api_review import router as review_router
 from web.api_sessions import router as sessions_router
 from web.api_webhooks import rate_limited
@@ -142,4 +143,5 @@ def build_api(services: Services) -> APIRouter:
     router.include_router(review_router)
     router.include_router(webhooks_router)
     router.include_router(integrations_router)
+    router.include_router(prompts_router)
     return router

@@ -8,12 +8,14 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from agents.trial import PromptTrials
 from agents.turn import SupportAgent
 from commerce import CommerceService
 from handoff import HandoffService
 from integrations.wiring import Integrations
 from knowledge.store import KnowledgeBase
 from memory.store import ConversationStore
+from prompts import PromptStore
 from settings import Settings
 from web.admin_auth import AdminAuth
 
@@ -29,6 +31,9 @@ class Services:
     commerce: CommerceService | None = None
     handoff: HandoffService | None = None
     integrations: Integrations | None = None
+    # The versioned prompts the admin edits, and trial turns with a draft (web/api_prompts.py).
+    prompts: PromptStore | None = None
+    prompt_trials: PromptTrials | None = None
 
 
 def get_services(request: Request) -> Services:

@@ -51,6 +51,11 @@ CHEAP = [
     ("/api/v1/admin/channels", "GET"),
     ("/api/v1/admin/deliveries", "GET"),
     ("/api/v1/admin/api-keys", "GET"),
+    ("/api/v1/admin/prompts", "GET"),
+    ("/api/v1/admin/prompts/{name}", "GET"),
+    ("/api/v1/admin/prompts/{name}/versions", "POST"),
+    ("/api/v1/admin/prompts/{name}/versions/{version}", "GET"),
+    ("/api/v1/admin/prompts/{name}/versions/{version}/publish", "POST"),
 ]
 
 

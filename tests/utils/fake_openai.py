@@ -31,6 +31,8 @@ class FakeOpenAI:
     def __init__(self, script: list[str]) -> None:
         self.script = list(script)
         self.requests = 0
+        # The JSON body of every chat request, in order (what the app really sent).
+        self.bodies: list[dict] = []
         self._lock = threading.Lock()
 
     def next_behaviour(self) -> str:
@@ -47,11 +49,12 @@ def fake_openai(script: list[str]) -> Iterator[tuple[str, FakeOpenAI]]:
 
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:
-            self.rfile.read(int(self.headers.get("content-length") or 0))
+            raw = self.rfile.read(int(self.headers.get("content-length") or 0))
             if not self.path.endswith("/chat/completions"):
                 self.send_response(404)
                 self.end_headers()
                 return
+            fake.bodies.append(json.loads(raw or b"{}"))
             behaviour = fake.next_behaviour()
             if behaviour == "hang":
                 stop.wait(30)
