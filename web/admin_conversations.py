@@ -181,7 +181,7 @@ def build_conversations_tab(services: Services, ui: gr.Blocks) -> None:
     def ratings() -> list[list[Any]]:
         return [
             [
-                r["prompt_version"] if r["prompt_version"] is not None else "unversioned",
+                f"v{r['prompt_version']}" if r["prompt_version"] is not None else "unversioned",
                 r["up"],
                 r["down"],
                 r["share_up"],

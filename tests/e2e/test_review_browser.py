@@ -95,9 +95,9 @@ def test_a_thumbs_down_reaches_the_admin_and_the_inspector_shows_dropped_turns(b
         expect(kept).to_have_count(1)
         assert kept.locator("del").count() == 0
 
-        # Ratings per prompt version (these replies used the unversioned prompt files), and the export.
+        # Ratings per prompt version (these replies used the system prompt's seeded version 1), and the export.
         admin.get_by_text("Ratings per prompt version").click()
-        expect(admin.locator("#conv-ratings")).to_contain_text("unversioned")
+        expect(admin.locator("#conv-ratings")).to_contain_text("v1")
         admin.get_by_text("Export for fine-tuning (JSONL)").click()
         admin.locator("#conv-export-button").click()
         expect(admin.locator("#conv-export")).to_contain_text(".jsonl")

@@ -198,7 +198,9 @@ def test_the_inspector_shows_what_the_fifo_window_dropped(make_app) -> None:
     assert call["name"] == "calculator" and "53.97" in call["result"] and call["ms"] >= 0
     assert trace["steps"] and trace["steps"][0]["model_ms"] >= 0
     assert trace["timings_ms"]["total"] >= trace["timings_ms"]["model"]
-    assert trace["reply"] == computed["reply"] and trace["prompt_versions"] == {}
+    assert (
+        trace["reply"] == computed["reply"] and trace["prompt_versions"]["system"] == 1
+    )  # the seeded live version
     assert [m["role"] for m in window["this_turn"]] == ["assistant", "tool"]
 
     first_reply = replies[0]["id"]
@@ -257,6 +259,7 @@ def test_the_export_gives_sft_transcripts_and_dpo_pairs(make_app) -> None:
         "Where is order NW-10042? I am maria.lopez@example.com"
     ]
     assert lines(client.get("/api/v1/admin/export", params={"prompt_version": 3}, auth=ADMIN)) == []
+    assert lines(client.get("/api/v1/admin/export", params={"prompt_version": 1}, auth=ADMIN))
     assert lines(client.get("/api/v1/admin/export", params={"until": "2020-01-01"}, auth=ADMIN)) == []
 
     pairs = lines(
@@ -271,7 +274,7 @@ def test_the_export_gives_sft_transcripts_and_dpo_pairs(make_app) -> None:
     ]
     summary = client.get("/api/v1/admin/feedback", auth=ADMIN).json()
     assert summary["by_prompt_version"] == [
-        {"prompt_version": None, "up": 1, "down": 1, "rated": 2, "share_up": 0.5}
+        {"prompt_version": 1, "up": 1, "down": 1, "rated": 2, "share_up": 0.5}
     ]
 
     for params in (
