@@ -73,10 +73,12 @@ def build_services(settings: Settings, *, embedder=None):  # noqa: ANN001, ANN20
     log.info("Applying database migrations…")
     migrate(engine)
     from grounding import AnswerChecker
+    from knowledge.batching import QueryBatcher
     from knowledge.embeddings import build_embedder
 
     embedder = embedder or build_embedder(settings)
-    kb = open_knowledge(settings, engine, embedder)
+    # Concurrent turns embed their queries together (one model call), the rest as it was.
+    kb = open_knowledge(settings, engine, QueryBatcher(embedder))
     seed_demo_data(settings, kb)
     if settings.demo_data:
         seed_demo_store(engine)
