@@ -27,6 +27,8 @@ class TurnTrace:
     answer_check: dict[str, Any] | None = None
     # Earlier messages of the session this worker answered first, to keep the answers in order.
     answered_first: list[int] = field(default_factory=list)
+    # The server refused the prompt as too long and the window was trimmed for a second try.
+    context_retry: dict[str, Any] | None = None
     total_ms: float = 0.0
 
     def add_step(self, *, model_ms: float, usage: dict[str, int], finish_reason: str | None) -> None:
