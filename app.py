@@ -110,6 +110,18 @@ def build_services(settings: Settings, *, embedder=None):  # noqa: ANN001, ANN20
             known_names=[n for n in (settings.company_name, settings.assistant_name) if n],
         ),
     )
+    from llm.probe import BackendProbe, build_backend_monitor, effective_context
+
+    def follow_backend(probe: BackendProbe) -> None:
+        # The window follows the server's context length; a server that refuses "auto" tool
+        # choice gets only the tools that rules name.
+        agent.config.context_tokens = effective_context(settings, probe)
+        if settings.tool_routing is None and probe.auto_tool_calls is not None:
+            agent.config.tool_routing = (
+                "both" if probe.auto_tool_calls and backend.auto_tool_calls else "rules"
+            )
+
+    monitor = build_backend_monitor(settings, follow_backend)
     admin_password = settings.admin_password.get_secret_value() if settings.admin_password else None
     return Services(
         settings=settings,
@@ -120,6 +132,7 @@ def build_services(settings: Settings, *, embedder=None):  # noqa: ANN001, ANN20
         knowledge=kb,
         commerce=commerce,
         handoff=handoff,
+        backend=monitor,
     )
 
 

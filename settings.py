@@ -36,12 +36,16 @@ class Settings(BaseSettings):
     llm_first_token_s: float = Field(default=30.0, gt=0)
     embedded_model_path: Path | None = None
     embedded_threads: int | None = None
+    # Unset with `openai`: the server's max_model_len (from /v1/models); set: at most this.
     context_tokens: int = Field(default=2048, ge=256)
     answer_tokens: int = Field(default=256, ge=4)
     max_tool_steps: int = Field(default=4, ge=1, le=20)
     temperature: float = Field(default=0.2, ge=0.0, le=2.0)
 
     max_message_chars: int = Field(default=4000, ge=1)
+    # Turns answered at once (the chat's queue and the REST API's worker threads). Unset: 32 for
+    # the embedded model (one answer at a time anyway), 256 for `openai` (the server batches).
+    chat_concurrency: int | None = Field(default=None, ge=1, le=4096)
 
     chroma_url: str | None = None
     embedding_backend: Literal["local", "openai"] = "local"

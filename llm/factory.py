@@ -65,6 +65,9 @@ class ChatBackend:
     # One model call, first token to last, may take this long.
     total_timeout_s: float = float("inf")
     breaker: CircuitBreaker = field(default_factory=CircuitBreaker)
+    # How many turns are worth running at once: the embedded model answers one at a time (the rest
+    # wait for its lock); a server that batches (vLLM) gets faster per request the more it has.
+    concurrent_turns: int = 32
 
     def count_message(self, message: BaseMessage) -> int:
         """Tokens one message costs in the prompt: its text, its tool calls and the template overhead."""
@@ -209,4 +212,5 @@ def _openai_backend(settings: Settings) -> ChatBackend:
         ),
         retries=2,
         total_timeout_s=settings.llm_timeout_s,
+        concurrent_turns=256,
     )

@@ -12,6 +12,7 @@ from agents.turn import SupportAgent
 from commerce import CommerceService
 from handoff import HandoffService
 from knowledge.store import KnowledgeBase
+from llm.probe import BackendMonitor
 from memory.store import ConversationStore
 from settings import Settings
 from web.admin_auth import AdminAuth
@@ -27,6 +28,8 @@ class Services:
     knowledge: KnowledgeBase | None = None
     commerce: CommerceService | None = None
     handoff: HandoffService | None = None
+    # The `openai` backend's probe (what the server serves, whether tools work); None: embedded.
+    backend: BackendMonitor | None = None
 
 
 def get_services(request: Request) -> Services:
