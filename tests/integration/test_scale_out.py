@@ -21,6 +21,20 @@ QUESTIONS = [
     "Which payment methods do you accept?",
     "Do gift cards expire?",
 ]
+HELP = """# Store help
+
+## Shipping times
+Standard shipping takes 3 to 7 business days. Express shipping takes 1 to 2 business days.
+
+## Returns
+You can return a lamp or any other item within 30 days of delivery for a full refund.
+
+## Payment methods
+We accept Visa, Mastercard, PayPal and Apple Pay as payment methods.
+
+## Gift cards
+Gift cards never expire and can be used for any order.
+"""
 
 
 def test_two_app_processes_answer_one_session_alternately(postgres_url: str, tmp_path: Path) -> None:
@@ -33,9 +47,17 @@ def test_two_app_processes_answer_one_session_alternately(postgres_url: str, tmp
             "FRONTDESK_LLM_MODEL": "standin",
             "FRONTDESK_ANSWER_MODE": "generative",
             "FRONTDESK_ANSWER_TOKENS": "24",
+            "FRONTDESK_DEMO_DATA": "false",
         }
-        # The first process seeds the demo help center; the second finds it in the shared stores.
         with running_app(tmp_path / "a", env=env) as first, running_app(tmp_path / "b", env=env) as second:
+            # Uploaded through the first process; the second finds it in the shared stores.
+            upload = httpx.post(
+                f"{first}/api/v1/admin/documents",
+                files={"file": ("help.md", HELP.encode(), "text/markdown")},
+                auth=("admin", "test-admin-pw"),
+                timeout=120,
+            )
+            assert upload.status_code in (200, 201), upload.text
             session = None
             replies = []
             for i, question in enumerate(QUESTIONS):
