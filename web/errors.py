@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match, Mount
 
@@ -108,6 +109,16 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _busy(_: Request, exc: TurnBusyError) -> JSONResponse:
         return error_response(
             503, "conversation_busy", "Earlier messages of this conversation are still being answered."
+        )
+
+    @app.exception_handler(PoolTimeoutError)
+    async def _pool(_: Request, exc: PoolTimeoutError) -> JSONResponse:
+        # Every database connection of this process stayed busy: overloaded, not broken.
+        return error_response(
+            503,
+            "overloaded",
+            "The service is busy right now; please try again in a moment.",
+            {"Retry-After": "5"},
         )
 
     @app.exception_handler(ContextOverflowError)
