@@ -23,9 +23,11 @@ import argparse
 import asyncio
 import json
 import os
+import re
 import sys
 import tempfile
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -52,6 +54,8 @@ class Level:
     unfinished: int = 0
     wall_s: float = 0.0
     sessions: list[str] = field(default_factory=list)
+    # Why requests failed: HTTP status and error code, or the exception's name.
+    errors: Counter[str] = field(default_factory=Counter)
 
 
 async def _bounded(level: Level, conversations: list[Any], timeout: float) -> None:
@@ -112,12 +116,18 @@ async def run_app(client: httpx.AsyncClient, base: str, n: int, turns: int, time
             started = time.perf_counter()
             try:
                 response = await client.post(f"{base}/api/v1/chat", json=body)
-            except httpx.HTTPError:
+            except httpx.HTTPError as exc:
                 level.failed += 1
+                level.errors[type(exc).__name__] += 1
                 continue
             if response.status_code != 200:
                 level.failed += 1
-                session = session or response.json().get("session_id")
+                try:
+                    body = response.json()
+                except ValueError:
+                    body = {}
+                level.errors[f"{response.status_code} {(body.get('error') or {}).get('code', '')}"] += 1
+                session = session or body.get("session_id")
                 continue
             level.done.append(time.perf_counter() - started)
             if session is None:
@@ -150,6 +160,10 @@ def overhead(trace: dict[str, Any]) -> tuple[float, float, float, float, int]:
     return trace["total_ms"], model, retrieval, trace["total_ms"] - model - retrieval, out
 
 
+def _app_log(tmp: Path) -> str:
+    return "\n".join(p.read_text(errors="replace") for p in tmp.glob("app-*.log"))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--levels", default="1,16,64,256", help="concurrent conversations per level")
@@ -159,6 +173,9 @@ def main() -> None:
     parser.add_argument("--level-timeout", type=float, default=60.0, help="seconds per level, per side")
     parser.add_argument("--backend-url", help="an OpenAI-compatible /v1 URL instead of the stand-in")
     parser.add_argument("--model", default="standin")
+    parser.add_argument(
+        "--database-url", help="the app's database (default: SQLite in its temporary data dir)"
+    )
     parser.add_argument(
         "--answer-mode",
         default="generative",
@@ -216,6 +233,8 @@ async def _run(args: argparse.Namespace, levels: list[int], tmp: Path) -> None:
             "FRONTDESK_ANSWER_MODE": args.answer_mode,
             "TQDM_DISABLE": "1",
         }
+        if args.database_url:
+            env["FRONTDESK_DATABASE_URL"] = args.database_url
         started = time.perf_counter()
         base, _ = stack.enter_context(running_app_process(data_dir, env=env))
         print(
@@ -223,7 +242,7 @@ async def _run(args: argparse.Namespace, levels: list[int], tmp: Path) -> None:
             f"{time.perf_counter() - started:.1f} s; {args.turns} turns per conversation, "
             f"{args.level_timeout:g} s per level and side"
         )
-        database_url = f"sqlite:///{(data_dir / 'frontdesk.db').resolve()}"
+        database_url = args.database_url or f"sqlite:///{(data_dir / 'frontdesk.db').resolve()}"
         limits = httpx.Limits(max_connections=2048, max_keepalive_connections=2048)
         timeout = httpx.Timeout(args.level_timeout + 30)
         rows, cost_rows = [], []
@@ -268,7 +287,11 @@ async def _run(args: argparse.Namespace, levels: list[int], tmp: Path) -> None:
                         percentile([t[3] for t in traces], 95),
                     ]
                 )
-                print(f"# level {n} done ({raw.wall_s:.1f} s raw, {app.wall_s:.1f} s app)", flush=True)
+                failures = ", ".join(f"{k}: {v}" for k, v in app.errors.most_common()) or "none"
+                print(
+                    f"# level {n} done ({raw.wall_s:.1f} s raw, {app.wall_s:.1f} s app; app failures: {failures})",
+                    flush=True,
+                )
         print()
         print(
             table(
@@ -309,6 +332,10 @@ async def _run(args: argparse.Namespace, levels: list[int], tmp: Path) -> None:
                 title="Inside the app's turns (ms, from the stored traces): overhead = turn − model − retrieval",
             )
         )
+        error_line = re.compile(r"(ERROR|[\w.]+(Error|Exception):)|\S+ \S+ ERROR ")
+        errors = [ln for ln in _app_log(tmp).splitlines() if error_line.match(ln)]
+        if errors:
+            print(f"\n# the app logged {len(errors)} error lines; the last: {errors[-1][:300]}")
         print(f"\n# end: {machine()}")
 
 
