@@ -1,13 +1,22 @@
-"""A process whose database connections all stay busy answers 503 "overloaded", never a 500."""
+"""A process whose database stays busy (every pooled connection in use, SQLite's writer lock held
+past its timeout) answers 503 "overloaded", never a 500."""
 
 from __future__ import annotations
 
+import pytest
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
 from tests.utils.server import free_port
 
+BUSY = [
+    PoolTimeoutError("QueuePool limit of size 5 overflow 10 reached, connection timed out, timeout 30.00"),
+    OperationalError("INSERT INTO chat_sessions …", {}, Exception("database is locked")),
+]
 
-def test_an_exhausted_connection_pool_is_a_503_with_retry_after(make_client, monkeypatch) -> None:
+
+@pytest.mark.parametrize("error", BUSY, ids=["pool", "sqlite-locked"])
+def test_a_busy_database_is_a_503_with_retry_after(make_client, monkeypatch, error: Exception) -> None:
     client = make_client(
         demo_data=False, llm_backend="openai", llm_base_url=f"http://127.0.0.1:{free_port()}/v1"
     )
