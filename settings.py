@@ -26,6 +26,9 @@ class Settings(BaseSettings):
     llm_base_url: str | None = None
     llm_model: str = "default"
     llm_api_key: SecretStr = SecretStr("EMPTY")
+    # The served model's tokenizer.json (or its folder), to count tokens in-process; unset: the
+    # server's /tokenize (vLLM, llama.cpp), else an estimate.
+    llm_tokenizer: Path | None = None
     # How tools are chosen: `rules` (clear intents name their tool, agents/routing.py), `auto` (the
     # model chooses), `both`. Unset: `both` for `openai`, `rules` for the bundled 135M model, which
     # never chooses a tool itself (under "auto" it answers with nothing).

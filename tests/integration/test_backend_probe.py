@@ -76,3 +76,22 @@ def test_a_context_length_400_is_answered_by_trimming_the_window_and_trying_agai
     assert retried[-1]["messages_after"] < retried[-1]["messages_before"]
     assert alone.status_code == 413 and alone.json()["error"]["code"] == "context_overflow"
     assert store.messages(session)[-1].content.startswith("fig")
+
+
+def test_a_local_tokenizer_counts_without_asking_the_server() -> None:
+    from tokenizers import Tokenizer
+
+    from knowledge.embeddings import bundled_minilm_path
+    from llm import build_chat_backend
+    from settings import Settings
+
+    folder = bundled_minilm_path()  # any tokenizer.json will do: the count must be its count
+    settings = Settings(
+        llm_backend="openai", llm_base_url=f"http://127.0.0.1:{free_port()}/v1", llm_tokenizer=folder
+    )
+    text = "Where is my order #A-1001? It was supposed to arrive Tuesday."
+    tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
+    tokenizer.no_padding()  # this one pads every encoding to 128 tokens
+    expected = len(tokenizer.encode(text, add_special_tokens=False).ids)
+    # No server listens there: an HTTP count would fall back to the estimate (len // 3 + 1 = 21).
+    assert build_chat_backend(settings).count_text(text) == expected != len(text) // 3 + 1
