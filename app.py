@@ -74,10 +74,12 @@ def build_services(settings: Settings, *, embedder=None):  # noqa: ANN001, ANN20
     log.info("Applying database migrations…")
     migrate(engine)
     from grounding import AnswerChecker
+    from knowledge.batching import QueryBatcher
     from knowledge.embeddings import build_embedder
 
     embedder = embedder or build_embedder(settings)
-    kb = open_knowledge(settings, engine, embedder)
+    # Concurrent turns embed their queries together (one model call), the rest as it was.
+    kb = open_knowledge(settings, engine, QueryBatcher(embedder))
     seed_demo_data(settings, kb)
     if settings.demo_data:
         seed_demo_store(engine)
@@ -120,7 +122,18 @@ def build_services(settings: Settings, *, embedder=None):  # noqa: ANN001, ANN20
         ),
     )
     from integrations.wiring import build_integrations
+    from llm.probe import BackendProbe, build_backend_monitor, effective_context
 
+    def follow_backend(probe: BackendProbe) -> None:
+        # The window follows the server's context length; a server that refuses "auto" tool
+        # choice gets only the tools that rules name.
+        agent.config.context_tokens = effective_context(settings, probe)
+        if settings.tool_routing is None and probe.auto_tool_calls is not None:
+            agent.config.tool_routing = (
+                "both" if probe.auto_tool_calls and backend.auto_tool_calls else "rules"
+            )
+
+    monitor = build_backend_monitor(settings, follow_backend)
     admin_password = settings.admin_password.get_secret_value() if settings.admin_password else None
     return Services(
         settings=settings,
@@ -138,6 +151,7 @@ def build_services(settings: Settings, *, embedder=None):  # noqa: ANN001, ANN20
             engine=partial(scratch_engine, demo_store=settings.demo_data),
             tool_context=trial_tool_context,
         ),
+        backend=monitor,
     )
 
 

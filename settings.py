@@ -26,6 +26,9 @@ class Settings(BaseSettings):
     llm_base_url: str | None = None
     llm_model: str = "default"
     llm_api_key: SecretStr = SecretStr("EMPTY")
+    # The served model's tokenizer.json (or its folder), to count tokens in-process; unset: the
+    # server's /tokenize (vLLM, llama.cpp), else an estimate.
+    llm_tokenizer: Path | None = None
     # How tools are chosen: `rules` (clear intents name their tool, agents/routing.py), `auto` (the
     # model chooses), `both`. Unset: `both` for `openai`, `rules` for the bundled 135M model, which
     # never chooses a tool itself (under "auto" it answers with nothing).
@@ -36,12 +39,16 @@ class Settings(BaseSettings):
     llm_first_token_s: float = Field(default=30.0, gt=0)
     embedded_model_path: Path | None = None
     embedded_threads: int | None = None
+    # Unset with `openai`: the server's max_model_len (from /v1/models); set: at most this.
     context_tokens: int = Field(default=2048, ge=256)
     answer_tokens: int = Field(default=256, ge=4)
     max_tool_steps: int = Field(default=4, ge=1, le=20)
     temperature: float = Field(default=0.2, ge=0.0, le=2.0)
 
     max_message_chars: int = Field(default=4000, ge=1)
+    # Turns answered at once (the chat's queue and the REST API's worker threads). Unset: 32 for
+    # the embedded model (one answer at a time anyway), 256 for `openai` (the server batches).
+    chat_concurrency: int | None = Field(default=None, ge=1, le=4096)
 
     chroma_url: str | None = None
     embedding_backend: Literal["local", "openai"] = "local"

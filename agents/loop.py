@@ -1,7 +1,8 @@
 """The tool loop: call the model, run the tools it asks for, hand results back, until it answers.
 
 Bounded by `max_steps`; the last call offers no tools, so the model must answer with what it has.
-A tool error is an observation for the model, not a crash (tools/registry.py).
+A tool error is an observation for the model, not a crash (tools/registry.py). A prompt the server
+refuses as longer than its context is sent once more with fewer old turns (memory/window.py).
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from langchain_core.messages import AIMessage, BaseMessage, ToolMessage
@@ -20,8 +22,10 @@ from agents.routing import Route
 from agents.trace import TurnTrace
 from knowledge.types import RetrievedChunk
 from llm.factory import ChatBackend
+from llm.overflow import ContextLengthExceededError
 from llm.streaming import ModelStep, stream_step
 from llm.toolcalls import call_id
+from memory.window import ContextOverflowError, trim_further
 from tools.registry import MAX_RESULT_CHARS, ToolOutcome, run_tool_call
 
 
@@ -64,7 +68,8 @@ def run_tool_loop(
         else:
             last_step = step_no == max_steps or not offer_tools
             step_model = backend.model if last_step else model
-            step = yield from _tokens(stream_step(backend, step_model, messages, stop_when=stop_when))
+            start = partial(stream_step, backend, step_model, messages, stop_when=stop_when)
+            step = yield from _tokens(_fitting(backend, messages, trace, start))
             trace.add_step(model_ms=step.model_ms, usage=step.usage, finish_reason=step.finish_reason)
             message = step.message
             if not message.tool_calls or last_step:
@@ -101,13 +106,42 @@ def _routed_call(
     args = dict(route.known_args)
     if not required <= set(args):
         model = backend.model.bind_tools([tool], tool_choice=tool.name)
-        step = _quietly(stream_step(backend, model, messages))
+        step = _quietly(_fitting(backend, messages, trace, partial(stream_step, backend, model, messages)))
         trace.add_step(model_ms=step.model_ms, usage=step.usage, finish_reason=step.finish_reason)
         filled = next((c for c in step.message.tool_calls if c["name"] == tool.name), None)
         # What the rule read from the message is more reliable than what a small model copies.
         args = {**(filled["args"] if filled else {}), **route.known_args}
     call = {"name": tool.name, "args": args, "id": call_id(None)}
     return AIMessage(content="", tool_calls=[call])
+
+
+def _fitting(
+    backend: ChatBackend,
+    messages: list[BaseMessage],
+    trace: TurnTrace,
+    start: Callable[[], Generator[str, None, ModelStep]],
+) -> Generator[str, None, ModelStep]:
+    """A model step; if the server says the prompt is longer than its context (before any token),
+    `messages` loses old turns and the step runs once more. Twice too long: ContextOverflowError."""
+    try:
+        return (yield from start())
+    except ContextLengthExceededError as exc:
+        if trace.context_retry is not None:
+            raise ContextOverflowError(exc.context.requested or exc.context.limit, exc.context.limit) from exc
+        before = len(messages)
+        messages[:] = trim_further(
+            messages, keep_share=exc.context.keep_share(), count_tokens=backend.count_message
+        )
+        trace.context_retry = {
+            "limit": exc.context.limit,
+            "requested": exc.context.requested,
+            "messages_before": before,
+            "messages_after": len(messages),
+        }
+    try:
+        return (yield from start())
+    except ContextLengthExceededError as exc:
+        raise ContextOverflowError(exc.context.requested or exc.context.limit, exc.context.limit) from exc
 
 
 def _quietly(step: Generator[str, None, ModelStep]) -> ModelStep:

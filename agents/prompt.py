@@ -42,9 +42,10 @@ def build_prompt(
 ) -> Prompt:
     """Fit `chunks` and `conversation` (ending with the message being answered) into the context."""
     history = to_langchain(conversation)
+    count = stored_counter(backend, conversation)
     last_human = max(i for i, m in enumerate(history) if isinstance(m, HumanMessage))
-    newest = sum(backend.count_message(m) for m in history[last_human:])
-    earlier = sum(backend.count_message(m) for m in history[:last_human])
+    newest = sum(count(m) for m in history[last_human:])
+    earlier = sum(count(m) for m in history[:last_human])
     wanted = newest + min(earlier, context_tokens // 8)
 
     def budget_with(system: str) -> tuple[int, int]:
@@ -67,7 +68,7 @@ def build_prompt(
         used = used[:-1]
     if budget < newest:
         raise ContextOverflowError(newest, max(budget, 0))
-    window = trim_to_budget(history, budget=budget, count_tokens=backend.count_message)
+    window = trim_to_budget(history, budget=budget, count_tokens=count)
     trace = {
         "system_tokens": system_tokens,
         "budget": budget,
@@ -82,6 +83,25 @@ def build_prompt(
         "kept_ids": [int(m.id) for m in window if m.id is not None and str(m.id).isdigit()],
     }
     return Prompt([SystemMessage(content=system), *window], used, trace)
+
+
+def stored_counter(
+    backend: ChatBackend, conversation: Sequence[StoredMessage]
+) -> Callable[[BaseMessage], int]:
+    """Tokens of a message of `conversation`, from the count stored with its row when there is one,
+    so that a turn counts only what is new (no call to a remote tokenizer per stored message)."""
+    stored = {
+        # A customer's row stores the count of its text alone; the others include the overhead.
+        str(row.id): row.token_count + (MESSAGE_OVERHEAD_TOKENS if row.role == "user" else 0)
+        for row in conversation
+        if row.token_count > 0
+    }
+
+    def count(message: BaseMessage) -> int:
+        known = stored.get(message.id) if message.id is not None else None
+        return known if known is not None else backend.count_message(message)
+
+    return count
 
 
 def _shorten(backend: ChatBackend, chunk: RetrievedChunk, *, by_tokens: int) -> RetrievedChunk | None:

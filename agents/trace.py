@@ -29,6 +29,8 @@ class TurnTrace:
     answered_first: list[int] = field(default_factory=list)
     # The prompt versions the turn rendered (name → version; 0: the file in prompts/), prompts/store.py.
     prompt_versions: dict[str, int] = field(default_factory=dict)
+    # The server refused the prompt as too long and the window was trimmed for a second try.
+    context_retry: dict[str, Any] | None = None
     total_ms: float = 0.0
 
     def add_step(self, *, model_ms: float, usage: dict[str, int], finish_reason: str | None) -> None:

@@ -67,6 +67,9 @@ class ChatBackend:
     # One model call, first token to last, may take this long.
     total_timeout_s: float = float("inf")
     breaker: CircuitBreaker = field(default_factory=CircuitBreaker)
+    # How many turns are worth running at once: the embedded model answers one at a time (the rest
+    # wait for its lock); a server that batches (vLLM) gets faster per request the more it has.
+    concurrent_turns: int = 32
     # How this backend's model takes decoding settings (a prompt version's); None: it ignores them.
     decode: Callable[[BaseChatModel, Decoding], BaseChatModel] | None = None
 
@@ -214,6 +217,27 @@ def remote_token_counter(settings: Settings) -> Callable[[str], int]:
     return counter
 
 
+def local_token_counter(path: Path) -> Callable[[str], int]:
+    """Count tokens with the served model's own `tokenizer.json` (a file, or a folder holding one),
+    in-process: no HTTP call per count."""
+    from tokenizers import Tokenizer
+
+    file = path / "tokenizer.json" if path.is_dir() else path
+    if not file.is_file():
+        raise FileNotFoundError(f"FRONTDESK_LLM_TOKENIZER: no tokenizer.json at {path}")
+    tokenizer = Tokenizer.from_file(str(file))
+    # Some tokenizer.json files pad or truncate every encoding to a fixed length: count the text.
+    tokenizer.no_padding()
+    tokenizer.no_truncation()
+    log.info("Counting tokens with %s", file)
+
+    @lru_cache(maxsize=8192)
+    def count_text(text: str) -> int:
+        return len(tokenizer.encode(text, add_special_tokens=False).ids)
+
+    return count_text
+
+
 def _openai_backend(settings: Settings) -> ChatBackend:
     import openai
     from langchain_openai import ChatOpenAI
@@ -236,7 +260,11 @@ def _openai_backend(settings: Settings) -> ChatBackend:
     )
     return ChatBackend(
         model=model,
-        count_text=remote_token_counter(settings),
+        count_text=(
+            local_token_counter(settings.llm_tokenizer)
+            if settings.llm_tokenizer
+            else remote_token_counter(settings)
+        ),
         description=f"OpenAI-compatible {settings.llm_base_url} ({settings.llm_model})",
         # ValueError: a server that answers 200 with malformed JSON or SSE (JSONDecodeError), or
         # a stream that ends without a single chunk ("No generation chunks were returned").
@@ -251,4 +279,5 @@ def _openai_backend(settings: Settings) -> ChatBackend:
         retries=2,
         total_timeout_s=settings.llm_timeout_s,
         decode=decoded_openai,
+        concurrent_turns=256,
     )

@@ -16,6 +16,7 @@ from typing import Any
 from langchain_core.messages import AIMessage, BaseMessage
 
 from llm.factory import BackendUnavailableError, ChatBackend
+from llm.overflow import ContextLengthExceededError, parse_context_limit
 from llm.resilience import CircuitOpenError, first_with_retries
 from llm.toolcalls import call_id, parse_arguments
 
@@ -39,7 +40,8 @@ def stream_step(
 ) -> Generator[str, None, ModelStep]:
     """Stream one call of `model` (the backend's model, possibly with tools bound), yielding answer text.
 
-    Transient failures are retried before the first token (llm/resilience.py). Raises
+    Transient failures are retried before the first token (llm/resilience.py). A prompt the server
+    refuses as too long raises ContextLengthExceededError (llm/overflow.py). Otherwise raises
     BackendUnavailableError when the backend fails in a way its `errors` name (down, timed out,
     malformed answers), when the call outlasts `total_timeout_s`, or while the breaker is open.
     """
@@ -86,6 +88,13 @@ def stream_step(
     except CircuitOpenError as exc:
         raise BackendUnavailableError(f"The language model is unavailable ({exc})") from exc
     except failures as exc:
+        limit = parse_context_limit(str(exc))
+        if limit is not None and not tokens:
+            # The server is up and answered: the prompt was longer than its context.
+            backend.breaker.succeeded()
+            raise ContextLengthExceededError(
+                limit, f"The prompt is longer than the model's context of {limit.limit} tokens"
+            ) from exc
         backend.breaker.failed()
         raise BackendUnavailableError(
             f"The language model is unavailable ({type(exc).__name__}: {exc})"

@@ -8,6 +8,7 @@ from langchain_core.messages import (
     AIMessage,
     BaseMessage,
     HumanMessage,
+    SystemMessage,
     ToolMessage,
     trim_messages,
 )
@@ -63,6 +64,37 @@ def trim_to_budget(
     if len(kept) < len(newest_turn) or kept[-len(newest_turn) :] != newest_turn:
         return newest_turn
     return kept
+
+
+def trim_further(
+    messages: Sequence[BaseMessage],
+    *,
+    keep_share: float,
+    count_tokens: Callable[[BaseMessage], int],
+) -> list[BaseMessage]:
+    """A prompt the server refused as too long, with fewer old turns: the conversation after the
+    system prompt keeps about `keep_share` of its tokens, and at least its oldest turn leaves.
+
+    The system prompt and the newest turn always stay; when nothing else is left to drop,
+    ContextOverflowError is raised (the message alone is too long for the model).
+    """
+    head = list(messages[:1]) if messages and isinstance(messages[0], SystemMessage) else []
+    body = list(messages[len(head) :])
+    last_human = max((i for i, m in enumerate(body) if isinstance(m, HumanMessage)), default=0)
+    newest = body[last_human:]
+    if last_human == 0:
+        needed = sum(count_tokens(m) for m in [*head, *newest])
+        raise ContextOverflowError(needed, int(needed * keep_share))
+    budget = int(sum(count_tokens(m) for m in body) * keep_share)
+    try:
+        kept = trim_to_budget(body, budget=budget, count_tokens=count_tokens)
+    except ContextOverflowError:
+        kept = newest
+    if len(kept) == len(body):
+        # The budget held everything (counts too coarse): drop the oldest turn at least.
+        second = next(i for i, m in enumerate(body) if i and isinstance(m, HumanMessage))
+        kept = body[second:]
+    return [*head, *kept]
 
 
 def conversation_for(history: Sequence[StoredMessage], message_id: int) -> list[StoredMessage]:

@@ -9,12 +9,18 @@ from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+# Connections per process. Many turns run at once on a batching model server, each holding a
+# connection only for short transactions, but a busy process may pause a thread while it holds one:
+# SQLite connections are cheap, so there is no cap; PostgreSQL's default max_connections (100)
+# must cover two replicas.
+SQLITE_POOL = {"pool_size": 32, "max_overflow": -1}
+POSTGRES_POOL = {"pool_size": 10, "max_overflow": 30}
 
 
 def make_engine(url: str) -> Engine:
     """Create an engine; SQLite connections get WAL, foreign keys and a 30 s busy timeout."""
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False}, **SQLITE_POOL)
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn, _record) -> None:  # noqa: ANN001
@@ -26,7 +32,7 @@ def make_engine(url: str) -> Engine:
             cursor.close()
 
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    return create_engine(url, pool_pre_ping=True, **POSTGRES_POOL)
 
 
 def migrate(engine: Engine) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from web.schemas import Health, History, error_responses
+from web.schemas import BackendStatus, Health, History, error_responses
 from web.services import ServicesDep
 
 router = APIRouter()
@@ -12,11 +12,20 @@ router = APIRouter()
 
 @router.get("/healthz", tags=["health"], summary="Liveness: the model and the knowledge base size")
 def healthz(services: ServicesDep) -> Health:
-    """Answers once the app (and its model) is loaded."""
+    """Answers once the app (and its model) is loaded; with the `openai` backend, what its server
+    said when last asked (`backend`): `status` is "degraded" while it is unreachable or lacks tools."""
+    backend = None
+    status = "ok"
+    if services.backend is not None:
+        probe = services.backend.current()
+        backend = BackendStatus(**probe.public(), context_tokens=services.agent.config.context_tokens)
+        if not probe.reachable or probe.model is None or probe.tool_problems:
+            status = "degraded"
     return Health(
-        status="ok",
+        status=status,
         model=services.model_description,
         documents=len(services.knowledge.documents()) if services.knowledge else 0,
+        backend=backend,
     )
 
 

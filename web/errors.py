@@ -8,6 +8,8 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match, Mount
 
@@ -109,6 +111,28 @@ def install_error_handlers(app: FastAPI) -> None:
         return error_response(
             503, "conversation_busy", "Earlier messages of this conversation are still being answered."
         )
+
+    def overloaded() -> JSONResponse:
+        return error_response(
+            503,
+            "overloaded",
+            "The service is busy right now; please try again in a moment.",
+            {"Retry-After": "5"},
+        )
+
+    @app.exception_handler(PoolTimeoutError)
+    async def _pool(_: Request, exc: PoolTimeoutError) -> JSONResponse:
+        # Every database connection of this process stayed busy: overloaded, not broken.
+        return overloaded()
+
+    @app.exception_handler(OperationalError)
+    async def _database(_: Request, exc: OperationalError) -> JSONResponse:
+        # SQLite's one writer stayed busy past the busy timeout: overloaded too (PostgreSQL is the
+        # database for many concurrent conversations). Anything else is the generic 500.
+        if "database is locked" in str(exc):
+            return overloaded()
+        logging.getLogger(__name__).error("database error", exc_info=exc)
+        return error_response(500, "internal_error", "Something went wrong on our side.")
 
     @app.exception_handler(ContextOverflowError)
     async def _overflow(_: Request, exc: ContextOverflowError) -> JSONResponse:

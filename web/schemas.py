@@ -106,10 +106,30 @@ class History(PublicModel):
     messages: list[MessagePublic] = Field(description="The whole stored history, oldest first.")
 
 
+class BackendStatus(PublicModel):
+    """What the OpenAI-compatible model server said when last asked (llm/probe.py)."""
+
+    reachable: bool
+    model: str | None = Field(default=None, description="The model the server serves.")
+    max_model_len: int | None = Field(default=None, description="The server's context length, if it says.")
+    named_tool_calls: bool | None = Field(
+        default=None, description="A named `tool_choice` comes back as a call."
+    )
+    auto_tool_calls: bool | None = Field(
+        default=None, description='`tool_choice="auto"` is accepted (vLLM: started with the tool flags).'
+    )
+    problems: list[str] = Field(default_factory=list)
+    tool_problems: list[str] = Field(default_factory=list)
+    context_tokens: int = Field(description="The context budget the agent uses (FIFO window and prompt).")
+
+
 class Health(PublicModel):
     status: str
     model: str = Field(description="The chat model being served.")
     documents: int = Field(description="Documents in the knowledge base.")
+    backend: BackendStatus | None = Field(
+        default=None, description="The `openai` backend's probe (refreshed every 30 s); null when embedded."
+    )
 
 
 class DocumentPublic(PublicModel):

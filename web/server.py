@@ -7,6 +7,7 @@ import os
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
+import anyio.to_thread
 import gradio as gr
 from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse
@@ -55,11 +56,14 @@ def _body_limits(upload_limit: int) -> list[tuple[str, int]]:
     ]
 
 
-def _lifespan(services: Services) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
-    """Runs the outbox's delivery worker while the app serves, and finishes webhook turns a crash cut short."""
+def _lifespan(services: Services, concurrency: int) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
+    """Sizes the worker threads for `concurrency` turns, runs the outbox's delivery worker while the app
+    serves, and finishes webhook turns a crash cut short."""
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        limiter = anyio.to_thread.current_default_thread_limiter()
+        limiter.total_tokens = max(limiter.total_tokens, concurrency + 8)
         outbox = services.integrations.outbox if services.integrations else None
         if services.integrations is not None:
             services.integrations.outbox.start()
@@ -75,8 +79,12 @@ def _lifespan(services: Services) -> Callable[[FastAPI], AbstractAsyncContextMan
 
 def create_app(services: Services) -> FastAPI:
     settings = services.settings
+    # Turns run in worker threads (the sync routes, the chat's handlers) while they wait for the
+    # model: as many threads as turns worth running at once (more for a server that batches).
+    concurrency = settings.chat_concurrency or services.agent.backend.concurrent_turns
+
     app = FastAPIOffline(
-        lifespan=_lifespan(services),
+        lifespan=_lifespan(services, concurrency),
         title="Frontdesk",
         version="0.1.0",
         description=API_DESCRIPTION,
@@ -139,7 +147,9 @@ def create_app(services: Services) -> FastAPI:
     )
     chat = build_chat_ui(services)
     chat.delete_cache = GRADIO_CACHE_EXPIRY
-    # Gradio's default concurrency of 1 would make every customer wait for every other one.
-    chat.queue(default_concurrency_limit=32)
+    # Gradio's default concurrency of 1 would make every customer wait for every other one; its
+    # handlers run in its own pool of `max_threads`.
+    chat.max_threads = max(chat.max_threads, concurrency + 8)
+    chat.queue(default_concurrency_limit=concurrency)
     gr.mount_gradio_app(app, chat, path="", footer_links=[], max_file_size=0)
     return app

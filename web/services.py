@@ -14,6 +14,7 @@ from commerce import CommerceService
 from handoff import HandoffService
 from integrations.wiring import Integrations
 from knowledge.store import KnowledgeBase
+from llm.probe import BackendMonitor
 from memory.store import ConversationStore
 from prompts import PromptStore
 from settings import Settings
@@ -34,6 +35,8 @@ class Services:
     # The versioned prompts the admin edits, and trial turns with a draft (web/api_prompts.py).
     prompts: PromptStore | None = None
     prompt_trials: PromptTrials | None = None
+    # The `openai` backend's probe (what the server serves, whether tools work); None: embedded.
+    backend: BackendMonitor | None = None
 
 
 def get_services(request: Request) -> Services:
