@@ -68,13 +68,14 @@ class InboxEntry:
         return self.reason or self.last_customer_message or self.title
 
 
-def _one_line(text: str, limit: int) -> str:
+def one_line(text: str, limit: int) -> str:
+    """`text` on one line, cut to `limit` characters with an ellipsis."""
     line = " ".join(str(text).split())
     return line if len(line) <= limit else line[: limit - 1] + "…"
 
 
 def _actor(by: str) -> str:
-    actor = _one_line(by, MAX_ACTOR_CHARS)
+    actor = one_line(by, MAX_ACTOR_CHARS)
     if not actor:
         raise ValueError("a transition needs to say who made it (`by`)")
     return actor
@@ -109,7 +110,7 @@ class HandoffService:
         The UPDATE only matches the state that was checked, so a concurrent move in between is
         noticed and the check is made again against the state that move left.
         """
-        wanted, actor, why = parse_state(str(to)), _actor(by), _one_line(reason, MAX_REASON_CHARS)
+        wanted, actor, why = parse_state(str(to)), _actor(by), one_line(reason, MAX_REASON_CHARS)
         for _ in range(MAX_MOVE_ATTEMPTS):
             with self._sessions.begin() as db:
                 chat = self._get(db, session_id)
@@ -131,7 +132,7 @@ class HandoffService:
         """A person takes a queued conversation (queued → human). Of several taking it at once exactly
         one wins; the others get AlreadyTakenError (409)."""
         actor = _actor(by)
-        why = _one_line(reason, MAX_REASON_CHARS) or f"taken by {actor}"
+        why = one_line(reason, MAX_REASON_CHARS) or f"taken by {actor}"
         with self._sessions.begin() as db:
             moved = self._move(
                 db, session_id, ConversationState.QUEUED, ConversationState.HUMAN, actor, why, actor
@@ -189,7 +190,7 @@ class HandoffService:
                     reason=chat.state_reason,
                     assignee=chat.assignee,
                     title=chat.title,
-                    last_customer_message=_one_line(text or "", SUMMARY_CHARS),
+                    last_customer_message=one_line(text or "", SUMMARY_CHARS),
                 )
                 for chat, text in rows
             ]

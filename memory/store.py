@@ -61,7 +61,8 @@ class SessionSummary:
     message_count: int
 
 
-def _stored(row: Message) -> StoredMessage:
+def stored_message(row: Any, *, trace: bool = True) -> StoredMessage:
+    """A message row as a StoredMessage; `trace=False` for rows read without their trace column."""
     return StoredMessage(
         id=row.id,
         session_id=row.session_id,
@@ -72,7 +73,7 @@ def _stored(row: Message) -> StoredMessage:
         tool_calls=row.tool_calls,
         tool_call_id=row.tool_call_id,
         citations=row.citations,
-        trace=row.trace,
+        trace=row.trace if trace else None,
         reply_to=row.reply_to,
         status=row.status,
     )
@@ -133,7 +134,7 @@ class ConversationStore:
             if role == "user" and not chat.title:
                 chat.title = " ".join(content.split())[:80]
             db.flush()
-            return _stored(row)
+            return stored_message(row)
 
     def set_status(self, *, message_id: int, status: str) -> None:
         """Mark a user message `answered` or `failed` (it starts `pending`)."""
@@ -143,7 +144,7 @@ class ConversationStore:
     def message(self, message_id: int) -> StoredMessage | None:
         with self._sessions() as db:
             row = db.get(Message, message_id)
-            return _stored(row) if row is not None else None
+            return stored_message(row) if row is not None else None
 
     def reply_to(self, message_id: int) -> StoredMessage | None:
         """The final assistant reply to a user message, if it has one."""
@@ -153,7 +154,7 @@ class ConversationStore:
                 .where(Message.reply_to == message_id, Message.role == "assistant")
                 .order_by(Message.id.desc())
             )
-            return next((m for m in map(_stored, rows) if m.is_final_reply), None)
+            return next((m for m in map(stored_message, rows) if m.is_final_reply), None)
 
     def pending(self, session_id: str, *, up_to: int | None = None) -> list[StoredMessage]:
         """User messages still waiting for an answer, oldest first (at most up to id `up_to`)."""
@@ -163,7 +164,7 @@ class ConversationStore:
             )
             if up_to is not None:
                 query = query.where(Message.id <= up_to)
-            return [_stored(r) for r in db.scalars(query.order_by(Message.id))]
+            return [stored_message(r) for r in db.scalars(query.order_by(Message.id))]
 
     def update_token_count(self, *, message_id: int, token_count: int) -> None:
         with self._sessions.begin() as db:
@@ -174,7 +175,7 @@ class ConversationStore:
         with self._sessions() as db:
             self._get(db, session_id)
             rows = db.scalars(select(Message).where(Message.session_id == session_id).order_by(Message.id))
-            return [_stored(r) for r in rows]
+            return [stored_message(r) for r in rows]
 
     def sessions_for_client(self, client_id: str, *, limit: int = 50) -> list[SessionSummary]:
         """The newest sessions started by one browser (or API client), newest first."""

@@ -13,12 +13,12 @@ from sqlalchemy import Engine, Select, case, exists, func, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from handoff import ConversationState, parse_state
-from memory.store import StoredMessage, UnknownSessionError
+from handoff.service import SUMMARY_CHARS, one_line
+from memory.store import StoredMessage, UnknownSessionError, stored_message
 from review.feedback import FeedbackService
 from storage.feedback_models import Feedback
 from storage.models import ChatSession, Message, as_utc
 
-SUMMARY_CHARS = 160
 MAX_PAGE_SIZE = 1000
 MAX_QUERY_CHARS = 200
 # Inbox order: waiting first, then those being handled, oldest first; "recent": newest activity first.
@@ -86,11 +86,6 @@ class ConversationPage:
     page_size: int
 
 
-def _one_line(text: str, limit: int) -> str:
-    line = " ".join(str(text).split())
-    return line if len(line) <= limit else line[: limit - 1] + "…"
-
-
 def _like(text: str) -> str:
     """A LIKE pattern that matches `text` literally anywhere (escape char: backslash)."""
     escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
@@ -99,19 +94,7 @@ def _like(text: str) -> str:
 
 def light_message(row: Any) -> StoredMessage:
     """A stored message read without its trace."""
-    return StoredMessage(
-        id=row.id,
-        session_id=row.session_id,
-        role=row.role,
-        content=row.content,
-        created_at=as_utc(row.created_at),
-        token_count=row.token_count,
-        tool_calls=row.tool_calls,
-        tool_call_id=row.tool_call_id,
-        citations=row.citations,
-        reply_to=row.reply_to,
-        status=row.status,
-    )
+    return stored_message(row, trace=False)
 
 
 def light_history(db: Session, session_id: str) -> list[StoredMessage]:
@@ -179,7 +162,7 @@ class ConversationBrowser:
                     reason=chat.state_reason,
                     assignee=chat.assignee,
                     title=chat.title,
-                    last_customer_message=_one_line(last or "", SUMMARY_CHARS),
+                    last_customer_message=one_line(last or "", SUMMARY_CHARS),
                     started_at=as_utc(chat.created_at),
                     last_message_at=as_utc(chat.updated_at),
                     messages=n or 0,
