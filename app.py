@@ -7,50 +7,10 @@ import argparse
 import logging
 import sys
 from contextlib import nullcontext
-from pathlib import Path
 
 from settings import Settings
 
-DEMO_DIR = Path(__file__).resolve().parent / "knowledge" / "demo"
 log = logging.getLogger("frontdesk")
-
-
-def open_knowledge(settings: Settings, engine, embedder=None):  # noqa: ANN001, ANN201
-    from knowledge import build_knowledge_base
-
-    return build_knowledge_base(settings, engine, embedder)
-
-
-def seed_demo_data(settings: Settings, kb) -> None:  # noqa: ANN001
-    """Ingest the bundled demo help center until it is complete (FRONTDESK_DEMO_DATA=false skips).
-
-    Resumable: a seeding interrupted half-way (a crash, a full disk) ingests the missing documents on
-    the next start; those already there are content-hashed and come back "unchanged". The marker is
-    written only once every demo document is in. A knowledge base that holds documents of its own is
-    left as it is.
-    """
-    from knowledge.loaders import document_id
-
-    marker = settings.data_dir / ".demo_seeded"
-    if not settings.demo_data or marker.exists():
-        return
-    paths = sorted(DEMO_DIR.glob("*.md"))
-    demo_ids = {document_id(p.name) for p in paths}
-    present = {d["id"] for d in kb.documents()}
-    if present - demo_ids:
-        log.info("The knowledge base has documents of its own; the demo help center is not added.")
-    else:
-        missing = [p for p in paths if document_id(p.name) not in present]
-        if missing:
-            from tqdm import tqdm
-
-            with tqdm(total=len(missing), desc="Indexing demo help center", unit="doc") as bar:
-                outcomes = kb.ingest_paths(missing, progress=lambda *_: bar.update())
-            for outcome in outcomes:
-                if isinstance(outcome, Exception):
-                    # Not marked as done: the next start ingests what is still missing.
-                    raise outcome
-    marker.write_text("demo help center ingested once; delete this file to ingest it again\n")
 
 
 def build_services(settings: Settings, *, embedder=None):  # noqa: ANN001, ANN201
@@ -74,12 +34,14 @@ def build_services(settings: Settings, *, embedder=None):  # noqa: ANN001, ANN20
     log.info("Applying database migrations…")
     migrate(engine)
     from grounding import AnswerChecker
+    from knowledge import build_knowledge_base
     from knowledge.batching import QueryBatcher
     from knowledge.embeddings import build_embedder
+    from knowledge.seeding import seed_demo_data
 
     embedder = embedder or build_embedder(settings)
     # Concurrent turns embed their queries together (one model call), the rest as it was.
-    kb = open_knowledge(settings, engine, QueryBatcher(embedder))
+    kb = build_knowledge_base(settings, engine, QueryBatcher(embedder))
     seed_demo_data(settings, kb)
     if settings.demo_data:
         seed_demo_store(engine)

@@ -10,7 +10,7 @@ from handoff.machine import (
     check_transition,
     parse_state,
 )
-from handoff.service import ConversationStatus, HandoffService, InboxEntry, Transition
+from handoff.service import ConversationStatus, HandoffService, Transition
 
 __all__ = [
     "ALLOWED_TRANSITIONS",
@@ -19,7 +19,6 @@ __all__ = [
     "ConversationStatus",
     "HandoffConflictError",
     "HandoffService",
-    "InboxEntry",
     "InvalidTransitionError",
     "Transition",
     "check_transition",

@@ -3,12 +3,11 @@ UPDATE (so two admins taking the same conversation cannot both win) stored with 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, Engine, case, func, select, update
+from sqlalchemy import CursorResult, Engine, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from handoff.machine import (
@@ -19,7 +18,7 @@ from handoff.machine import (
     parse_state,
 )
 from memory.store import UnknownSessionError
-from storage.models import ChatSession, HandoffTransition, Message, as_utc
+from storage.models import ChatSession, HandoffTransition, as_utc
 
 MAX_REASON_CHARS = 300
 MAX_ACTOR_CHARS = 64
@@ -28,8 +27,6 @@ SUMMARY_CHARS = 160
 MAX_MOVE_ATTEMPTS = 5
 # The inbox shows what needs a person, in this order: waiting first, then those being handled.
 INBOX_STATES = (ConversationState.QUEUED, ConversationState.HUMAN)
-_STATE_ORDER = {s.value: i for i, s in enumerate(ConversationState)}
-_STATE_ORDER.update({ConversationState.QUEUED.value: -2, ConversationState.HUMAN.value: -1})
 
 
 @dataclass(frozen=True)
@@ -50,22 +47,6 @@ class ConversationStatus:
     reason: str
     since: datetime
     assignee: str | None
-
-
-@dataclass(frozen=True)
-class InboxEntry:
-    session_id: str
-    state: ConversationState
-    since: datetime
-    reason: str
-    assignee: str | None
-    title: str
-    last_customer_message: str
-
-    @property
-    def summary(self) -> str:
-        """One line for the inbox: why it was handed over, else what the customer last said."""
-        return self.reason or self.last_customer_message or self.title
 
 
 def one_line(text: str, limit: int) -> str:
@@ -152,48 +133,6 @@ class HandoffService:
                 .order_by(HandoffTransition.id)
             )
             return [self._transition(r) for r in rows]
-
-    def inbox(
-        self,
-        state: ConversationState | str | Iterable[ConversationState | str] | None = None,
-        *,
-        limit: int = 100,
-    ) -> list[InboxEntry]:
-        """Conversations in `state` (default: queued and human), queued first, oldest first within a state."""
-        if state is None:
-            states = list(INBOX_STATES)
-        elif isinstance(state, str):
-            states = [parse_state(state)]
-        else:
-            states = [parse_state(str(s)) for s in state]
-        last_message = (
-            select(Message.content)
-            .where(Message.session_id == ChatSession.id, Message.role == "user")
-            .order_by(Message.id.desc())
-            .limit(1)
-            .scalar_subquery()
-        )
-        since = func.coalesce(ChatSession.state_changed_at, ChatSession.created_at)
-        query = (
-            select(ChatSession, last_message)
-            .where(ChatSession.state.in_([s.value for s in states]))
-            .order_by(case(_STATE_ORDER, value=ChatSession.state, else_=99), since, ChatSession.id)
-            .limit(max(1, min(limit, 1000)))
-        )
-        with self._sessions() as db:
-            rows = cast("list[tuple[ChatSession, str | None]]", db.execute(query).tuples().all())
-            return [
-                InboxEntry(
-                    session_id=chat.id,
-                    state=ConversationState(chat.state),
-                    since=as_utc(chat.state_changed_at or chat.created_at),
-                    reason=chat.state_reason,
-                    assignee=chat.assignee,
-                    title=chat.title,
-                    last_customer_message=one_line(text or "", SUMMARY_CHARS),
-                )
-                for chat, text in rows
-            ]
 
     # -- pieces ---------------------------------------------------------------------------------
 

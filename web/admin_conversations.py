@@ -16,9 +16,7 @@ import gradio as gr
 
 from memory.store import UnknownSessionError
 from review import (
-    ConversationBrowser,
     ExportFilters,
-    FeedbackService,
     UnknownMessageError,
     export_lines,
     inspect_reply,
@@ -127,8 +125,7 @@ def _version(value: float | None) -> int | None:
 
 def build_conversations_tab(services: Services, ui: gr.Blocks) -> None:
     """Adds the Conversations tab to `ui`, the Blocks being built (call inside its `with`)."""
-    engine = services.store.engine
-    browser, feedback = ConversationBrowser(engine), FeedbackService(engine)
+    engine, browser, feedback = services.store.engine, services.browser, services.feedback
 
     def search(q: str, page: float | None) -> tuple[list[list[Any]], gr.Dropdown, str]:
         found = browser.search(q=q or "", page=int(page or 1), page_size=PAGE_SIZE)

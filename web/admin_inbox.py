@@ -11,6 +11,7 @@ import gradio as gr
 
 from commerce import CommerceError
 from handoff import ConversationState, HandoffConflictError
+from handoff.service import INBOX_STATES
 from memory.store import StoredMessage, UnknownSessionError
 from web.api_handoff import Move, move, post_human_reply
 from web.errors import ApiError
@@ -19,6 +20,8 @@ from web.services import Services
 INBOX_COLUMNS = ["session", "state", "since", "assignee", "why"]
 REFUND_COLUMNS = ["number", "order", "status", "reason", "requested"]
 TICKET_COLUMNS = ["number", "subject", "status", "created"]
+# The tab lists this many conversations; the Conversations tab and the REST route page through all.
+INBOX_ROWS = 100
 FAILURES = (ApiError, HandoffConflictError, UnknownSessionError, CommerceError)
 
 
@@ -49,10 +52,11 @@ def build_inbox_tab(services: Services, ui: gr.Blocks) -> None:
         return
 
     def inbox_rows(show: str) -> list[list[Any]]:
-        states = None if show == "waiting" else show
+        states = [str(s) for s in INBOX_STATES] if show == "waiting" else [show]
+        found = services.browser.search(states=states, order="inbox", page_size=INBOX_ROWS)
         return [
-            [e.session_id, str(e.state), f"{e.since:%b %d %H:%M}", e.assignee or "", e.summary]
-            for e in handoff.inbox(states)
+            [c.session_id, str(c.state), f"{c.since:%b %d %H:%M}", c.assignee or "", c.summary]
+            for c in found.conversations
         ]
 
     def session_choices(show: str) -> gr.Dropdown:

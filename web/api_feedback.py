@@ -17,7 +17,7 @@ from web.services import ServicesDep
 
 
 def feedback_service(services: ServicesDep) -> FeedbackService:
-    return FeedbackService(services.store.engine)
+    return services.feedback
 
 
 FeedbackDep = Annotated[FeedbackService, Depends(feedback_service)]

@@ -13,7 +13,6 @@ from pydantic import BaseModel, ConfigDict, Field, StrictStr
 from commerce import CommerceService
 from handoff import ConversationState, HandoffService
 from handoff.service import INBOX_STATES
-from review import ConversationBrowser
 from web.admin_auth import AdminUser
 from web.errors import ApiError
 from web.schemas import error_responses
@@ -102,7 +101,7 @@ def inbox(
     browse_all = (state or "").strip().lower() == "all"
     states = None if browse_all else ([state] if state is not None else [str(s) for s in INBOX_STATES])
     try:
-        found = ConversationBrowser(services.store.engine).search(
+        found = services.browser.search(
             states=states,
             q=q,
             page=page,
@@ -129,7 +128,7 @@ def conversation(session_id: str, _: AdminUser, handoff: HandoffDep, services: S
     return {
         **status,
         "transitions": [_plain(asdict(t)) for t in handoff.transitions(session_id)],
-        "messages": ConversationBrowser(services.store.engine).transcript(session_id),
+        "messages": services.browser.transcript(session_id),
     }
 
 

@@ -10,7 +10,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Path, Query
 from fastapi.responses import StreamingResponse
 
-from review import ExportFilters, FeedbackService, UnknownMessageError, export_lines, inspect_reply
+from review import ExportFilters, UnknownMessageError, export_lines, inspect_reply
 from web.admin_auth import AdminUser
 from web.api_feedback import MAX_ID
 from web.errors import ApiError
@@ -68,7 +68,9 @@ def trace(
     the retrieved chunks with scores (`used`: went into the prompt), each tool call with arguments,
     result and time, each model step's tokens and time, the totals and the prompt versions."""
     try:
-        return TurnInspection.model_validate(inspect_reply(services.store.engine, message_id))
+        return TurnInspection.model_validate(
+            inspect_reply(services.store.engine, message_id, services.feedback)
+        )
     except UnknownMessageError:
         raise ApiError(
             404, "unknown_message", "No reply of the assistant has this id (customer messages have no trace)."
@@ -77,7 +79,7 @@ def trace(
 
 @router.get("/feedback", summary="Customers' ratings per system prompt version")
 def feedback_summary(_: AdminUser, services: ServicesDep) -> FeedbackSummary:
-    rows = FeedbackService(services.store.engine).by_prompt_version()
+    rows = services.feedback.by_prompt_version()
     return FeedbackSummary.model_validate({"by_prompt_version": rows})
 
 

@@ -26,7 +26,6 @@ from llm.factory import BackendUnavailableError
 from memory.store import StoredMessage, UnknownSessionError
 from memory.turnlock import TurnBusyError
 from memory.window import ContextOverflowError
-from review.feedback import FeedbackService
 from web.chat_feedback import rate_shown_message
 from web.chat_view import chat_placeholder, not_answered, page_title, to_chat_messages
 from web.services import Services
@@ -172,13 +171,11 @@ def build_chat_ui(services: Services) -> gr.Blocks:
     def refresh_past(state: dict | None) -> gr.Dropdown:
         return past_choices((state or {}).get("client_id") or "")
 
-    feedback = FeedbackService(store.engine)
-
     def rate(state: dict | None, like: gr.LikeData) -> None:
         """A thumbs up or down on a reply (clicking it again withdraws it)."""
         notice = rate_shown_message(
             store=store,
-            feedback=feedback,
+            feedback=services.feedback,
             session_id=(state or {}).get("session_id"),
             index=like.index,
             value=like.value,

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -17,6 +17,7 @@ from knowledge.store import KnowledgeBase
 from llm.probe import BackendMonitor
 from memory.store import ConversationStore
 from prompts import PromptStore
+from review import ConversationBrowser, FeedbackService
 from settings import Settings
 from web.admin_auth import AdminAuth
 
@@ -37,6 +38,14 @@ class Services:
     prompt_trials: PromptTrials | None = None
     # The `openai` backend's probe (what the server serves, whether tools work); None: embedded.
     backend: BackendMonitor | None = None
+    # Read from the store's database, one of each per process: customers' ratings and the
+    # admin's conversation list (the Inbox tab, the Conversations tab and the REST routes share it).
+    feedback: FeedbackService = field(init=False)
+    browser: ConversationBrowser = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.feedback = FeedbackService(self.store.engine)
+        self.browser = ConversationBrowser(self.store.engine, self.feedback)
 
 
 def get_services(request: Request) -> Services:

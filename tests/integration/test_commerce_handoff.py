@@ -24,7 +24,9 @@ from commerce import (
     seed_demo_store,
 )
 from handoff import AlreadyTakenError, ConversationState, HandoffService, InvalidTransitionError
+from handoff.service import INBOX_STATES
 from memory import ConversationStore, UnknownSessionError
+from review import ConversationBrowser
 from storage import Customer, Order, make_engine, migrate
 from storage.db import MIGRATIONS_DIR
 from tests.integration.test_storage import head_revision
@@ -325,7 +327,7 @@ def test_a_take_racing_a_release_to_the_bot_leaves_one_consistent_outcome(engine
 
 def test_the_inbox_lists_queued_first_oldest_first_with_a_summary(engine) -> None:
     store = ConversationStore(engine)
-    handoff = HandoffService(engine)
+    handoff, browser = HandoffService(engine), ConversationBrowser(engine)
     sessions = [store.create_session() for _ in range(4)]
     for i, s in enumerate(sessions):
         store.add_message(session_id=s, role="user", content=f"question {i}\n with   spaces")
@@ -333,16 +335,21 @@ def test_the_inbox_lists_queued_first_oldest_first_with_a_summary(engine) -> Non
     handoff.transition(sessions[0], "queued", by="customer")
     handoff.transition(sessions[1], "queued", by="customer", reason="angry")
     handoff.take(sessions[1], by="alice")
-    inbox = handoff.inbox()
-    assert [(e.session_id, e.state) for e in inbox] == [
+
+    def inbox(states: list[str] | None = None) -> list:
+        chosen = states or [str(s) for s in INBOX_STATES]
+        return browser.search(states=chosen, order="inbox").conversations
+
+    inbox_rows = inbox()
+    assert [(e.session_id, e.state) for e in inbox_rows] == [
         (sessions[2], "queued"),
         (sessions[0], "queued"),
         (sessions[1], "human"),
     ]
-    assert inbox[0].summary == "refund question"
-    assert inbox[1].summary == "question 0 with spaces" and inbox[2].assignee == "alice"
-    assert [e.session_id for e in handoff.inbox("human")] == [sessions[1]]
-    assert sessions[3] in [e.session_id for e in handoff.inbox(["bot"])]
+    assert inbox_rows[0].summary == "refund question"
+    assert inbox_rows[1].summary == "question 0 with spaces" and inbox_rows[2].assignee == "alice"
+    assert [e.session_id for e in inbox(["human"])] == [sessions[1]]
+    assert sessions[3] in [e.session_id for e in inbox(["bot"])]
 
 
 def test_refund_requests_arriving_at_once_make_one_pending_request(engine) -> None:

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import httpx
 
-from app import DEMO_DIR
 from knowledge import build_knowledge_base
+from knowledge.seeding import DEMO_DIR
 from settings import Settings
 from storage import make_engine, migrate
 from tests.integration.conftest import ADMIN

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from app import DEMO_DIR, seed_demo_data
 from knowledge import build_knowledge_base
+from knowledge.seeding import DEMO_DIR, seed_demo_data
 from settings import Settings
 from storage import make_engine, migrate
 from tests.utils.server import PYTHON, ROOT, free_port
@@ -109,8 +109,9 @@ def test_a_knowledge_base_with_its_own_documents_gets_no_demo(embedder, data_dir
 
 
 SEED_AND_REPORT = """
-import json, app
+import json
 from knowledge import build_knowledge_base
+from knowledge.seeding import seed_demo_data
 from settings import Settings
 from storage import make_engine, migrate
 settings = Settings()
@@ -118,7 +119,7 @@ engine = make_engine(settings.resolved_database_url)
 migrate(engine)
 kb = build_knowledge_base(settings, engine)
 before = len(kb.documents())
-app.seed_demo_data(settings, kb)
+seed_demo_data(settings, kb)
 docs = kb.documents()
 print(json.dumps({"before": before, "after": len(docs), "chunks": sum(d["chunks"] for d in docs),
                   "stored": kb.chunk_count(), "marker": (settings.data_dir / ".demo_seeded").exists()}))
