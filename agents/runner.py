@@ -1,9 +1,13 @@
-"""Runs async turns for synchronous callers (the Gradio chat, the CLI, webhooks): each turn is a task
-on one process-wide event loop in a background thread, its events handed over through a queue.
+"""Where turns run: as tasks on one process-wide event loop in a background thread.
 
-No thread per turn: a turn waiting for tokens is a suspended task. `detached` turns finish and are
-stored whatever the reader does (a browser that closes the tab only stops reading); an attached
-turn is cancelled when its reader stops, and has ended (its message marked failed) by then.
+All turns run there, whoever asks: the REST API's async routes (`run_async`, on the server's loop)
+and synchronous callers, the Gradio chat, the CLI and webhooks (`run_sync`). One loop owns the
+model client's connections (an async HTTP client's pool belongs to the loop that opened it), and a
+turn waiting for tokens is a suspended task, not a thread.
+
+A `detached` turn finishes and is stored whatever its reader does (a browser that closes the tab
+only stops reading); an attached one is cancelled when its reader stops, and has ended (its message
+marked failed) by the time the reader's close returns.
 """
 
 from __future__ import annotations
@@ -11,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import queue
 import threading
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterator
 from typing import TypeVar, cast
 
 T = TypeVar("T")
@@ -26,7 +30,7 @@ class _Raised:
 
 
 def turn_loop() -> asyncio.AbstractEventLoop:
-    """The process's background event loop for turns (started on first use, a daemon thread)."""
+    """The process's event loop for turns (started on first use, in a daemon thread)."""
     global _loop
     with _loop_lock:
         if _loop is None:
@@ -36,20 +40,41 @@ def turn_loop() -> asyncio.AbstractEventLoop:
         return _loop
 
 
-def run_sync(produce: Callable[[], AsyncIterator[T]], *, detached: bool) -> Iterator[T]:
-    """Iterate `produce()` as a task on `turn_loop()`; yield its items here, re-raising its exception."""
-    items: queue.SimpleQueue[object] = queue.SimpleQueue()
+def _start(produce: Callable[[], AsyncIterator[T]], put: Callable[[object], None]) -> Callable[[], None]:
+    """Run `produce()` as a task on the turn loop, `put`ting each item, then its exception (if any)
+    and `_END`; returns a function that cancels it (from any thread)."""
+    loop = turn_loop()
+    tasks: list[asyncio.Task[None]] = []
 
     async def work() -> None:
-        try:
-            async for item in produce():
-                items.put(item)
-        except BaseException as exc:  # handed to the reader, who decides what it means
-            items.put(_Raised(exc))
-        finally:
-            items.put(_END)
+        async for item in produce():
+            put(item)
 
-    task = asyncio.run_coroutine_threadsafe(work(), turn_loop())
+    def ended(task: asyncio.Task[None]) -> None:
+        # A done callback, so that a task cancelled before its first step still says it ended.
+        if task.cancelled():
+            put(_Raised(asyncio.CancelledError()))
+        elif (exc := task.exception()) is not None:
+            put(_Raised(exc))
+        put(_END)
+
+    def create() -> None:
+        task = loop.create_task(work())
+        task.add_done_callback(ended)
+        tasks.append(task)
+
+    def cancel() -> None:
+        # Callbacks run in order: `create` has run before this one does.
+        loop.call_soon_threadsafe(lambda: tasks[0].cancel())
+
+    loop.call_soon_threadsafe(create)
+    return cancel
+
+
+def run_sync(produce: Callable[[], AsyncIterator[T]], *, detached: bool) -> Iterator[T]:
+    """Iterate `produce()` on the turn loop; yield its items here, re-raising its exception."""
+    items: queue.SimpleQueue[object] = queue.SimpleQueue()
+    cancel = _start(produce, items.put)
 
     def read() -> Iterator[T]:
         ended = False
@@ -66,8 +91,39 @@ def run_sync(produce: Callable[[], AsyncIterator[T]], *, detached: bool) -> Iter
         finally:
             if not ended and not detached:
                 # The reader stopped: stop the turn and wait until it has cleaned up.
-                task.cancel()
+                cancel()
                 while items.get() is not _END:
                     pass
 
     return read()
+
+
+async def run_async(produce: Callable[[], AsyncIterator[T]]) -> AsyncGenerator[T, None]:
+    """Iterate `produce()` on the turn loop from another event loop (the web server's): closing or
+    cancelling this generator cancels the turn, and returns once the turn has cleaned up."""
+    caller = asyncio.get_running_loop()
+    items: asyncio.Queue[object] = asyncio.Queue()
+
+    def put(item: object) -> None:
+        try:
+            caller.call_soon_threadsafe(items.put_nowait, item)
+        except RuntimeError:  # the caller's loop is closed: nobody reads any more
+            pass
+
+    cancel = _start(produce, put)
+    ended = False
+    try:
+        while True:
+            item = await items.get()
+            if item is _END:
+                ended = True
+                return
+            if isinstance(item, _Raised):
+                ended = True
+                raise item.exc
+            yield cast(T, item)
+    finally:
+        if not ended:
+            cancel()
+            while await items.get() is not _END:
+                pass

@@ -5,9 +5,9 @@ one at a time and in order, across threads and processes. The pieces live beside
 store writes (`recorder.py`), the trace (`trace.py`), the tool loop (`loop.py`).
 
 The turn is an async generator (`arespond`): the model is awaited, store writes, retrieval and the
-answer check run in worker threads, so a turn waiting for tokens holds no thread. The REST API reads
-it directly; `respond`, `stream` and `run` serve synchronous callers by running it on one
-background event loop (`runner.py`).
+answer check run in worker threads, so a turn waiting for tokens holds no thread. Every turn runs on
+one background event loop (`runner.py`): the REST API reads it through `astream`, synchronous
+callers through `respond`, `stream` and `run`.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from agents.loop import LoopResult, run_tool_loop
 from agents.prompt import build_prompt
 from agents.recorder import TurnRecorder, count_text_safely
 from agents.routing import RoutingMode, route
-from agents.runner import run_sync
+from agents.runner import run_async, run_sync
 from agents.trace import TurnTrace
 from agents.validation import clean_message
 from grounding import AnswerChecker, is_repeating
@@ -147,6 +147,11 @@ class SupportAgent:
                 async with aclosing(self._answer(target, answered_first=answered_first)) as events:
                     async for event in events:
                         yield event
+
+    def astream(self, session_id: str, message_id: int) -> AsyncGenerator[TurnEvent, None]:
+        """`arespond` for async callers (the REST API), run on the turn loop that owns the model's
+        connections (runner.py); closing or cancelling it stops the turn."""
+        return run_async(lambda: self.arespond(session_id, message_id))
 
     def respond(self, session_id: str, message_id: int | None = None) -> Iterator[TurnEvent]:
         """`arespond` for synchronous callers (run on the background turn loop); a caller that stops

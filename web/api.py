@@ -131,7 +131,7 @@ def build_api(services: Services) -> APIRouter:
         stored = await asyncio.to_thread(
             services.agent.accept, request.message, session_id=request.session_id
         )
-        events = services.agent.arespond(stored.session_id, stored.id)
+        events = services.agent.astream(stored.session_id, stored.id)
         try:
             if not request.stream:
                 async for event in events:
