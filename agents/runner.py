@@ -16,10 +16,15 @@ import asyncio
 import queue
 import threading
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar, cast
 
 T = TypeVar("T")
 _END = object()
+# Threads for the turns' short blocking work (`asyncio.to_thread`: store writes, retrieval, the answer
+# check). Enough that the queries of concurrent turns meet in one embedding batch; a fixed number,
+# whatever the number of turns.
+WORKERS = 32
 _loop: asyncio.AbstractEventLoop | None = None
 _loop_lock = threading.Lock()
 
@@ -35,6 +40,7 @@ def turn_loop() -> asyncio.AbstractEventLoop:
     with _loop_lock:
         if _loop is None:
             loop = asyncio.new_event_loop()
+            loop.set_default_executor(ThreadPoolExecutor(WORKERS, thread_name_prefix="turn-work"))
             threading.Thread(target=loop.run_forever, name="turn-loop", daemon=True).start()
             _loop = loop
         return _loop
@@ -98,9 +104,9 @@ def run_sync(produce: Callable[[], AsyncIterator[T]], *, detached: bool) -> Iter
     return read()
 
 
-async def run_async(produce: Callable[[], AsyncIterator[T]]) -> AsyncGenerator[T, None]:
-    """Iterate `produce()` on the turn loop from another event loop (the web server's): closing or
-    cancelling this generator cancels the turn, and returns once the turn has cleaned up."""
+async def run_async(produce: Callable[[], AsyncIterator[T]], *, detached: bool) -> AsyncGenerator[T, None]:
+    """Iterate `produce()` on the turn loop from another event loop (the web server's). Closing or
+    cancelling this generator cancels an attached turn, and returns once the turn has cleaned up."""
     caller = asyncio.get_running_loop()
     items: asyncio.Queue[object] = asyncio.Queue()
 
@@ -123,7 +129,7 @@ async def run_async(produce: Callable[[], AsyncIterator[T]]) -> AsyncGenerator[T
                 raise item.exc
             yield cast(T, item)
     finally:
-        if not ended:
+        if not ended and not detached:
             cancel()
             while await items.get() is not _END:
                 pass

@@ -148,10 +148,13 @@ class SupportAgent:
                     async for event in events:
                         yield event
 
-    def astream(self, session_id: str, message_id: int) -> AsyncGenerator[TurnEvent, None]:
-        """`arespond` for async callers (the REST API), run on the turn loop that owns the model's
-        connections (runner.py); closing or cancelling it stops the turn."""
-        return run_async(lambda: self.arespond(session_id, message_id))
+    def astream(
+        self, session_id: str, message_id: int, *, detached: bool = False
+    ) -> AsyncGenerator[TurnEvent, None]:
+        """`arespond` for async callers (the REST API, the chat page), run on the turn loop that owns
+        the model's connections (runner.py). Closing or cancelling it stops the turn, unless
+        `detached`: then the turn goes on and its reply is stored."""
+        return run_async(lambda: self.arespond(session_id, message_id), detached=detached)
 
     def respond(self, session_id: str, message_id: int | None = None) -> Iterator[TurnEvent]:
         """`arespond` for synchronous callers (run on the background turn loop); a caller that stops
