@@ -24,7 +24,7 @@ from langchain_core.tools import BaseTool
 
 from agents.checking import CheckedAnswer
 from agents.escalation import last_reply_was_no_answer, sounds_upset
-from agents.events import TurnEvent, TurnResult
+from agents.events import TurnEvent, TurnResult, replayed
 from agents.loop import LoopResult, run_tool_loop
 from agents.prompt import build_prompt
 from agents.recorder import TurnRecorder, count_text_safely
@@ -141,7 +141,10 @@ class SupportAgent:
             if target is None or target.session_id != session_id or target.role != "user":
                 raise UnknownSessionError(f"{session_id} has no customer message {message_id}")
             if target.status == "answered":
-                for event in await asyncio.to_thread(self._replay, target):
+                reply = await asyncio.to_thread(self.store.reply_to, target.id)
+                if reply is None:  # pragma: no cover - "answered" is committed with its reply
+                    raise RuntimeError(f"message {target.id} is marked answered but has no reply")
+                for event in replayed(target, reply):
                     yield event
             else:
                 async with aclosing(self._answer(target, answered_first=answered_first)) as events:
@@ -381,29 +384,6 @@ class SupportAgent:
         trace.escalated = reason
         trace.handoff_offered = True
         return self._render(prompts, "handoff")
-
-    def _replay(self, message: StoredMessage) -> list[TurnEvent]:
-        """The stored answer of a message that another worker already answered."""
-        reply = self.store.reply_to(message.id)
-        if reply is None:  # pragma: no cover - "answered" is committed with its reply
-            raise RuntimeError(f"message {message.id} is marked answered but has no reply")
-        tool_calls = [
-            {"name": c["name"], "arguments": c["arguments"], "result": c["result"]}
-            for c in (reply.trace or {}).get("tool_calls", [])
-        ]
-        return [
-            TurnEvent("token", text=reply.content),
-            TurnEvent(
-                "done",
-                result=TurnResult(
-                    session_id=message.session_id,
-                    message_id=reply.id,
-                    reply=reply.content,
-                    citations=reply.citations or [],
-                    tool_calls=tool_calls,
-                ),
-            ),
-        ]
 
     def _retrieve(
         self, question: str, previous_question: str | None
