@@ -195,9 +195,16 @@ class SupportAgent:
         ) -> TurnEvent:
             nonlocal done
             trace.prompt_versions = dict(prompts.used)
-            event = await asyncio.to_thread(
-                self._finish, recorder, reply, citations, tool_calls, trace, started
+            storing = asyncio.ensure_future(
+                asyncio.to_thread(self._finish, recorder, reply, citations, tool_calls, trace, started)
             )
+            try:
+                event = await asyncio.shield(storing)
+            except asyncio.CancelledError:
+                # Cancelled while the reply is being stored: once stored, it is not "failed" as well.
+                await asyncio.wait([storing])
+                done = storing.exception() is None
+                raise
             done = True
             return event
 
