@@ -3,23 +3,23 @@
 In `checked` mode each sentence is sent once it is complete and supported by this turn's sources
 (the excerpts in the prompt and the tool results so far); in `extractive` mode nothing the model
 writes is sent, only the verdict's quote; in `generative` mode text streams as generated and only
-the final cleanup (cut-off and repeated sentences) applies to what is stored.
+the final cleanup (cut-off and repeated sentences) applies to what is stored. Judging a sentence
+embeds it: that runs in a worker thread, not on the event loop.
 """
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import re
-from collections.abc import Generator, Iterator, Sequence
-from typing import TypeVar
+from collections.abc import AsyncGenerator, Iterator, Sequence
+from contextlib import aclosing
 
 from agents.events import TurnEvent
 from grounding import AnswerChecker, CheckedReply, Source, Verdict
 from grounding.facts import vocabulary
 from knowledge.types import RetrievedChunk
 from tools.registry import ToolOutcome
-
-T = TypeVar("T")
 
 
 class CheckedAnswer:
@@ -47,35 +47,36 @@ class CheckedAnswer:
     def holds_tokens(self) -> bool:
         return self.checker is not None and self.checker.mode != "generative"
 
-    def events(self, turn: Generator[TurnEvent, None, T]) -> Generator[TurnEvent, None, T]:
+    async def events(self, turn: AsyncGenerator[TurnEvent, None]) -> AsyncGenerator[TurnEvent, None]:
         """Re-yield the tool loop's events; answer tokens only as far as they are checked."""
         if self.checker is not None and self.holds_tokens:
             self._live = self.checker.start(question=self.question, sources=self.sources)
-        while True:
-            try:
-                event = next(turn)
-            except StopIteration as stop:
-                return stop.value
-            if event.kind == "tool" and event.tool and self.checker is not None:
-                # A tool result is a source for what the model says next.
-                self.sources.append(Source(title=event.tool["name"], text=str(event.tool["result"])))
-                if self.holds_tokens:
-                    self._live = self.checker.start(question=self.question, sources=self.sources)
-            if event.kind != "token":
-                yield event
-                continue
-            if not self.holds_tokens:
-                self.streamed += event.text
-                yield event
-                continue
-            # A checked sentence goes out as word-sized tokens, like the model's own stream.
-            checked = self._feed(event.text)
-            self.streamed += checked
-            for piece in re.findall(r"\s*\S+", checked):
-                yield TurnEvent("token", text=piece)
+        async with aclosing(turn):
+            async for event in turn:
+                if event.kind == "tool" and event.tool and self.checker is not None:
+                    # A tool result is a source for what the model says next.
+                    self.sources.append(Source(title=event.tool["name"], text=str(event.tool["result"])))
+                    if self.holds_tokens:
+                        self._live = self.checker.start(question=self.question, sources=self.sources)
+                if event.kind != "token":
+                    yield event
+                    continue
+                if not self.holds_tokens:
+                    self.streamed += event.text
+                    yield event
+                    continue
+                # A checked sentence goes out as word-sized tokens, like the model's own stream.
+                checked = await asyncio.to_thread(self._feed, event.text) if self._feeds else ""
+                self.streamed += checked
+                for piece in re.findall(r"\s*\S+", checked):
+                    yield TurnEvent("token", text=piece)
+
+    @property
+    def _feeds(self) -> bool:
+        return self._live is not None and self.checker is not None and self.checker.mode == "checked"
 
     def _feed(self, text: str) -> str:
-        return self._live.feed(text) if self._live is not None and self.checker.mode == "checked" else ""  # type: ignore[union-attr]
+        return self._live.feed(text) if self._live is not None else ""
 
     def verdict(self, generated: str, outcomes: Sequence[ToolOutcome]) -> Verdict | None:
         """The checked reply for `generated` (None without a checker)."""

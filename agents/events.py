@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    from memory.store import StoredMessage
 
 
 @dataclass
@@ -39,3 +42,19 @@ class TurnEvent:
     text: str = ""
     tool: dict[str, Any] | None = None
     result: TurnResult | None = None
+
+
+def replayed(message: StoredMessage, reply: StoredMessage) -> list[TurnEvent]:
+    """The events of a message that another worker already answered with `reply` (from the store)."""
+    tool_calls = [
+        {"name": c["name"], "arguments": c["arguments"], "result": c["result"]}
+        for c in (reply.trace or {}).get("tool_calls", [])
+    ]
+    result = TurnResult(
+        session_id=message.session_id,
+        message_id=reply.id,
+        reply=reply.content,
+        citations=reply.citations or [],
+        tool_calls=tool_calls,
+    )
+    return [TurnEvent("token", text=reply.content), TurnEvent("done", result=result)]

@@ -3,12 +3,16 @@
 Bounded by `max_steps`; the last call offers no tools, so the model must answer with what it has.
 A tool error is an observation for the model, not a crash (tools/registry.py). A prompt the server
 refuses as longer than its context is sent once more with fewer old turns (memory/window.py).
+The loop is asynchronous: model calls are awaited, tool calls and store writes run in worker
+threads (`asyncio.to_thread`), so the event loop never waits on them.
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
-from collections.abc import Callable, Generator, Sequence
+from collections.abc import AsyncGenerator, Callable, Sequence
+from contextlib import aclosing
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
@@ -23,21 +27,24 @@ from agents.trace import TurnTrace
 from knowledge.types import RetrievedChunk
 from llm.factory import ChatBackend
 from llm.overflow import ContextLengthExceededError
-from llm.streaming import ModelStep, stream_step
+from llm.streaming import Holder, ModelStep, stream_step
 from llm.toolcalls import call_id
 from memory.window import ContextOverflowError, trim_further
 from tools.registry import MAX_RESULT_CHARS, ToolOutcome, run_tool_call
 
+# Starts one model step that streams its text and leaves the finished step in the holder.
+StartStep = Callable[[Holder[ModelStep]], AsyncGenerator[str, None]]
+
 
 @dataclass
 class LoopResult:
-    final: AIMessage | None
+    final: AIMessage | None = None
     outcomes: list[ToolOutcome] = field(default_factory=list)
     # Knowledge-base chunks that tools returned (the search tool): cited like retrieved ones.
     found_chunks: list[RetrievedChunk] = field(default_factory=list)
 
 
-def run_tool_loop(
+async def run_tool_loop(
     *,
     backend: ChatBackend,
     tools: Sequence[BaseTool],
@@ -46,12 +53,14 @@ def run_tool_loop(
     recorder: TurnRecorder,
     trace: TurnTrace,
     offer_tools: bool,
+    out: LoopResult,
     route: Route | None = None,
     context: Any = None,
     stop_when: Callable[[str], bool] | None = None,
     show_excerpts: Callable[[list[RetrievedChunk]], str] | None = None,
-) -> Generator[TurnEvent, None, LoopResult]:
-    """Run the loop over `messages` (extended in place), yielding answer tokens and finished tool calls.
+) -> AsyncGenerator[TurnEvent, None]:
+    """Run the loop over `messages` (extended in place), yielding answer tokens and finished tool
+    calls; the model's final message, the tool outcomes and found chunks are filled into `out`.
 
     With a `route`, the first step is that one tool call: built from the route's arguments when
     they are complete, otherwise filled by the model with the tool named (tool_choice). Later steps
@@ -60,43 +69,45 @@ def run_tool_loop(
     """
     offer_tools = bool(tools) and offer_tools
     model = backend.model.bind_tools(list(tools)) if offer_tools else backend.model
-    result = LoopResult(final=None)
     routed = next((t for t in tools if route and t.name == route.tool), None)
     for step_no in range(max_steps + 1):
         if routed is not None and route is not None and step_no == 0:
-            message = _routed_call(backend, routed, route, messages, trace)
+            message = await _routed_call(backend, routed, route, messages, trace)
         else:
             last_step = step_no == max_steps or not offer_tools
             step_model = backend.model if last_step else model
             start = partial(stream_step, backend, step_model, messages, stop_when=stop_when)
-            step = yield from _tokens(_fitting(backend, messages, trace, start))
+            holder: Holder[ModelStep] = Holder()
+            async with aclosing(_fitting(backend, messages, trace, start, holder)) as texts:
+                async for text in texts:
+                    yield TurnEvent("token", text=text)
+            step = holder.value
             trace.add_step(model_ms=step.model_ms, usage=step.usage, finish_reason=step.finish_reason)
             message = step.message
             if not message.tool_calls or last_step:
-                result.final = message
-                return result
-        recorder.tool_step(message)
+                out.final = message
+                return
+        await asyncio.to_thread(recorder.tool_step, message)
         messages.append(message)
         for call in message.tool_calls:
             started = time.perf_counter()
-            outcome = run_tool_call(tools, dict(call), context)
+            outcome = await asyncio.to_thread(run_tool_call, tools, dict(call), context)
             tool_ms = round((time.perf_counter() - started) * 1000, 1)
             found = [c for c in outcome.artifact or [] if isinstance(c, RetrievedChunk)]
             if found and show_excerpts is not None:
                 outcome.result = show_excerpts(found)[:MAX_RESULT_CHARS]
-            result.outcomes.append(outcome)
-            result.found_chunks.extend(found)
+            out.outcomes.append(outcome)
+            out.found_chunks.extend(found)
             trace.tool_calls.append({**outcome.public(), "ok": outcome.ok, "ms": tool_ms})
             tool_message = ToolMessage(content=outcome.result, tool_call_id=call["id"])
-            recorder.tool_result(tool_message)
+            await asyncio.to_thread(recorder.tool_result, tool_message)
             messages.append(tool_message)
             yield TurnEvent("tool", tool=outcome.public())
         if step_no + 1 == max_steps:
             trace.step_limit_reached = True
-    return result
 
 
-def _routed_call(
+async def _routed_call(
     backend: ChatBackend, tool: BaseTool, route: Route, messages: list[BaseMessage], trace: TurnTrace
 ) -> AIMessage:
     """The routed tool's call: from the rule's arguments, or the model filling the named tool."""
@@ -106,7 +117,13 @@ def _routed_call(
     args = dict(route.known_args)
     if not required <= set(args):
         model = backend.model.bind_tools([tool], tool_choice=tool.name)
-        step = _quietly(_fitting(backend, messages, trace, partial(stream_step, backend, model, messages)))
+        holder: Holder[ModelStep] = Holder()
+        # The step's text is not part of the answer: read and dropped.
+        start = partial(stream_step, backend, model, messages)
+        async with aclosing(_fitting(backend, messages, trace, start, holder)) as texts:
+            async for _ in texts:
+                pass
+        step = holder.value
         trace.add_step(model_ms=step.model_ms, usage=step.usage, finish_reason=step.finish_reason)
         filled = next((c for c in step.message.tool_calls if c["name"] == tool.name), None)
         # What the rule read from the message is more reliable than what a small model copies.
@@ -115,22 +132,26 @@ def _routed_call(
     return AIMessage(content="", tool_calls=[call])
 
 
-def _fitting(
+async def _fitting(
     backend: ChatBackend,
     messages: list[BaseMessage],
     trace: TurnTrace,
-    start: Callable[[], Generator[str, None, ModelStep]],
-) -> Generator[str, None, ModelStep]:
+    start: StartStep,
+    out: Holder[ModelStep],
+) -> AsyncGenerator[str, None]:
     """A model step; if the server says the prompt is longer than its context (before any token),
     `messages` loses old turns and the step runs once more. Twice too long: ContextOverflowError."""
     try:
-        return (yield from start())
+        async with aclosing(start(out)) as texts:
+            async for text in texts:
+                yield text
+        return
     except ContextLengthExceededError as exc:
         if trace.context_retry is not None:
             raise ContextOverflowError(exc.context.requested or exc.context.limit, exc.context.limit) from exc
         before = len(messages)
-        messages[:] = trim_further(
-            messages, keep_share=exc.context.keep_share(), count_tokens=backend.count_message
+        messages[:] = await asyncio.to_thread(
+            trim_further, messages, keep_share=exc.context.keep_share(), count_tokens=backend.count_message
         )
         trace.context_retry = {
             "limit": exc.context.limit,
@@ -139,25 +160,8 @@ def _fitting(
             "messages_after": len(messages),
         }
     try:
-        return (yield from start())
+        async with aclosing(start(out)) as texts:
+            async for text in texts:
+                yield text
     except ContextLengthExceededError as exc:
         raise ContextOverflowError(exc.context.requested or exc.context.limit, exc.context.limit) from exc
-
-
-def _quietly(step: Generator[str, None, ModelStep]) -> ModelStep:
-    """Run a model step whose text is not part of the answer (a routed tool call)."""
-    while True:
-        try:
-            next(step)
-        except StopIteration as stop:
-            return stop.value
-
-
-def _tokens(step: Generator[str, None, ModelStep]) -> Generator[TurnEvent, None, ModelStep]:
-    """Re-yield a model step's text as token events and return the finished step."""
-    while True:
-        try:
-            text = next(step)
-        except StopIteration as stop:
-            return stop.value
-        yield TurnEvent("token", text=text)

@@ -3,13 +3,20 @@
 A turn answers one message (by id), holding the conversation's turn lock: turns of one session run
 one at a time and in order, across threads and processes. The pieces live beside this file: the
 store writes (`recorder.py`), the trace (`trace.py`), the tool loop (`loop.py`).
+
+The turn is an async generator (`arespond`): the model is awaited, store writes, retrieval and the
+answer check run in worker threads, so a turn waiting for tokens holds no thread. Every turn runs on
+one background event loop (`runner.py`): the REST API reads it through `astream`, synchronous
+callers through `respond`, `stream` and `run`.
 """
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import AsyncGenerator, Callable, Iterator, Sequence
+from contextlib import aclosing
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,12 +24,12 @@ from langchain_core.tools import BaseTool
 
 from agents.checking import CheckedAnswer
 from agents.escalation import last_reply_was_no_answer, sounds_upset
-from agents.events import TurnEvent, TurnResult
-from agents.loop import run_tool_loop
+from agents.events import TurnEvent, TurnResult, replayed
+from agents.loop import LoopResult, run_tool_loop
 from agents.prompt import build_prompt
 from agents.recorder import TurnRecorder, count_text_safely
 from agents.routing import RoutingMode, route
-from agents.runner import run_detached
+from agents.runner import run_async, run_sync
 from agents.trace import TurnTrace
 from agents.validation import clean_message
 from grounding import AnswerChecker, is_repeating
@@ -104,40 +111,63 @@ class SupportAgent:
             token_count=count_text_safely(self.backend, content),
         )
 
-    def respond(self, session_id: str, message_id: int | None = None) -> Iterator[TurnEvent]:
+    async def arespond(
+        self, session_id: str, message_id: int | None = None
+    ) -> AsyncGenerator[TurnEvent, None]:
         """Answer message `message_id` (default: the newest waiting one); the last event is `done`.
 
         Waits for the session's earlier turns. Earlier messages still waiting (a concurrent request
         that has not got the lock yet, or one whose worker died) are answered first, silently, so
         that every message is answered in order; a message another worker already answered is
-        replayed from the store rather than answered twice.
+        replayed from the store rather than answered twice. Closing or cancelling the generator
+        stops the turn: the message stays stored and is marked failed.
         """
         if message_id is None:
-            waiting = self.store.pending(session_id)
+            waiting = await asyncio.to_thread(self.store.pending, session_id)
             if not waiting:
                 raise ValueError(f"session {session_id} has no message waiting for an answer")
             message_id = waiting[-1].id
-        with self.turn_lock.hold(session_id):
+        async with self.turn_lock.ahold(session_id):
             answered_first = []
-            for earlier in self.store.pending(session_id, up_to=message_id - 1):
+            for earlier in await asyncio.to_thread(self.store.pending, session_id, up_to=message_id - 1):
                 try:
-                    for _ in self._answer(earlier, answered_first=[]):
-                        pass
+                    async with aclosing(self._answer(earlier, answered_first=[])) as events:
+                        async for _ in events:
+                            pass
                 except (BackendUnavailableError, ContextOverflowError):
                     pass  # marked failed by _answer; this message still gets its own try
                 answered_first.append(earlier.id)
-            target = self.store.message(message_id)
+            target = await asyncio.to_thread(self.store.message, message_id)
             if target is None or target.session_id != session_id or target.role != "user":
                 raise UnknownSessionError(f"{session_id} has no customer message {message_id}")
             if target.status == "answered":
-                yield from self._replay(target)
+                reply = await asyncio.to_thread(self.store.reply_to, target.id)
+                if reply is None:  # pragma: no cover - "answered" is committed with its reply
+                    raise RuntimeError(f"message {target.id} is marked answered but has no reply")
+                for event in replayed(target, reply):
+                    yield event
             else:
-                yield from self._answer(target, answered_first=answered_first)
+                async with aclosing(self._answer(target, answered_first=answered_first)) as events:
+                    async for event in events:
+                        yield event
+
+    def astream(
+        self, session_id: str, message_id: int, *, detached: bool = False
+    ) -> AsyncGenerator[TurnEvent, None]:
+        """`arespond` for async callers (the REST API, the chat page), run on the turn loop that owns
+        the model's connections (runner.py). Closing or cancelling it stops the turn, unless
+        `detached`: then the turn goes on and its reply is stored."""
+        return run_async(lambda: self.arespond(session_id, message_id), detached=detached)
+
+    def respond(self, session_id: str, message_id: int | None = None) -> Iterator[TurnEvent]:
+        """`arespond` for synchronous callers (run on the background turn loop); a caller that stops
+        reading stops the turn, as closing `arespond` does."""
+        return run_sync(lambda: self.arespond(session_id, message_id), detached=False)
 
     def stream(self, session_id: str, message_id: int) -> Iterator[TurnEvent]:
-        """`respond`, run in its own thread: a client that stops reading does not stop the turn, so
-        the reply is still stored (and shown when the customer comes back)."""
-        return run_detached(lambda: self.respond(session_id, message_id))
+        """`respond`, detached: a reader that stops reading does not stop the turn, so the reply is
+        still stored (and shown when the customer comes back)."""
+        return run_sync(lambda: self.arespond(session_id, message_id), detached=True)
 
     def run(self, text: object, *, session_id: str | None, client_id: str | None = None) -> TurnResult:
         """A whole turn without streaming."""
@@ -149,53 +179,77 @@ class SupportAgent:
 
     # -- pieces ---------------------------------------------------------------------------------
 
-    def _answer(self, message: StoredMessage, *, answered_first: list[int]) -> Iterator[TurnEvent]:
+    async def _answer(
+        self, message: StoredMessage, *, answered_first: list[int]
+    ) -> AsyncGenerator[TurnEvent, None]:
         started = time.perf_counter()
         session_id = message.session_id
         recorder = TurnRecorder(self.store, self.backend, session_id=session_id, message_id=message.id)
         trace = TurnTrace(answered_first=answered_first)
         # The prompt versions live now: the whole turn uses these, even if one is published meanwhile.
-        prompts = self.prompts.prompt_set()
+        prompts = await asyncio.to_thread(self.prompts.prompt_set)
         done = False
 
-        def finish(
+        async def finish(
             reply: str, citations: list[dict[str, Any]], tool_calls: list[dict[str, Any]]
         ) -> TurnEvent:
             nonlocal done
             trace.prompt_versions = dict(prompts.used)
-            event = self._finish(recorder, reply, citations, tool_calls, trace, started)
+            storing = asyncio.ensure_future(
+                asyncio.to_thread(self._finish, recorder, reply, citations, tool_calls, trace, started)
+            )
+            try:
+                event = await asyncio.shield(storing)
+            except asyncio.CancelledError:
+                # Cancelled while the reply is being stored: once stored, it is not "failed" as well.
+                await asyncio.wait([storing])
+                done = storing.exception() is None
+                raise
             done = True
             return event
 
         try:
-            state = self._state(session_id)
+            state = await asyncio.to_thread(self._state, session_id)
             if state in PERSON_STATES:
                 # A person has (or is about to take) this conversation: the bot stays silent; the
                 # message waits for them, and is context for the bot if they hand it back.
-                self.store.set_status(message_id=message.id, status="human")
+                await asyncio.to_thread(self.store.set_status, message_id=message.id, status="human")
                 done = True
                 yield TurnEvent("done", result=TurnResult(session_id, message.id, "", [], [], True, state))
                 return
-            conversation = conversation_for(self.store.messages(session_id), message.id)
+            conversation = conversation_for(
+                await asyncio.to_thread(self.store.messages, session_id), message.id
+            )
             if self.handoff is not None and sounds_upset(message.content):
-                reply = self._escalate(session_id, "the customer sounds upset", trace, prompts)
+                reply = await asyncio.to_thread(
+                    self._escalate, session_id, "the customer sounds upset", trace, prompts
+                )
                 yield TurnEvent("token", text=reply)
-                yield finish(reply, [], [])
+                yield await finish(reply, [], [])
                 return
 
             earlier = [m.content for m in conversation if m.role == "user" and m.id != message.id]
-            chunks, trace.retrieval = self._retrieve(message.content, earlier[-1] if earlier else None)
+            chunks, trace.retrieval = await asyncio.to_thread(
+                self._retrieve, message.content, earlier[-1] if earlier else None
+            )
             routing = self.config.tool_routing
             chosen = route(message.content, tools={t.name for t in self.tools}) if routing != "auto" else None
             trace.route = {"tool": chosen.tool, "reason": chosen.reason} if chosen else None
             may_choose_tools = routing != "rules" and bool(self.tools)
             # Under `auto` alone the model may still pick a tool; otherwise no route means no tool.
-            if not chunks and chosen is None and routing != "auto" and self._has_knowledge():
+            if (
+                not chunks
+                and chosen is None
+                and routing != "auto"
+                and await asyncio.to_thread(self._has_knowledge)
+            ):
                 # Nothing in the knowledge base is relevant and no tool applies: say so honestly
                 # instead of letting the model improvise a policy.
-                reply = self._no_answer(session_id, conversation, trace, prompts, "no_relevant_knowledge")
+                reply = await asyncio.to_thread(
+                    self._no_answer, session_id, conversation, trace, prompts, "no_relevant_knowledge"
+                )
                 yield TurnEvent("token", text=reply)
-                yield finish(reply, [], [])
+                yield await finish(reply, [], [])
                 return
 
             # The system prompt's version carries the decoding settings (unset: the configured ones).
@@ -206,48 +260,66 @@ class SupportAgent:
             backend = self.backend.with_decoding(
                 decoding.model_copy(update={"max_answer_tokens": answer_tokens})
             )
-            prompt = build_prompt(
-                backend=backend,
-                render_system=lambda used: self._render(prompts, "system", chunks=used),
-                chunks=chunks,
-                conversation=conversation,
-                context_tokens=self.config.context_tokens,
-                answer_tokens=answer_tokens,
+            # Counting the prompt's tokens may need the backend's tokenizer: a worker thread's job.
+            prompt = await asyncio.to_thread(
+                lambda: build_prompt(
+                    backend=backend,
+                    render_system=lambda used: self._render(prompts, "system", chunks=used),
+                    chunks=chunks,
+                    conversation=conversation,
+                    context_tokens=self.config.context_tokens,
+                    answer_tokens=answer_tokens,
+                )
             )
             trace.window = prompt.trace
             branding = prompts.branding or {}
             names = [n for n in (branding.get("company"), branding.get("assistant_name")) if n]
             checked = CheckedAnswer(self.answer_checker, message.content, prompt.excerpts, names)
-            loop = yield from checked.events(
-                run_tool_loop(
-                    backend=backend,
-                    tools=self.tools,
-                    messages=prompt.messages,
-                    max_steps=self.config.max_tool_steps,
-                    recorder=recorder,
-                    trace=trace,
-                    offer_tools=may_choose_tools,
-                    route=chosen,
-                    context=self.tool_context(session_id) if self.tool_context else None,
-                    stop_when=is_repeating if self.answer_checker is not None else None,
-                    show_excerpts=lambda found: self._render(prompts, "excerpts", chunks=found),
-                )
+            loop = LoopResult()
+            tool_context = (
+                await asyncio.to_thread(self.tool_context, session_id) if self.tool_context else None
             )
+            turn = run_tool_loop(
+                backend=backend,
+                tools=self.tools,
+                messages=prompt.messages,
+                max_steps=self.config.max_tool_steps,
+                recorder=recorder,
+                trace=trace,
+                offer_tools=may_choose_tools,
+                out=loop,
+                route=chosen,
+                context=tool_context,
+                stop_when=is_repeating if self.answer_checker is not None else None,
+                show_excerpts=lambda found: self._render(prompts, "excerpts", chunks=found),
+            )
+            async with aclosing(checked.events(turn)) as events:
+                async for event in events:
+                    yield event
             citations = {c.chunk_id: c for c in [*prompt.excerpts, *loop.found_chunks]}
             ranked = [c.citation() for c in sorted(citations.values(), key=lambda c: -c.score)]
             tool_calls = [o.public() for o in loop.outcomes]
             refund = next((o for o in loop.outcomes if o.name == "request_refund" and o.ok), None)
-            if refund is not None and self._state(session_id) == ConversationState.BOT:
-                self._escalate(session_id, "a refund request waits for a person's approval", trace, prompts)
-            if self._state(session_id) in PERSON_STATES:
+            if (
+                refund is not None
+                and await asyncio.to_thread(self._state, session_id) == ConversationState.BOT
+            ):
+                await asyncio.to_thread(
+                    self._escalate,
+                    session_id,
+                    "a refund request waits for a person's approval",
+                    trace,
+                    prompts,
+                )
+            if await asyncio.to_thread(self._state, session_id) in PERSON_STATES:
                 # Handed over during this turn (the customer asked, or a refund waits): say so plainly.
                 reply = self._render(prompts, "handoff")
                 trace.handoff_offered = True
                 yield TurnEvent("token", text=reply)
-                yield finish(reply, ranked, tool_calls)
+                yield await finish(reply, ranked, tool_calls)
                 return
             generated = (loop.final.text if loop.final is not None else "").strip()
-            verdict = checked.verdict(generated, loop.outcomes)
+            verdict = await asyncio.to_thread(checked.verdict, generated, loop.outcomes)
             if verdict is None:  # no checker
                 reply = generated
             else:
@@ -259,7 +331,9 @@ class SupportAgent:
                     reply = "\n\n".join(o.result for o in facts)
                     trace.grounding = "tool_result"
                 elif verdict.text is None:
-                    reply = self._no_answer(session_id, conversation, trace, prompts, "no_supported_answer")
+                    reply = await asyncio.to_thread(
+                        self._no_answer, session_id, conversation, trace, prompts, "no_supported_answer"
+                    )
                 else:
                     reply = verdict.text
             if not reply:
@@ -268,11 +342,12 @@ class SupportAgent:
                 trace.handoff_offered = True
             for piece in checked.unsent(reply):
                 yield TurnEvent("token", text=piece)
-            yield finish(reply, ranked, tool_calls)
+            yield await finish(reply, ranked, tool_calls)
         except BaseException:
             # Whatever stopped the turn before its reply was stored (including a reader that went
-            # away), the message stays stored, is shown as unanswered, and is kept out of the
-            # windows of later turns: it must not be answered as part of another question.
+            # away, or a cancelled request), the message stays stored, is shown as unanswered, and
+            # is kept out of the windows of later turns: it must not be answered as part of another
+            # question. (One short UPDATE, done here so that it is done before the turn ends.)
             if not done:
                 recorder.failed()
             raise
@@ -316,27 +391,6 @@ class SupportAgent:
         trace.escalated = reason
         trace.handoff_offered = True
         return self._render(prompts, "handoff")
-
-    def _replay(self, message: StoredMessage) -> Iterator[TurnEvent]:
-        """The stored answer of a message that another worker already answered."""
-        reply = self.store.reply_to(message.id)
-        if reply is None:  # pragma: no cover - "answered" is committed with its reply
-            raise RuntimeError(f"message {message.id} is marked answered but has no reply")
-        tool_calls = [
-            {"name": c["name"], "arguments": c["arguments"], "result": c["result"]}
-            for c in (reply.trace or {}).get("tool_calls", [])
-        ]
-        yield TurnEvent("token", text=reply.content)
-        yield TurnEvent(
-            "done",
-            result=TurnResult(
-                session_id=message.session_id,
-                message_id=reply.id,
-                reply=reply.content,
-                citations=reply.citations or [],
-                tool_calls=tool_calls,
-            ),
-        )
 
     def _retrieve(
         self, question: str, previous_question: str | None

@@ -9,7 +9,8 @@ as the backend, whatever limits the throughput of the app in front of it is the 
 
 Serves `GET /v1/models` (with vLLM's `max_model_len`), `POST /v1/chat/completions` (streamed or
 not; a request that names a tool in `tool_choice` gets a call of that tool, as vLLM with tool
-flags does), and vLLM's `POST /tokenize` (a whitespace count). Options make it answer like a vLLM
+flags does), vLLM's `POST /tokenize` (a whitespace count), and `GET /stats` (requests, in flight,
+peak in flight, and streams the client closed before their end). Options make it answer like a vLLM
 started without tool flags (`--no-tools`: "auto" tool choice refused, named still works) or answer an over-long prompt with vLLM's context-length
 400 (`--max-model-len`). Standard library only.
 """
@@ -51,6 +52,8 @@ class StandIn:
     requests: int = 0
     in_flight: int = 0
     peak_in_flight: int = 0
+    # Streams whose client went away before the answer's end (the client cancelled the generation).
+    closed_early: int = 0
 
 
 def count_tokens(text: str) -> int:
@@ -128,6 +131,9 @@ class Handler:
             if s.advertise_len:
                 model["max_model_len"] = s.max_model_len
             writer.write(_json_response(200, {"object": "list", "data": [model]}))
+        elif method == "GET" and path == "/stats":
+            stats = {k: getattr(s, k) for k in ("requests", "in_flight", "peak_in_flight", "closed_early")}
+            writer.write(_json_response(200, stats))
         elif method == "GET" and path == "/health":
             writer.write(_json_response(200, {}))
         elif method == "POST" and path == "/tokenize":
@@ -208,6 +214,9 @@ class Handler:
                 writer.write(_chunk(s.model, {}, usage=usage))
             done = b"data: [DONE]\n\n"
             writer.write(f"{len(done):x}\r\n".encode() + done + b"\r\n0\r\n\r\n")
+        except ConnectionError:
+            s.closed_early += 1
+            raise
         finally:
             s.in_flight -= 1
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from langchain_core.callbacks import CallbackManagerForLLMRun
+from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
 from langchain_core.language_models import BaseChatModel, LanguageModelInput
 from langchain_core.messages import (
     AIMessage,
@@ -74,6 +76,11 @@ class LlamaCppChatModel(BaseChatModel):
     # Small models loop on a sentence without it.
     repeat_penalty: float = 1.15
     lock: Any = Field(default_factory=threading.Lock, exclude=True)
+    # The one thread that runs generations for `astream` (copies with other decoding settings share
+    # it and the lock): the event loop never waits on the model, and a waiting turn holds no thread.
+    worker: Any = Field(
+        default_factory=lambda: ThreadPoolExecutor(1, thread_name_prefix="llama"), exclude=True
+    )
 
     @property
     def _llm_type(self) -> str:
@@ -175,3 +182,58 @@ class LlamaCppChatModel(BaseChatModel):
                 if run_manager and text:
                     run_manager.on_llm_new_token(text, chunk=chunk)
                 yield chunk
+
+    async def _astream(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: AsyncCallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> AsyncIterator[ChatGenerationChunk]:
+        """`_stream` run whole on the model's own thread, its chunks handed to the event loop.
+
+        LangChain's default `_astream` would run each `next()` in the loop's shared executor: turns
+        waiting for the lock would fill that executor while the turn holding the lock waits for a
+        thread to take its next token. A reader that stops (closed, cancelled) stops the generation
+        at the next token, which releases the lock.
+        """
+        loop = asyncio.get_running_loop()
+        chunks: asyncio.Queue[object] = asyncio.Queue()
+        stopped = threading.Event()
+
+        def hand(item: object) -> None:
+            try:
+                loop.call_soon_threadsafe(chunks.put_nowait, item)
+            except RuntimeError:  # the loop is closed: nobody reads any more
+                stopped.set()
+
+        def produce() -> None:
+            try:
+                for chunk in self._stream(messages, stop, None, **kwargs):
+                    if stopped.is_set():
+                        break
+                    hand(chunk)
+            except BaseException as exc:  # handed to the reader
+                hand(_Failed(exc))
+            finally:
+                hand(_END)
+
+        loop.run_in_executor(self.worker, produce)
+        try:
+            while (item := await chunks.get()) is not _END:
+                if isinstance(item, _Failed):
+                    raise item.exc
+                assert isinstance(item, ChatGenerationChunk)
+                if run_manager and item.text:
+                    await run_manager.on_llm_new_token(item.text, chunk=item)
+                yield item
+        finally:
+            stopped.set()
+
+
+class _Failed:
+    def __init__(self, exc: BaseException) -> None:
+        self.exc = exc
+
+
+_END = object()

@@ -2,7 +2,8 @@
 
 - Transient failures (connection refused, 429, 5xx, timeouts) are retried with capped, jittered
   exponential backoff (tenacity) — only before the first token, so no answer text is ever repeated.
-- A total deadline per model call; the first-token deadline is the HTTP read timeout (llm/factory.py).
+- A total deadline per model call (`asyncio.timeout` around each read of the stream, in
+  llm/streaming.py); the first-token deadline is the HTTP read timeout (llm/factory.py).
 - After `failures` calls in a row fail, the breaker opens: for `cooldown_s` every call fails at
   once instead of each customer waiting for a timeout; then one trial call decides.
 """
@@ -11,11 +12,11 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from typing import TypeVar
 
 from tenacity import (
-    Retrying,
+    AsyncRetrying,
     retry_if_exception,
     stop_after_attempt,
     stop_after_delay,
@@ -70,25 +71,26 @@ class CircuitBreaker:
                 self._open_until = time.monotonic() + self.cooldown_s
 
 
-def first_with_retries(
-    start: Callable[[], Iterator[T]],
+async def first_with_retries(
+    start: Callable[[], AsyncIterator[T]],
     *,
     transient: tuple[type[BaseException], ...],
     attempts: int,
     max_wait_s: float,
-) -> tuple[T | None, Iterator[T]]:
+) -> tuple[T | None, AsyncIterator[T]]:
     """Start a stream and read its first item, retrying transient failures; returns (first, rest).
 
-    `first` is None when the stream ended without any item.
+    `first` is None when the stream ended without any item. Waits between tries are `asyncio.sleep`s:
+    no thread is held while backing off.
     """
-    retrying = Retrying(
+    retrying = AsyncRetrying(
         retry=retry_if_exception(lambda exc: isinstance(exc, transient)),
         stop=stop_after_attempt(attempts) | stop_after_delay(max_wait_s),
         wait=wait_random_exponential(multiplier=0.25, max=4.0),
         reraise=True,
     )
-    for attempt in retrying:
+    async for attempt in retrying:
         with attempt:
-            stream = iter(start())
-            first = next(stream, None)
+            stream = aiter(start())
+            first = await anext(stream, None)
     return first, stream

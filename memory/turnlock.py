@@ -1,18 +1,20 @@
 """One turn at a time per conversation, across threads and processes: a lease on the session row.
 
 Replicas share the database, so the lock lives there: a worker takes the session by writing its
-owner id and a lease end into `chat_sessions` in one conditional UPDATE, renews the lease from a
-background thread while it works, and clears it when done. A worker that dies leaves a lease that
-simply runs out, after which the next turn takes the session.
+owner id and a lease end into `chat_sessions` in one conditional UPDATE, renews the lease while it
+works, and clears it when done. A worker that dies leaves a lease that simply runs out, after which
+the next turn takes the session. `ahold` is the same for async turns: it waits with `asyncio.sleep`
+(no thread held while the session is busy) and runs each short UPDATE in a worker thread.
 """
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -88,3 +90,38 @@ class TurnLock:
             stop.set()
             renewer.join()
             self._release(session_id, owner)
+
+    async def _atake(self, session_id: str, owner: str) -> bool:
+        taking = asyncio.ensure_future(asyncio.to_thread(self._try_take, session_id, owner))
+        try:
+            return await asyncio.shield(taking)
+        except asyncio.CancelledError:
+            # Cancelled while the UPDATE ran: a lease it took is given back, not left to run out.
+            if await taking:
+                await asyncio.to_thread(self._release, session_id, owner)
+            raise
+
+    @asynccontextmanager
+    async def ahold(self, session_id: str) -> AsyncIterator[None]:
+        """`hold` for async code: polls with `asyncio.sleep`, renews the lease from a task."""
+        owner = secrets.token_hex(16)
+        deadline = time.monotonic() + self.wait_s
+        pause = 0.02
+        while not await self._atake(session_id, owner):
+            if time.monotonic() > deadline:
+                raise TurnBusyError(f"session {session_id} stayed busy for {self.wait_s:.0f} s")
+            await asyncio.sleep(pause)
+            pause = min(pause * 1.5, 0.25)
+
+        async def keep_alive() -> None:
+            while True:
+                await asyncio.sleep(self.lease_s / 3)
+                await asyncio.to_thread(self._renew, session_id, owner)
+
+        renewer = asyncio.create_task(keep_alive(), name=f"turn-lease-{session_id[:8]}")
+        try:
+            yield
+        finally:
+            renewer.cancel()
+            # Released even if this task is cancelled again meanwhile: the UPDATE runs to its end.
+            await asyncio.shield(asyncio.to_thread(self._release, session_id, owner))

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
-from collections.abc import Iterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from typing import Any
 
 from fastapi import APIRouter
@@ -53,6 +54,11 @@ With `"stream": true` the answer is `text/event-stream` (header `X-Session-Id` n
 
 A model that is down before the first event is a 503 whose body carries the `session_id` the message
 was saved to.
+
+A client that disconnects mid-stream stops the answer: the generation is cancelled (the model server
+stops too), the message stays saved and is marked failed (shown as unanswered, left out of later
+answers' context), and no half reply is stored. Without streaming, the answer is finished and saved
+whatever the client does.
 """
 
 SSE_EXAMPLE = (
@@ -66,7 +72,7 @@ def _sse(event: str, data: dict[str, Any]) -> str:
     return f"event: {event}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
 
 
-def _sse_events(first: TurnEvent, events: Iterator[TurnEvent]) -> Iterator[str]:
+async def _sse_events(first: TurnEvent, events: AsyncGenerator[TurnEvent, None]) -> AsyncIterator[str]:
     def encode(event: TurnEvent) -> str:
         if event.kind == "token":
             return _sse("token", {"text": event.text})
@@ -74,9 +80,9 @@ def _sse_events(first: TurnEvent, events: Iterator[TurnEvent]) -> Iterator[str]:
             return _sse("tool", event.tool or {})
         return _sse("done", event.result.public() if event.result else {})
 
-    yield encode(first)
     try:
-        for event in events:
+        yield encode(first)
+        async for event in events:
             yield encode(event)
     except BackendUnavailableError:
         yield _sse(
@@ -88,6 +94,9 @@ def _sse_events(first: TurnEvent, events: Iterator[TurnEvent]) -> Iterator[str]:
                 }
             },
         )
+    finally:
+        # Closed early (the client went away): the turn is cancelled now, not when collected.
+        await events.aclose()
 
 
 def build_api(services: Services) -> APIRouter:
@@ -112,26 +121,31 @@ def build_api(services: Services) -> APIRouter:
             **error_responses(401, 404, 413, 422, 429, 503),
         },
     )
-    def chat(request: ChatRequest) -> Response | dict[str, Any]:
+    async def chat(request: ChatRequest) -> Response | dict[str, Any]:
         if request.session_id is not None and services.integrations is not None:
             try:
                 services.integrations.limits.hit("conversation", request.session_id)
             except RateLimited as exc:
                 raise rate_limited(exc) from None
         # An unknown session id raises UnknownSessionError there: a 404 from the error handlers.
-        stored = services.agent.accept(request.message, session_id=request.session_id)
-        events = services.agent.stream(stored.session_id, stored.id)
+        stored = await asyncio.to_thread(
+            services.agent.accept, request.message, session_id=request.session_id
+        )
+        events = services.agent.astream(stored.session_id, stored.id)
         try:
             if not request.stream:
-                for event in events:
+                async for event in events:
                     if event.kind == "done" and event.result:
                         return event.result.public()
                 raise ApiError(500, "no_result", "The turn ended without a reply.")
             # Pull the first event before answering, so a dead backend is a 503, not a broken stream.
-            first = next(events)
+            first = await anext(events)
         except BackendUnavailableError as exc:
             # The message is stored: tell the client which session it went to, so it can retry there.
             return backend_unavailable(exc, stored.session_id)
+        finally:
+            if not request.stream:
+                await events.aclose()
         return StreamingResponse(
             _sse_events(first, events),
             media_type="text/event-stream",

@@ -12,10 +12,11 @@ The browser keeps a random client id and the open session id in localStorage (gr
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import secrets
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from typing import Any
 
 import gradio as gr
@@ -107,31 +108,35 @@ def build_chat_ui(services: Services) -> gr.Blocks:
         state["session_id"] = stored.session_id
         return "", to_chat_messages(history(stored.session_id)), state
 
-    def answer(state: dict | None) -> Iterator[tuple[Any, Any, Any]]:
-        """Answer the session's waiting messages in order, streaming each reply into the chat."""
+    async def answer(state: dict | None) -> AsyncIterator[tuple[Any, Any, Any]]:
+        """Answer the session's waiting messages in order, streaming each reply into the chat.
+
+        Async: waiting for tokens holds none of Gradio's threads; store reads run in worker threads.
+        """
         state = state or {}
         session_id = state.get("session_id")
-        if not session_id or not store.exists(session_id):
+        if not session_id or not await asyncio.to_thread(store.exists, session_id):
             yield gr.skip(), gr.skip(), gr.skip()
             return
         notices: dict[int, str] = {}
         tried: set[int] = set()
-        while waiting := [m for m in store.pending(session_id) if m.id not in tried]:
+        while waiting := [m for m in await asyncio.to_thread(store.pending, session_id) if m.id not in tried]:
             message = waiting[0]
             tried.add(message.id)
-            text, rows, read_at = "", history(session_id), time.monotonic()
+            text, rows, read_at = "", await asyncio.to_thread(history, session_id), time.monotonic()
             shown_at = 0.0
             try:
-                for event in agent.stream(session_id, message.id):
+                # Detached: a page that goes away stops showing the answer, the turn goes on.
+                async for event in agent.astream(session_id, message.id, detached=True):
                     if event.kind != "token":
                         continue
                     text += event.text
                     if time.monotonic() - read_at > REFRESH_S:
-                        rows, read_at = history(session_id), time.monotonic()
+                        rows, read_at = await asyncio.to_thread(history, session_id), time.monotonic()
                     # A checked reply can arrive in one burst (a quote from the sources once the
                     # model's sentences failed the check); paced, the customer sees it being written.
                     if (wait := shown_at + FRAME_S - time.monotonic()) > 0:
-                        time.sleep(wait)
+                        await asyncio.sleep(wait)
                     shown_at = time.monotonic()
                     yield (
                         to_chat_messages(rows, partial={message.id: text}, notices=notices),
@@ -145,12 +150,13 @@ def build_chat_ui(services: Services) -> gr.Blocks:
                     log.exception("turn for message %s failed", message.id)
                 notices[message.id] = not_answered(_failure_reason(exc))
         # Polling for a person's replies runs only while a person has (or will take) the conversation.
-        with_person = services.handoff is not None and services.handoff.state(session_id) in PERSON_STATES
-        yield (
-            to_chat_messages(history(session_id), notices=notices),
-            past_choices(state.get("client_id") or ""),
-            gr.Timer(active=with_person),
+        with_person = (
+            services.handoff is not None
+            and await asyncio.to_thread(services.handoff.state, session_id) in PERSON_STATES
         )
+        rows = await asyncio.to_thread(history, session_id)
+        choices = await asyncio.to_thread(past_choices, state.get("client_id") or "")
+        yield (to_chat_messages(rows, notices=notices), choices, gr.Timer(active=with_person))
 
     def poll(state: dict | None, shown: int) -> tuple[Any, int]:
         """A person's reply appears without a reload: redraw when the conversation has new rows.
