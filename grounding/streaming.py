@@ -91,9 +91,10 @@ class CheckedReply:
         return out
 
     def _release(self, context: _Context) -> str:
-        if not context.answered:
-            return ""
-        text = join_units(without_dangling_lead_ins(context.kept))
+        kept = without_dangling_lead_ins(context.kept)
+        if not any(u is c for u in kept for c in context.claims):
+            return ""  # nothing but small talk and a lead-in: it may yet be the quote's turn
+        text = join_units(kept)
         if not text.startswith(self.sent):
             return ""
         out, self.sent = text[len(self.sent) :], text
