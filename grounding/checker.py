@@ -23,7 +23,7 @@ from grounding.facts import (
     tokens,
     vocabulary,
 )
-from grounding.ranking import misses_answer
+from grounding.ranking import misses_answer, uncovered
 from grounding.sentences import (
     Unit,
     finish_sentences,
@@ -210,6 +210,15 @@ class AnswerChecker:
         verdicts = context.verdicts
         kept = without_dangling_lead_ins(context.kept)
         claims = [u for u in kept if any(u is c for c in context.claims)]
+        uncovered = self.uncovered_terms(context)
+        if claims and uncovered:
+            # "We ship to every province in Canada" is true, but not an answer to "do you ship to
+            # australia": the reply must speak of what the question names, or the quote must.
+            for verdict in context.verdicts:
+                if verdict.kept and verdict.reason == "supported":
+                    verdict.kept, verdict.reason = False, "off_question"
+                    verdict.detail = "does not mention " + ", ".join(uncovered)
+            kept, claims = [u for u in kept if not any(u is c for c in context.claims)], []
         if claims:
             # Kept sentences are true to the sources, but may not be the answer ("Our free shipping
             # threshold varies" for "how much do I have to spend?"): then the quote follows them.
@@ -239,6 +248,13 @@ class AnswerChecker:
         if quote is None:
             return Verdict(text=None, fallback="no_answer", sentences=verdicts, quote=info)
         return Verdict(text=quote, fallback="extractive", sentences=verdicts, quote=info)
+
+    def uncovered_terms(self, context: _Context) -> list[str]:
+        """The question's names that no source has and the kept sentences neither say nor come close to."""
+        said_text = " ".join(u.text for u in context.claims)
+        return uncovered(
+            context.terms, context.term_vectors, said_text, context.kept_vectors, self.term_threshold
+        )
 
     def _quote(self, context: _Context) -> tuple[str | None, dict[str, Any]]:
         return quote_sources(

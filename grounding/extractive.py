@@ -133,8 +133,9 @@ def with_list_items(chosen: list[int], source_units: list[SourceUnit], most: int
 def quotable(unit: Unit) -> bool:
     """A sentence that can answer on its own (a lead-in brings its list): not a pointer to another article."""
     text = unit.text
-    # A list item is read with its lead-in: "Before contacting us, please: Wait 48 hours."
-    if len(tokens(unit.context if unit.prefix else text)) < 4:
+    # A list item is read with its lead-in ("Before contacting us, please: Wait 48 hours."), a short
+    # lead-in with its heading ("If a Code Doesn't Work: Check that:").
+    if len(tokens(unit.context if unit.prefix or text.rstrip().endswith(":") else text)) < 4:
         return False
     return not re.match(
         r"^(this article|see |for (prices|orders|more)|here's how|here is how)", text, re.IGNORECASE

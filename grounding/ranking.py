@@ -114,3 +114,17 @@ def misses_answer(
     if kept < best - margin:
         return f"kept sentences {kept:.2f} from the question, the sources {best:.2f}"
     return None
+
+
+def uncovered(
+    terms: Sequence[str], term_vectors: np.ndarray, said: str, vectors: Sequence[np.ndarray], threshold: float
+) -> list[str]:
+    """The `terms` that `said` neither contains nor comes `threshold` close to (by any of its `vectors`)."""
+    out = []
+    for term, vector in zip(terms, term_vectors, strict=True):
+        if term in said.lower():
+            continue
+        if vectors and max(float(vector @ v) for v in vectors) >= threshold:
+            continue
+        out.append(term)
+    return out

@@ -139,3 +139,22 @@ def test_shipping_to_a_country_the_sources_do_not_name_is_a_dont_know(checker) -
     verdict = check(checker, "do you ship to australia", "", article("shipping-to-canada"))
     assert verdict.text is None, verdict.trace()
     assert "australia" in verdict.trace()["quote"]["why_none"]
+
+
+def test_a_true_sentence_about_another_place_is_not_an_answer(checker) -> None:
+    canada = article("shipping-to-canada")
+    reply = "We ship to every province and territory in Canada from our warehouse in Portland, Oregon."
+    sent, verdict = [], None
+    checking = checker.start(question="do you ship to australia", sources=[canada])
+    for word in reply.split(" "):
+        if out := checking.feed(word + " "):
+            sent.append(out)
+    verdict = checking.finish()
+    assert sent == [] and verdict.text is None, verdict.trace()
+    assert verdict.sentences[0].reason == "off_question"
+    toronto = check(
+        checker, "do you ship to toronto", reply.replace("Canada", "Canada, Toronto included"), canada
+    )
+    assert toronto.fallback == "none" and toronto.text.startswith("We ship to every province"), (
+        toronto.trace()
+    )
