@@ -67,6 +67,8 @@ def invented_numbers(reply: str, sources: list[str]) -> list[str]:
     from grounding.facts import extract_facts, fact_keys, fact_supported
 
     keys = fact_keys([f for s in sources for f in extract_facts(s)])
+    # A numbered list's "2." states nothing.
+    reply = re.sub(r"(?m)^\s*\d{1,2}[.)]\s", "", reply)
     return [f.surface for f in extract_facts(reply) if not fact_supported(f, keys)]
 
 

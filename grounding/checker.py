@@ -68,7 +68,8 @@ class AnswerChecker:
     duration and time in it appears in its closest source sentences, every name in it appears in
     some source (a name the customer used may be repeated in a sentence `name_margin` more similar),
     and it does not negate what they assert (or the reverse). Greetings and small talk pass
-    unchecked. With no supported sentence left, the answer is quoted from the sources (`max_quotes`
+    unchecked. Kept sentences that miss the answer (grounding.ranking.misses_answer) get the quote
+    after them; with no supported sentence left, the answer is quoted from the sources (`max_quotes`
     sentences at least `answer_threshold` similar to the question, covering every name in the
     question that the sources lack by `term_threshold`), or, when they do not answer it, the
     verdict has no text.

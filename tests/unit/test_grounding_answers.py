@@ -158,3 +158,10 @@ def test_a_true_sentence_about_another_place_is_not_an_answer(checker) -> None:
     assert toronto.fallback == "none" and toronto.text.startswith("We ship to every province"), (
         toronto.trace()
     )
+
+
+def test_kept_numbered_items_are_numbered_again() -> None:
+    from grounding.sentences import join_units, split_reply
+
+    units = split_reply("Steps:\n\n1. Sign in.\n2. Click Orders.\n3. Pick the order.")
+    assert join_units([units[0], units[2], units[3]]) == "Steps:\n\n1. Click Orders.\n2. Pick the order."
