@@ -27,6 +27,7 @@ check replaced by the new one), which is how the thresholds were tuned on a shar
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import random
 import re
@@ -66,6 +67,8 @@ def invented_numbers(reply: str, sources: list[str]) -> list[str]:
     from grounding.facts import extract_facts, fact_keys, fact_supported
 
     keys = fact_keys([f for s in sources for f in extract_facts(s)])
+    # A numbered list's "2." states nothing.
+    reply = re.sub(r"(?m)^\s*\d{1,2}[.)]\s", "", reply)
     return [f.surface for f in extract_facts(reply) if not fact_supported(f, keys)]
 
 
@@ -80,6 +83,17 @@ class Recorder:
     @property
     def mode(self) -> str:
         return self.primary
+
+    @property
+    def known_names(self) -> frozenset[str]:
+        return self.checkers[self.primary].known_names
+
+    @known_names.setter
+    def known_names(self, names: frozenset[str]) -> None:
+        # The turn copies its checker to add the prompts' names (agents/checking.py): so do we, per mode.
+        self.checkers = {m: copy.copy(c) for m, c in self.checkers.items()}
+        for checker in self.checkers.values():
+            checker.known_names = names
 
     def start(self, *, question, sources):
         return _RecordingReply(
@@ -219,9 +233,11 @@ def main() -> None:
                 before = len(recorder.calls)
                 reply, turn_ms, trace = run_turn(agent, q["question"])
                 call = recorder.calls[-1] if len(recorder.calls) > before else None
-                primary_ms = trace.get("answer_check", {}).get("ms", 0.0)
+                primary_ms = (trace.get("answer_check") or {}).get("ms", 0.0)
                 sources = (
-                    [c.text for c in kb.retrieve(trace["retrieval"]["query"])] if "retrieval" in trace else []
+                    [c.text for c in kb.retrieve(trace["retrieval"]["query"])]
+                    if trace.get("retrieval")
+                    else []
                 )
                 for m in plan:
                     if call is None:  # nothing relevant was retrieved: the turn said so without the model
@@ -256,6 +272,7 @@ def main() -> None:
                         "sources": call["sources"] if call else None,
                         "titles": call["titles"] if call else None,
                         "reply": reply,
+                        "no_answer": no_answer,
                     }
                     with args.save.open("a") as out:
                         out.write(json.dumps(record) + "\n")
@@ -276,16 +293,20 @@ def replay(args: argparse.Namespace) -> None:
     from grounding import AnswerChecker, Source
     from knowledge.embeddings import LocalEmbedder
     from prompts import PromptLibrary
+    from settings import DEMO_COMPANY_NAME, DEMO_TOPICS
 
     modes = [m for m in args.modes.split(",") if m]
     records = load_questions(args.replay)[:: args.every]
     print(f"# answer benchmark, replaying {args.replay} ({len(records)} turns) — {machine()}\n")
     embedder = LocalEmbedder()
-    no_answer = PromptLibrary().render("no_answer", company="Northwind Goods")
+    rendered = PromptLibrary().render(
+        "no_answer", company=DEMO_COMPANY_NAME, assistant_name=None, topics=list(DEMO_TOPICS)
+    )
     rows: dict[str, list[dict]] = {m: [] for m in modes}
     for mode in modes:
         checker = AnswerChecker(embedder.embed_documents, mode=mode, known_names=["Northwind Goods"])
         for r in records:
+            no_answer = r.get("no_answer") or rendered  # recordings made before it was saved
             if r["raw"] is None:
                 text, fallback, check_ms, sources = r["reply"], "no_relevant_knowledge", 0.0, []
             else:

@@ -14,7 +14,6 @@ import numpy as np
 from grounding import claims as said
 from grounding.extractive import SourceUnit, quote_sources
 from grounding.facts import (
-    STOPWORDS,
     contradicts,
     extract_facts,
     fact_keys,
@@ -24,6 +23,7 @@ from grounding.facts import (
     tokens,
     vocabulary,
 )
+from grounding.ranking import misses_answer, uncovered
 from grounding.sentences import (
     Unit,
     finish_sentences,
@@ -55,6 +55,7 @@ class _Context:
     kinds: list[str] = field(default_factory=list)
     kept: list[Unit] = field(default_factory=list)
     kept_vectors: list[np.ndarray] = field(default_factory=list)
+    claims: list[Unit] = field(default_factory=list)  # the kept sentences that are claims, not small talk
     seen: set[str] = field(default_factory=set)
     answered: bool = False
 
@@ -67,7 +68,8 @@ class AnswerChecker:
     duration and time in it appears in its closest source sentences, every name in it appears in
     some source (a name the customer used may be repeated in a sentence `name_margin` more similar),
     and it does not negate what they assert (or the reverse). Greetings and small talk pass
-    unchecked. With no supported sentence left, the answer is quoted from the sources (`max_quotes`
+    unchecked. Kept sentences that miss the answer (grounding.ranking.misses_answer) get the quote
+    after them; with no supported sentence left, the answer is quoted from the sources (`max_quotes`
     sentences at least `answer_threshold` similar to the question, covering every name in the
     question that the sources lack by `term_threshold`), or, when they do not answer it, the
     verdict has no text.
@@ -144,7 +146,7 @@ class AnswerChecker:
         source_units = self._source_units(sources)
         parts = said.question_parts(question)
         vocab = frozenset().union(*(vocabulary(s.title + " " + s.text) for s in sources))
-        terms = self._missing_terms(question, vocab)
+        terms = said.missing_terms(question, vocab | self.known_names)
         fresh = self._vectors(texts + parts + terms, source_units)
         context = _Context(
             question=question,
@@ -198,17 +200,43 @@ class AnswerChecker:
             context.verdicts.append(verdict)
             if verdict.kept:
                 context.answered = True
-                context.kept.append(
-                    Unit(raw=text, text=text, context=text, block=unit.block, prefix=unit.prefix)
-                )
+                kept = Unit(raw=text, text=text, context=text, block=unit.block, prefix=unit.prefix)
+                context.kept.append(kept)
+                context.claims.append(kept)
                 context.kept_vectors.append(vector)
 
     def _conclude(self, context: _Context) -> Verdict:
-        """The reply from the kept sentences, else the quote, else no answer."""
+        """The reply from the kept sentences (with the quote when they miss the answer), else the quote,
+        else no answer."""
         verdicts = context.verdicts
-        if context.answered:
+        kept = without_dangling_lead_ins(context.kept)
+        claims = [u for u in kept if any(u is c for c in context.claims)]
+        uncovered = self.uncovered_terms(context)
+        if claims and uncovered:
+            # "We ship to every province in Canada" is true, but not an answer to "do you ship to
+            # australia": the reply must speak of what the question names, or the quote must.
+            for verdict in context.verdicts:
+                if verdict.kept and verdict.reason == "supported":
+                    verdict.kept, verdict.reason = False, "off_question"
+                    verdict.detail = "does not mention " + ", ".join(uncovered)
+            kept, claims = [u for u in kept if not any(u is c for c in context.claims)], []
+        if claims:
+            # Kept sentences are true to the sources, but may not be the answer ("Our free shipping
+            # threshold varies" for "how much do I have to spend?"): then the quote follows them.
+            text = join_units(kept)
+            missing = misses_answer(
+                context.question,
+                [u.text for u in claims],
+                context.kept_vectors,
+                context.parts,
+                context.matrix,
+            )
+            if missing is None:
+                return Verdict(text=text, fallback="none", sentences=verdicts)
+            quote, info = self._quote(context)
+            info["appended"] = missing
             return Verdict(
-                text=join_units(without_dangling_lead_ins(context.kept)), fallback="none", sentences=verdicts
+                text=f"{text}\n\n{quote}" if quote else text, fallback="none", sentences=verdicts, quote=info
             )
         if (
             context.kept
@@ -217,8 +245,22 @@ class AnswerChecker:
         ):
             # "thanks!" → "You're welcome!": nothing to check and nothing to quote.
             return Verdict(text=join_units(context.kept), fallback="none", sentences=verdicts)
-        quote, info = quote_sources(
+        quote, info = self._quote(context)
+        if quote is None:
+            return Verdict(text=None, fallback="no_answer", sentences=verdicts, quote=info)
+        return Verdict(text=quote, fallback="extractive", sentences=verdicts, quote=info)
+
+    def uncovered_terms(self, context: _Context) -> list[str]:
+        """The question's names that no source has and the kept sentences neither say nor come close to."""
+        said_text = " ".join(u.text for u in context.claims)
+        return uncovered(
+            context.terms, context.term_vectors, said_text, context.kept_vectors, self.term_threshold
+        )
+
+    def _quote(self, context: _Context) -> tuple[str | None, dict[str, Any]]:
+        return quote_sources(
             self,
+            said.question_parts(context.question),
             context.parts,
             context.matrix,
             context.units,
@@ -226,9 +268,6 @@ class AnswerChecker:
             context.terms,
             context.term_vectors,
         )
-        if quote is None:
-            return Verdict(text=None, fallback="no_answer", sentences=verdicts, quote=info)
-        return Verdict(text=quote, fallback="extractive", sentences=verdicts, quote=info)
 
     def _judge(
         self,
@@ -310,22 +349,6 @@ class AnswerChecker:
                 if 0 <= k < len(source_units) and source_units[k].source == source_units[j].source:
                     out.add(k)
         return out
-
-    # -- the extractive answer --------------------------------------------------------------------
-
-    def _missing_terms(self, question: str, source_vocab: frozenset[str]) -> list[str]:
-        """Names in the question that no source contains ("Berlin"): the quote must cover them.
-
-        Only capitalised words count: a lower-case word missing from the sources is as often a
-        synonym ("coupon" for "promo code") as a name, and the answer threshold judges those.
-        """
-        out = []
-        for name in names(question):
-            word = name.lower()
-            if word in STOPWORDS or len(word) <= 2 or name_supported(name, source_vocab | self.known_names):
-                continue
-            out.append(word)
-        return list(dict.fromkeys(out))[:6]
 
     # -- embeddings -------------------------------------------------------------------------------
 

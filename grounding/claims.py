@@ -6,7 +6,16 @@ from __future__ import annotations
 
 import re
 
-from grounding.facts import STOPWORDS, extract_facts, is_negated, names, polarity, stem, tokens
+from grounding.facts import (
+    STOPWORDS,
+    extract_facts,
+    is_negated,
+    name_supported,
+    names,
+    polarity,
+    stem,
+    tokens,
+)
 
 SMALL_TALK = re.compile(
     r"\b(hi|hello|hey( there)?|good (morning|afternoon|evening)|greetings|thanks?( you)?( so much)?( for "
@@ -69,3 +78,47 @@ def expected_yes(question: str, source: str) -> bool | None:
     if asked & asserted:
         return not is_negated(question)
     return None
+
+
+# "a store in chicago", "ship to australia": the words right after these name a place, in lower case too.
+_PLACE = re.compile(
+    r"\b(?:in|near|from|(?:ship|ships|shipping|deliver|delivery|send|mail)\s+to)\s+([a-z][a-z'-]*(?:\s+[a-z][a-z'-]*)?)",
+    re.IGNORECASE,
+)
+
+
+def places(question: str) -> list[str]:
+    """Lower-case phrases a question names a place with ("chicago", "new york"), up to a common word."""
+    out = []
+    for match in _PLACE.finditer(question):
+        words = []
+        for word in match.group(1).lower().split():
+            if word in STOPWORDS or len(word) <= 2:
+                break
+            words.append(word)
+        if words:
+            out.append(" ".join(words))
+    return out
+
+
+def missing_terms(question: str, known: frozenset[str]) -> list[str]:
+    """Names in the question that no source contains ("Berlin"): a quote must cover them.
+
+    Only capitalised words and places ("in chicago", "ship to australia") count: another lower-case
+    word missing from the sources is as often a synonym ("coupon" for "promo code") as a name, and the
+    answer threshold judges those. `known` is the sources' vocabulary and the company's names.
+    """
+    out = []
+    for name in names(question):
+        word = name.lower()
+        if word in STOPWORDS or len(word) <= 2 or name_supported(name, known):
+            continue
+        out.append(word)
+    # A place is a name however it is written: "do you have a store in chicago".
+    for place in places(question):
+        words = place.split()
+        while words and name_supported(words[-1], known):
+            words.pop()  # "mexico cost" → "mexico"; "new york" stays whole
+        if words:
+            out.append(" ".join(words))
+    return list(dict.fromkeys(out))[:6]

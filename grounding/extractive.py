@@ -10,7 +10,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from grounding.facts import tokens
+from grounding.facts import content_stems, tokens
+from grounding.ranking import relevance
 from grounding.sentences import Unit
 from grounding.verdict import Source
 
@@ -27,6 +28,7 @@ class SourceUnit:
 
 def quote_sources(
     checker: AnswerChecker,
+    parts: list[str],
     part_vectors: np.ndarray,
     matrix: np.ndarray,
     source_units: list[SourceUnit],
@@ -40,26 +42,36 @@ def quote_sources(
     if not eligible or len(part_vectors) == 0:
         info["why_none"] = "no source sentence to quote"
         return None, info
-    scores = matrix[eligible] @ np.asarray(part_vectors).T  # sentences × question parts
-    whole = scores[:, 0]
-    best = int(np.argmax(whole))
-    info["score"] = round(float(whole[best]), 3)
-    if float(whole[best]) < checker.answer_threshold:
+    closeness = matrix[eligible] @ np.asarray(part_vectors).T  # sentences × question parts
+    # Closeness in meaning decides whether the sources answer at all; the ranking adds the question's
+    # words and what it asks for (grounding.ranking), which picks the sentence that answers.
+    scores = relevance(parts, [source_units[j].unit.context for j in eligible], closeness)
+    info["score"] = round(float(closeness[:, 0].max()), 3)
+    if float(closeness[:, 0].max()) < checker.answer_threshold:
         info["why_none"] = "no source sentence is close enough to the question"
         return None, info
+    close = closeness >= checker.answer_threshold
+    whole = np.where(close[:, 0], scores[:, 0], -np.inf)
+    best = int(np.argmax(whole))
     chosen = [best]
+    # The next sentence of the same paragraph often finishes the answer ("Points don't expire as long
+    # as your account is active. If you go 12 months without an order, they expire."): it comes
+    # along when it shares a word with the question.
+    after = eligible[best] + 1
+    if after in eligible and continues(source_units[eligible[best]], source_units[after], parts[0]):
+        chosen.append(eligible.index(after))
     # Each further part of a two-part question brings its own best sentence.
     for p in range(1, scores.shape[1]):
-        j = int(np.argmax(scores[:, p]))
-        if float(scores[j, p]) >= checker.answer_threshold and j not in chosen:
+        j = int(np.argmax(np.where(close[:, p], scores[:, p], -np.inf)))
+        if close[j, p] and j not in chosen:
             chosen.append(j)
     for j in np.argsort(-whole):
         if len(chosen) >= checker.max_quotes:
             break
         j = int(j)
-        if j not in chosen and float(whole[j]) >= max(checker.answer_threshold, float(whole[best]) - 0.08):
+        if j not in chosen and float(whole[j]) >= float(whole[best]) - 0.08:
             chosen.append(j)
-    chosen_units = [eligible[j] for j in chosen[: checker.max_quotes]]
+    chosen_units = with_list_items([eligible[j] for j in chosen[: checker.max_quotes]], source_units)
     if missing_terms:
         # A word of the question that no source contains ("berlin") must at least be close in
         # meaning to what is quoted ("toronto" to "Canada"), or the quote answers another question.
@@ -83,6 +95,8 @@ def quote_sources(
             intro = unit.context[: -len(unit.text)] if unit.prefix and unit.context != unit.text else ""
             quoted.append(as_sentence(unit.text if intro in intros or not intro else unit.context))
             intros.add(intro)
+            if unit.text.rstrip().endswith(":"):  # a quoted lead-in: its items follow without it
+                intros.add(unit.text.rstrip()[:-1] + ": ")
         quoted_text = " ".join(quoted)
         title = sources[index].title.strip() or "our help center"
         who = f"Our *{title}* article" if sources[index].document is not None else f"*{title}*"
@@ -91,11 +105,37 @@ def quote_sources(
     return "\n\n".join(lines), info
 
 
+def continues(first: SourceUnit, then: SourceUnit, question: str) -> bool:
+    """Whether `then` follows `first` in its paragraph and shares a content word with `question`."""
+    if then.source != first.source or then.unit.block != first.unit.block or then.unit.prefix:
+        return False
+    return bool(content_stems(question) & content_stems(then.unit.context))
+
+
+def with_list_items(chosen: list[int], source_units: list[SourceUnit], most: int = 4) -> list[int]:
+    """`chosen` with the list under each chosen lead-in ("Before contacting us, please:"), `most` items."""
+    out: list[int] = []
+    for j in chosen:
+        out.append(j)
+        lead_in = source_units[j].unit.text.rstrip()
+        if not lead_in.endswith(":"):
+            continue
+        for k in range(j + 1, min(j + 1 + most, len(source_units))):
+            item = source_units[k]
+            if item.source != source_units[j].source or not item.unit.prefix:
+                break
+            if k not in out and k not in chosen:
+                out.append(k)
+    return out
+
+
 @lru_cache(maxsize=16384)
 def quotable(unit: Unit) -> bool:
-    """A sentence that can answer on its own: not a lead-in, not a pointer to another article."""
+    """A sentence that can answer on its own (a lead-in brings its list): not a pointer to another article."""
     text = unit.text
-    if len(tokens(text)) < 4 or text.rstrip().endswith(":"):
+    # A list item is read with its lead-in ("Before contacting us, please: Wait 48 hours."), a short
+    # lead-in with its heading ("If a Code Doesn't Work: Check that:").
+    if len(tokens(unit.context if unit.prefix or text.rstrip().endswith(":") else text)) < 4:
         return False
     return not re.match(
         r"^(this article|see |for (prices|orders|more)|here's how|here is how)", text, re.IGNORECASE
@@ -104,4 +144,4 @@ def quotable(unit: Unit) -> bool:
 
 def as_sentence(text: str) -> str:
     text = text.strip().rstrip(",;")
-    return text if re.search(r"[.!?…]$", text) else text + "."
+    return text if re.search(r"[.!?…:]$", text) else text + "."

@@ -207,7 +207,13 @@ def join_units(units: list[Unit]) -> str:
     """Text again from units: sentences of a block joined by spaces, list items on their own lines."""
     parts: list[str] = []
     previous: Unit | None = None
+    number = 0
     for unit in units:
+        # Numbered items are numbered again: with item 1 dropped, "2." would be a stray number.
+        marker = re.match(r"^\d{1,2}([.)]) $", unit.prefix)
+        number = number + 1 if marker and previous is not None and previous.prefix else 1 if marker else 0
+        if marker:
+            unit = Unit(unit.raw, unit.text, unit.context, unit.block, f"{number}{marker.group(1)} ")
         if previous is None:
             parts.append(unit.prefix + unit.raw)
         elif unit.block == previous.block:

@@ -91,9 +91,12 @@ class CheckedReply:
         return out
 
     def _release(self, context: _Context) -> str:
-        if not context.answered:
-            return ""
-        text = join_units(without_dangling_lead_ins(context.kept))
+        kept = without_dangling_lead_ins(context.kept)
+        if not any(u is c for u in kept for c in context.claims):
+            return ""  # nothing but small talk and a lead-in: it may yet be the quote's turn
+        if self._checker.uncovered_terms(context):
+            return ""  # the question names something the reply has not spoken of yet: hold it
+        text = join_units(kept)
         if not text.startswith(self.sent):
             return ""
         out, self.sent = text[len(self.sent) :], text

@@ -265,6 +265,7 @@ def test_a_company_renamed_in_the_admin_may_be_named_in_a_checked_reply(
         retriever=ShippingArticle(),
         answer_checker=AnswerChecker(embedder.embed_documents, known_names=["Acme Tools"]),  # type: ignore[arg-type]
     )
-    assert agent.run("how long does standard shipping take?", session_id=None).reply == reply
+    # (The reply says no duration, so the answer check adds the article's quote after it.)
+    assert agent.run("how long does standard shipping take?", session_id=None).reply.startswith(reply)
     # A name that is neither in the sources nor the company's is still not let through.
     assert "Qwertia" not in agent.run("how long does standard shipping take?", session_id=None).reply

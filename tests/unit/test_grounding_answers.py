@@ -1,0 +1,167 @@
+"""The answer a checked reply ends with: the source sentence that answers (not one merely about the same
+thing), the quote added when the kept sentences miss the answer, and near misses named in lower case."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from grounding import AnswerChecker, Source, Verdict
+from grounding.claims import places
+from grounding.ranking import asks_for, is_yes_no
+
+DEMO = Path(__file__).resolve().parents[2] / "knowledge" / "demo"
+
+
+def article(slug: str) -> Source:
+    text = (DEMO / f"{slug}.md").read_text()
+    return Source(title=text.splitlines()[0].lstrip("# "), text=text, document=slug)
+
+
+TRACKING = article("order-tracking")
+REWARDS = article("rewards-program")
+WARRANTY = article("electronics-warranty")
+DAMAGED = article("damaged-or-defective-items")
+SHIPPING_COSTS = article("shipping-costs")
+SHIPPING_TIMES = article("shipping-times")
+RETURNS = article("returns-policy")
+
+
+@pytest.fixture(scope="module")
+def checker(embedder) -> AnswerChecker:
+    return AnswerChecker(embedder.embed_documents, known_names=["Northwind Goods"])
+
+
+def check(checker: AnswerChecker, question: str, reply: str, *sources: Source) -> Verdict:
+    verdict = checker.check(question=question, reply=reply, sources=sources)
+    json.dumps(verdict.trace())
+    return verdict
+
+
+# -- what a question asks for (no model) ---------------------------------------------------------------
+
+
+def test_what_a_question_asks_for() -> None:
+    assert asks_for("how long does a refund to paypal take") >= {"duration"}
+    assert asks_for("how much do i have to spend to get free shipping") >= {"money"}
+    assert asks_for("whats your phone number") == {"phone"}
+    assert asks_for("where do i find the serial number for a warranty claim?") == set()
+    assert asks_for("forgot my password") == set()
+
+
+def test_yes_no_questions() -> None:
+    assert is_yes_no("do gift cards expire")
+    assert is_yes_no("bought a present in late november, can i still return it in january")
+    assert not is_yes_no("how do i send something back")
+    assert not is_yes_no("where's my package")
+
+
+def test_places_are_found_in_lower_case_but_not_in_every_to() -> None:
+    assert places("what are the opening hours of your store in chicago") == ["chicago"]
+    assert places("do you ship to australia") == ["australia"]
+    assert places("how much is shipping to new york?") == ["new york"]
+    assert places("how long does standard shipping take to new york?") == []  # "to" only after ship/deliver
+    assert places("how much do i have to spend to get free shipping") == []
+    assert places("my tracking number hasnt updated in like 4 days") == []
+
+
+# -- the quote picks the sentence that answers ---------------------------------------------------------
+
+
+def test_a_lead_in_is_quoted_with_its_list(checker) -> None:
+    verdict = check(checker, "tracking says delivered but theres nothing at my door", "", TRACKING)
+    assert verdict.fallback == "extractive", verdict.trace()
+    assert "Before contacting us, please: Wait 48 hours." in verdict.text, verdict.text
+    assert ":." not in verdict.text
+
+
+def test_the_next_sentence_of_the_paragraph_finishes_a_conditional_answer(checker) -> None:
+    verdict = check(checker, "do my rewards points ever expire", "", REWARDS)
+    assert "as long as your account is active" in verdict.text
+    assert "12 months" in verdict.text, verdict.text
+
+
+def test_the_sentence_that_decides_a_yes_no_question_is_quoted(checker) -> None:
+    verdict = check(
+        checker, "does the warranty cover it if i dropped my bluetooth speaker", "", WARRANTY, DAMAGED
+    )
+    assert "accidental damage" in verdict.text, verdict.text
+
+
+def test_a_how_long_question_gets_the_duration(checker) -> None:
+    verdict = check(checker, "how long does standard shipping take to new york?", "", SHIPPING_TIMES)
+    assert verdict.fallback == "extractive", verdict.trace()
+    assert "3–7 business days" in verdict.text
+
+
+# -- kept sentences that miss the answer ---------------------------------------------------------------
+
+
+def test_a_true_sentence_without_the_asked_price_gets_the_quote_after_it(checker) -> None:
+    question = "how much do i have to spend to get free shipping"
+    verdict = check(checker, question, "Standard Shipping is free on US orders.", SHIPPING_COSTS)
+    assert verdict.fallback == "none", verdict.trace()
+    assert verdict.text.startswith("Standard Shipping is free on US orders.")
+    assert "$49" in verdict.text and "Shipping Costs" in verdict.text
+    assert verdict.quote and verdict.quote["appended"]
+    answered = check(
+        checker, question, "Standard Shipping is free on US orders of $49 or more.", SHIPPING_COSTS
+    )
+    assert answered.text == "Standard Shipping is free on US orders of $49 or more.", answered.trace()
+
+
+def test_a_kept_lead_in_whose_list_was_dropped_is_not_an_empty_answer(checker) -> None:
+    reply = (
+        "Here is how free shipping works:\n\n- Canada: 10-30 cents per item\n- Australia: 4-6 cents per item"
+    )
+    verdict = check(checker, "how much do i have to spend to get free shipping", reply, SHIPPING_COSTS)
+    assert verdict.text is not None and "$49" in verdict.text, verdict.trace()
+    assert "cents" not in verdict.text
+
+
+# -- near misses ----------------------------------------------------------------------------------------
+
+
+def test_a_store_in_a_lower_case_city_is_an_honest_dont_know(checker) -> None:
+    verdict = check(
+        checker,
+        "what are the opening hours of your store in chicago",
+        "Our store is open from 9 a.m. to 5 p.m.",
+        SHIPPING_TIMES,
+        RETURNS,
+    )
+    assert verdict.text is None and verdict.fallback == "no_answer", verdict.trace()
+
+
+def test_shipping_to_a_country_the_sources_do_not_name_is_a_dont_know(checker) -> None:
+    verdict = check(checker, "do you ship to australia", "", article("shipping-to-canada"))
+    assert verdict.text is None, verdict.trace()
+    assert "australia" in verdict.trace()["quote"]["why_none"]
+
+
+def test_a_true_sentence_about_another_place_is_not_an_answer(checker) -> None:
+    canada = article("shipping-to-canada")
+    reply = "We ship to every province and territory in Canada from our warehouse in Portland, Oregon."
+    sent, verdict = [], None
+    checking = checker.start(question="do you ship to australia", sources=[canada])
+    for word in reply.split(" "):
+        if out := checking.feed(word + " "):
+            sent.append(out)
+    verdict = checking.finish()
+    assert sent == [] and verdict.text is None, verdict.trace()
+    assert verdict.sentences[0].reason == "off_question"
+    toronto = check(
+        checker, "do you ship to toronto", reply.replace("Canada", "Canada, Toronto included"), canada
+    )
+    assert toronto.fallback == "none" and toronto.text.startswith("We ship to every province"), (
+        toronto.trace()
+    )
+
+
+def test_kept_numbered_items_are_numbered_again() -> None:
+    from grounding.sentences import join_units, split_reply
+
+    units = split_reply("Steps:\n\n1. Sign in.\n2. Click Orders.\n3. Pick the order.")
+    assert join_units([units[0], units[2], units[3]]) == "Steps:\n\n1. Click Orders.\n2. Pick the order."
