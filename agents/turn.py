@@ -208,7 +208,8 @@ class SupportAgent:
             )
             prompt = build_prompt(
                 backend=backend,
-                render_system=lambda used: self._render(prompts, "system", chunks=used),
+                system=self._render(prompts, "system"),
+                render_excerpts=lambda used: self._render(prompts, "excerpts", chunks=used),
                 chunks=chunks,
                 conversation=conversation,
                 context_tokens=self.config.context_tokens,
