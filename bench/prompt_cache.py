@@ -7,7 +7,7 @@ respond, consuming the event stream like the REST API does). By default the sess
 (turn 1 of every session, then turn 2 of every session, …), as customers chatting at the same time
 do; `--sequential` finishes each session before the next starts.
 
-    HF_HUB_OFFLINE=1 .venv/bin/python bench/prompt_cache.py                 # 3 sessions × 12 turns
+    HF_HUB_OFFLINE=1 .venv/bin/python bench/prompt_cache.py                 # 2 sessions × 10 turns
     HF_HUB_OFFLINE=1 .venv/bin/python bench/prompt_cache.py --sequential --sessions 2
 
 Per turn: the prompt's tokens as the app counts them (trace.window: the system prompt, the excerpts
@@ -25,7 +25,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from _common import machine, percentile, quiet, table
+from _common import fmt, machine, percentile, quiet, table
 
 # In-scope questions of a long conversation with one customer: shipping, returns, warranty,
 # payments, orders, account. Session k starts k × 7 questions further on (wrapping around).
@@ -118,8 +118,8 @@ def mean(values: list[float]) -> float | None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--sessions", type=int, default=3)
-    parser.add_argument("--turns", type=int, default=12, help="turns per session (default 12)")
+    parser.add_argument("--sessions", type=int, default=2)
+    parser.add_argument("--turns", type=int, default=10, help="turns per session (default 10)")
     parser.add_argument("--sequential", action="store_true", help="one session after the other")
     parser.add_argument(
         "--answer-tokens", type=int, default=None, help="FRONTDESK_ANSWER_TOKENS (default: settings, 256)"
@@ -163,6 +163,14 @@ def main() -> None:
             row = run_turn(agent, store, llama, question, sessions[s])
             sessions[s] = row["session_id"]
             rows.append({**row, "turn": t + 1, "session": s})
+            # As it goes, so that a run stopped early still says something.
+            print(
+                f"session {s + 1} turn {t + 1:2d}: prompt {fmt(row['prompt_tokens'], 0)} tokens, "
+                f"evaluated {fmt(row['evaluated'], 0)} in {fmt(row['prompt_eval_ms'], 0)} ms, "
+                f"first token {fmt(row['first_token_ms'], 0)} ms, turn {row['turn_ms']:,.0f} ms",
+                flush=True,
+            )
+        print()
 
     body = []
     for turn in range(1, args.turns + 1):
