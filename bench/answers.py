@@ -27,6 +27,7 @@ check replaced by the new one), which is how the thresholds were tuned on a shar
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import random
 import re
@@ -80,6 +81,18 @@ class Recorder:
     @property
     def mode(self) -> str:
         return self.primary
+
+    @property
+    def known_names(self) -> frozenset[str]:
+        return self.checkers[self.primary].known_names
+
+    @known_names.setter
+    def known_names(self, names: frozenset[str]) -> None:
+        # The turn's company and assistant names (agents/checking.py sets them on a copy of the
+        # checker): every mode's checker gets them, on copies; the recordings stay shared.
+        self.checkers = {m: copy.copy(c) for m, c in self.checkers.items()}
+        for checker in self.checkers.values():
+            checker.known_names = names
 
     def start(self, *, question, sources):
         return _RecordingReply(
