@@ -4,7 +4,9 @@ of the customer's newest message.
 The order is for the model server's prefix cache (vLLM's automatic prefix caching, llama.cpp's
 prompt cache): the system prompt is the same on every turn and the conversation only grows, so a
 turn's prompt begins with the previous turn's prompt minus that turn's excerpts, and only the last
-reply, the new message and its excerpts have to be read again. The excerpts go inside the newest
+question and reply, the new message and its excerpts have to be read again. That holds while the
+conversation fits: once the FIFO window drops its oldest turn, everything after the system prompt
+shifts and is read again (each turn, until the conversation ends). The excerpts go inside the newest
 human message rather than in a system message of their own: some chat templates (Mistral's,
 Gemma's) refuse a system message after the first.
 

@@ -146,7 +146,8 @@ def main() -> None:
         llama = getattr(agent.backend.model, "llama", None)
         print(
             f"# {services.model_description}; answer_tokens={settings.answer_tokens}, "
-            f"context_tokens={settings.context_tokens}; {args.sessions} sessions × {args.turns} turns, "
+            f"context_tokens={settings.context_tokens}, embedded_threads={settings.embedded_threads or 'all'}, "
+            f"prompt cache {settings.embedded_prompt_cache_mb} MB; {args.sessions} sessions × {args.turns} turns, "
             f"{'one after the other' if args.sequential else 'taking turns'}\n"
         )
         # One unmeasured turn first: the model's first call pays for loading its weights.
