@@ -232,7 +232,7 @@ def main() -> None:
                 before = len(recorder.calls)
                 reply, turn_ms, trace = run_turn(agent, q["question"])
                 call = recorder.calls[-1] if len(recorder.calls) > before else None
-                primary_ms = trace.get("answer_check", {}).get("ms", 0.0)
+                primary_ms = (trace.get("answer_check") or {}).get("ms", 0.0)
                 sources = (
                     [c.text for c in kb.retrieve(trace["retrieval"]["query"])] if "retrieval" in trace else []
                 )
