@@ -39,6 +39,8 @@ class Settings(BaseSettings):
     llm_first_token_s: float = Field(default=30.0, gt=0)
     embedded_model_path: Path | None = None
     embedded_threads: int | None = None
+    # Model states kept so that conversations taking turns each resume from their own prompt (0: off).
+    embedded_prompt_cache_mb: int = Field(default=256, ge=0)
     # Unset with `openai`: the server's max_model_len (from /v1/models); set: at most this.
     context_tokens: int = Field(default=2048, ge=256)
     answer_tokens: int = Field(default=256, ge=4)

@@ -1,4 +1,14 @@
-"""The prompt a turn sends: the system prompt with as many excerpts as fit, then the FIFO window.
+"""The prompt a turn sends: the system prompt, the FIFO window, and this turn's excerpts at the start
+of the customer's newest message.
+
+The order is for the model server's prefix cache (vLLM's automatic prefix caching, llama.cpp's
+prompt cache): the system prompt is the same on every turn and the conversation only grows, so a
+turn's prompt begins with the previous turn's prompt minus that turn's excerpts, and only the last
+question and reply, the new message and its excerpts have to be read again. That holds while the
+conversation fits: once the FIFO window drops its oldest turn, everything after the system prompt
+shifts and is read again (each turn, until the conversation ends). The excerpts go inside the newest
+human message rather than in a system message of their own: some chat templates (Mistral's,
+Gemma's) refuse a system message after the first.
 
 Excerpts give way before the conversation does: best first, the weakest leave first, the last one
 is shortened before it leaves; what remains must hold the newest turn and some history (up to an
@@ -22,6 +32,8 @@ from memory.window import ContextOverflowError, to_langchain, trim_to_budget
 
 # An excerpt is shortened rather than dropped while at least this many characters of it remain.
 MIN_EXCERPT_CHARS = 200
+# Between the excerpts and the customer's own words in the newest message.
+EXCERPTS_SEPARATOR = "\n\n"
 
 
 @dataclass
@@ -34,29 +46,30 @@ class Prompt:
 def build_prompt(
     *,
     backend: ChatBackend,
-    render_system: Callable[[list[RetrievedChunk]], str],
+    system: str,
+    render_excerpts: Callable[[list[RetrievedChunk]], str],
     chunks: Sequence[RetrievedChunk],
     conversation: Sequence[StoredMessage],
     context_tokens: int,
     answer_tokens: int,
 ) -> Prompt:
-    """Fit `chunks` and `conversation` (ending with the message being answered) into the context."""
+    """Fit `chunks` and `conversation` (ending with the message being answered) into the context
+    after the `system` prompt; `render_excerpts` writes the excerpts that go in (none: it says so)."""
     history = to_langchain(conversation)
     count = stored_counter(backend, conversation)
     last_human = max(i for i, m in enumerate(history) if isinstance(m, HumanMessage))
     newest = sum(count(m) for m in history[last_human:])
     earlier = sum(count(m) for m in history[:last_human])
     wanted = newest + min(earlier, context_tokens // 8)
-
-    def budget_with(system: str) -> tuple[int, int]:
-        system_tokens = backend.count_text(system) + MESSAGE_OVERHEAD_TOKENS
-        return system_tokens, context_tokens - system_tokens - answer_tokens - backend.prompt_overhead_tokens
+    system_tokens = backend.count_text(system) + MESSAGE_OVERHEAD_TOKENS
+    room = context_tokens - system_tokens - answer_tokens - backend.prompt_overhead_tokens
 
     used = list(chunks)
     shortened = False
     while True:
-        system = render_system(used)
-        system_tokens, budget = budget_with(system)
+        excerpts = render_excerpts(used) + EXCERPTS_SEPARATOR
+        excerpt_tokens = backend.count_text(excerpts)
+        budget = room - excerpt_tokens
         if budget >= wanted or not used:
             break
         if len(used) == 1 and not shortened:
@@ -71,7 +84,9 @@ def build_prompt(
     window = trim_to_budget(history, budget=budget, count_tokens=count)
     trace = {
         "system_tokens": system_tokens,
+        # The conversation's budget: the context less the system prompt, the excerpts and the answer.
         "budget": budget,
+        "excerpt_tokens": excerpt_tokens,
         "messages_kept": len(window),
         "messages_total": len(history),
         "excerpts_used": len(used),
@@ -82,7 +97,18 @@ def build_prompt(
         # inspector shows the rest of the conversation as dropped. Bounded by the budget, so small.
         "kept_ids": [int(m.id) for m in window if m.id is not None and str(m.id).isdigit()],
     }
-    return Prompt([SystemMessage(content=system), *window], used, trace)
+    return Prompt([SystemMessage(content=system), *with_excerpts(window, excerpts)], used, trace)
+
+
+def with_excerpts(window: list[BaseMessage], excerpts: str) -> list[BaseMessage]:
+    """`window` with `excerpts` at the start of its newest human message (the only one changed)."""
+    at = max(i for i, m in enumerate(window) if isinstance(m, HumanMessage))
+    question = window[at]
+    return [
+        *window[:at],
+        HumanMessage(content=excerpts + str(question.content), id=question.id),
+        *window[at + 1 :],
+    ]
 
 
 def stored_counter(

@@ -129,7 +129,7 @@ class PromptTrials:
             "assistant_name": config.assistant_name,
             "topics": config.topics,
         }
-        text = prompts.render("system", **branding, chunks=[]).text
+        text = prompts.render("system", **branding).text
         used = backend.count_text(text) + MESSAGE_OVERHEAD_TOKENS + backend.prompt_overhead_tokens
         answer = prompts.decoding.max_answer_tokens or config.answer_tokens
         left, needed = config.context_tokens - used - answer, config.context_tokens // 8

@@ -261,10 +261,12 @@ class SupportAgent:
                 decoding.model_copy(update={"max_answer_tokens": answer_tokens})
             )
             # Counting the prompt's tokens may need the backend's tokenizer: a worker thread's job.
+            system = self._render(prompts, "system")
             prompt = await asyncio.to_thread(
                 lambda: build_prompt(
                     backend=backend,
-                    render_system=lambda used: self._render(prompts, "system", chunks=used),
+                    system=system,
+                    render_excerpts=lambda used: self._render(prompts, "excerpts", chunks=used),
                     chunks=chunks,
                     conversation=conversation,
                     context_tokens=self.config.context_tokens,

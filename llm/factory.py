@@ -98,7 +98,7 @@ def build_chat_backend(settings: Settings) -> ChatBackend:
 def _embedded_backend(settings: Settings) -> ChatBackend:
     from llama_cpp import Llama
 
-    from llm.llamacpp import LlamaCppChatModel
+    from llm.llamacpp import LlamaCppChatModel, prompt_cache
 
     path = settings.embedded_model_path or bundled_gguf_path()
     if not path.is_file():
@@ -115,6 +115,8 @@ def _embedded_backend(settings: Settings) -> ChatBackend:
         verbose=False,
     )
     log.info("Embedded model loaded in %.1f s", time.perf_counter() - started)
+    if settings.embedded_prompt_cache_mb:
+        llama.set_cache(prompt_cache(settings.embedded_prompt_cache_mb * 1024 * 1024))
     model = LlamaCppChatModel(
         llama=llama,
         model_name=path.stem,

@@ -38,6 +38,29 @@ def _function_calling_handler() -> Callable[..., Any]:
     return llama_chat_format.get_chat_completion_handler("chatml-function-calling")
 
 
+def prompt_cache(capacity_bytes: int) -> Any:
+    """llama.cpp's RAM prompt cache, bounded to `capacity_bytes` of model state, for `Llama.set_cache`.
+
+    Llama by itself reuses only the longest common prefix with the prompt it read last: with several
+    conversations taking turns, each turn reads its whole prompt again. With this cache, each
+    completion's state (the KV cache of its prompt and answer) is kept, least recently used first
+    out, and a prompt that extends a kept state more than the live one starts from it; the layout
+    of agents/prompt.py makes each turn's prompt extend the previous turn's.
+    """
+    from llama_cpp.llama_cache import LlamaRAMCache
+
+    class PromptCache(LlamaRAMCache):
+        def __setitem__(self, key: Any, value: Any) -> None:
+            # A saved state also carries the logits of up to n_batch positions (n_batch × the
+            # vocabulary in floats: ~100 MB for SmolLM2), uncounted against the capacity. Only
+            # logprobs read them, and load_state re-evaluates at least one token before sampling,
+            # so one row is kept (load_state broadcasts it over the rows it restores).
+            value.scores = value.scores[-1:]
+            super().__setitem__(key, value)
+
+    return PromptCache(capacity_bytes)
+
+
 def _tool_choice(choice: str | dict | None) -> str | dict | None:
     """Map LangChain's tool_choice spellings onto the OpenAI form llama.cpp understands."""
     if choice is None or isinstance(choice, dict):

@@ -7,6 +7,7 @@ per (name, version) and cached, since a version never changes after it is writte
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -20,9 +21,11 @@ from sqlalchemy.orm import Session
 
 from prompts.library import PromptLibrary
 from prompts.source import FILE_VERSION, PromptSet, SystemSettings, check_settings
-from prompts.templates import PROMPT_SPECS, check_template, make_environment
+from prompts.templates import PROMPT_SPECS, TemplateProblem, check_template, make_environment
 from storage.models import as_utc, utcnow
 from storage.prompt_models import PromptVersion
+
+log = logging.getLogger(__name__)
 
 # Compiled templates kept in memory (each version is immutable, so nothing ever goes stale).
 CACHE_SIZE = 64
@@ -104,13 +107,16 @@ class PromptStore:
 
     def seed(self, *, branding: Mapping[str, Any]) -> list[str]:
         """Store each prompt file that has no version yet as its live version 1 (the system prompt
-        with `branding` as its settings); the names seeded. Safe to run on every start."""
+        with `branding` as its settings), and bring older defaults up to date (`_refresh`); the names
+        seeded or refreshed. Safe to run on every start, by several processes at once."""
         seeded = []
         for name in self.files.names():
             settings = check_settings(name, branding if name == "system" else None)
             try:
                 with Session(self.engine) as db, db.begin():
                     if db.scalar(select(func.count()).where(PromptVersion.name == name)):
+                        if self._refresh(db, name):
+                            seeded.append(name)
                         continue
                     db.add(
                         PromptVersion(
@@ -129,6 +135,52 @@ class PromptStore:
                 continue  # another process seeded it at the same moment
             seeded.append(name)
         return seeded
+
+    def _refresh(self, db: Session, name: str) -> bool:
+        """Publish the file's template as a new version of `name` when the live version is an older
+        default nobody edited (every version written by setup), or when it no longer passes the
+        template check (this release changed the prompt's variables: it would fail every turn). An
+        edited version is kept in the history either way; its settings carry over."""
+        versions = db.scalars(
+            select(PromptVersion).where(PromptVersion.name == name).order_by(PromptVersion.version.desc())
+        ).all()
+        live = next((v for v in versions if v.status == "live"), None)
+        source = self.files.source(name)
+        if live is None or live.template == source:
+            return False
+        try:
+            check_template(name, live.template)
+            broken = None
+        except TemplateProblem as problem:
+            broken = problem
+        if broken is None and any(v.author != "setup" for v in versions):
+            return False
+        if broken is not None:
+            log.warning(
+                "The live %s prompt (version %d) no longer fits this release (%s): publishing the "
+                "default from prompts/%s.md.j2 instead; the old version stays in the history",
+                name,
+                live.version,
+                broken,
+                name,
+            )
+        live.status = "retired"
+        db.flush()
+        db.add(
+            PromptVersion(
+                name=name,
+                version=versions[0].version + 1,
+                template=source,
+                settings=dict(live.settings or {}),
+                note=f"the default from prompts/{name}.md.j2, updated"
+                + (f" (version {live.version}: {broken})" if broken is not None else ""),
+                author="setup",
+                status="live",
+                published_at=utcnow(),
+                published_by="setup",
+            )
+        )
+        return True
 
     # -- reading -------------------------------------------------------------------------------
 

@@ -31,9 +31,11 @@ PROMPT_SPECS: dict[str, PromptSpec] = {
     for spec in (
         PromptSpec(
             "system",
-            "The assistant's persona and rules; the help-center excerpts (`chunks`) go inside it. "
-            "Its settings hold the company, assistant name, topics and the decoding settings.",
-            BRANDING_VARIABLES | {"chunks"},
+            "The assistant's persona and rules, the same on every turn (so a model server can reuse it "
+            "and the conversation after it from its prefix cache); the turn's excerpts go with the "
+            "customer's newest message (`excerpts`). Its settings hold the company, assistant name, "
+            "topics and the decoding settings.",
+            BRANDING_VARIABLES,
         ),
         PromptSpec(
             "no_answer",
@@ -43,7 +45,8 @@ PROMPT_SPECS: dict[str, PromptSpec] = {
         PromptSpec("handoff", "The reply when the conversation is handed to a person.", BRANDING_VARIABLES),
         PromptSpec(
             "excerpts",
-            "How the knowledge-base search tool's results (`chunks`) are shown to the model.",
+            "How help-center excerpts (`chunks`) are shown to the model: at the start of the "
+            "customer's newest message, and as the knowledge-base search tool's results.",
             BRANDING_VARIABLES | {"chunks"},
         ),
     )

@@ -106,6 +106,8 @@ def inspect_reply(engine: Engine, message_id: int, feedback: FeedbackService | N
         "window": {
             "budget": window.get("budget"),
             "system_tokens": window.get("system_tokens"),
+            # With the newest message since the prompt put the excerpts there (absent before).
+            "excerpt_tokens": window.get("excerpt_tokens"),
             "kept_tokens": sum(m.token_count for m in kept),
             "dropped_tokens": sum(m.token_count for m in dropped),
             "excerpts_used": window.get("excerpts_used"),

@@ -81,7 +81,9 @@ def inspector_markdown(turn: dict[str, Any]) -> str:
         f"### Reply `#{turn['message_id']}` to message `#{turn['reply_to']}`"
         + (f" {THUMBS[rating['rating']]}" if rating else ""),
         f"**Prompt:** {versions}",
-        f"**Token budget for the conversation:** {window['budget']} (system prompt {window['system_tokens']} tokens); "
+        f"**Token budget for the conversation:** {window['budget']} (system prompt {window['system_tokens']} tokens"
+        + (f", excerpts {window['excerpt_tokens']}" if window.get("excerpt_tokens") is not None else "")
+        + "); "
         f"kept {window['kept_tokens']} tokens in {len(window['kept'])} messages, "
         f"dropped {window['dropped_tokens']} tokens in {len(window['dropped'])} messages",
         f"#### Dropped by the FIFO window ({len(window['dropped'])})\n"

@@ -58,8 +58,10 @@ def test_retrieved_chunks_reach_the_prompt_and_the_citations(parts) -> None:
     agent = agent_for(parts, [AIMessage(content="You have 30 days.")])
     result = agent.run("How many days do I have to send something back?", session_id=None)
 
-    system = agent.backend.model.calls[0]["messages"][0].content
-    assert '<excerpt id="returns-policy:' in system and "30 days" in system
+    system, *_, newest = agent.backend.model.calls[0]["messages"]
+    assert '<excerpt id="returns-policy:' in newest.content and "30 days" in newest.content
+    assert newest.content.endswith("How many days do I have to send something back?")
+    assert "<excerpt id=" not in system.content
     assert result.citations[0]["document"] == "returns-policy"
     trace = parts[0].messages(result.session_id)[-1].trace
     assert trace["retrieval"]["chunks"][0]["chunk_id"] == result.citations[0]["chunk_id"]

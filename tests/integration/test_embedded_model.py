@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from langchain_core.messages import HumanMessage
+from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
 from langchain_core.tools import tool
 
 from llm import build_chat_backend
@@ -40,6 +40,28 @@ def test_answers_stream_token_by_token_and_respect_max_tokens(backend) -> None:
 def test_token_counts_come_from_the_model_tokenizer(backend) -> None:
     assert backend.count_text("hello") == 1
     assert backend.count_text("Where is my order?") < len("Where is my order?")
+
+
+def test_conversations_taking_turns_each_resume_from_their_own_prompt(backend) -> None:
+    import llama_cpp
+
+    llama = backend.model.llama
+    shop = [
+        SystemMessage("You are the helpful assistant of a small shop. " * 15),
+        HumanMessage("Where is my parcel?"),
+    ]
+    kitchen = [
+        SystemMessage("You answer questions about cooking at home. " * 15),
+        HumanMessage("How do I boil an egg?"),
+    ]
+    reply = backend.model.invoke(shop)
+    assert isinstance(reply, AIMessage)
+    backend.model.invoke(kitchen)  # the model's context now holds the other conversation
+    llama_cpp.llama_perf_context_reset(llama._ctx.ctx)
+    backend.model.invoke([*shop, reply, HumanMessage("It was sent last week.")])
+    evaluated = llama_cpp.llama_perf_context(llama._ctx.ctx).n_p_eval
+    # Only the new part was read: the system prompt and the first exchange came from the prompt cache.
+    assert 0 < evaluated < backend.count_text(str(shop[0].content))
 
 
 def test_two_hundred_turns_at_a_small_context_never_overflow(make_client) -> None:

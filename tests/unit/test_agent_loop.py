@@ -152,7 +152,7 @@ def test_two_hundred_turns_at_a_small_context_keep_answering(store: Conversation
         session = agent.run(f"question number {i} " + "word " * 15, session_id=session).session_id
     assert len(store.messages(session)) == 400
     last_window = agent.backend.model.calls[-1]["messages"]
-    assert last_window[-1].content.startswith("question number 199")
+    assert last_window[-1].content.endswith("\n\nquestion number 199" + " word" * 15)
     assert len(last_window) < 20
     assert store.messages(session)[-1].trace["window"]["messages_total"] == 399
 

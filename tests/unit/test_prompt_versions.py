@@ -89,7 +89,8 @@ def test_another_process_publishing_is_seen_by_the_next_turn_without_a_restart(
         ("Hi.\n{% if company %}\nno end", 2, "syntax error"),
         ("Line one\n{{ customer_name }}", 2, "unknown variable 'customer_name'"),
         ("{{ company | shout }}", 1, "No filter named 'shout'"),
-        ("ok\nok\n{% for c in chunks %}{{ c.url }}{% endfor %}", 3, "has no attribute 'url'"),
+        ("ok\nok\n{{ topics.url }}", 3, "has no attribute 'url'"),
+        ("The excerpts:\n{% for c in chunks %}{{ c }}{% endfor %}", 2, "unknown variable 'chunks'"),
         ("   ", None, "empty"),
     ],
 )
@@ -165,7 +166,10 @@ def test_each_turn_uses_the_live_versions_and_records_them_in_its_trace(
     assert system_texts[0].startswith("You are Ada, the customer-service assistant of Acme Tools.")
     assert system_texts[1] == "You are Ada of Acme Pirates. Speak like a pirate."
     traces = [m.trace for m in store.messages(second.session_id) if m.role == "assistant"]
-    assert [t["prompt_versions"] for t in traces if t] == [{"system": 1}, {"system": 2}]
+    assert [t["prompt_versions"] for t in traces if t] == [
+        {"system": 1, "excerpts": 1},
+        {"system": 2, "excerpts": 1},
+    ]
 
 
 def test_the_file_source_still_serves_tests_and_names_version_0() -> None:
@@ -269,3 +273,51 @@ def test_a_company_renamed_in_the_admin_may_be_named_in_a_checked_reply(
     assert agent.run("how long does standard shipping take?", session_id=None).reply.startswith(reply)
     # A name that is neither in the sources nor the company's is still not let through.
     assert "Qwertia" not in agent.run("how long does standard shipping take?", session_id=None).reply
+
+
+def test_older_defaults_and_versions_this_release_cannot_render_are_brought_up_to_date(
+    store: ConversationStore,
+) -> None:
+    from sqlalchemy.orm import Session
+
+    from storage.models import utcnow
+    from storage.prompt_models import PromptVersion
+
+    def version(name: str, number: int, template: str, author: str, status: str, **settings) -> PromptVersion:
+        return PromptVersion(
+            name=name,
+            version=number,
+            template=template,
+            settings=settings,
+            note="",
+            author=author,
+            status=status,
+            published_at=utcnow(),
+            published_by=author,
+        )
+
+    # A database of an older release: its system prompt quoted the excerpts itself (`chunks`, which
+    # the system prompt no longer has), edited once; one default nobody touched; one edited prompt.
+    with Session(store.engine) as db, db.begin():
+        db.add(version("system", 1, "You are the assistant.", "setup", "retired", **BRANDING))
+        db.add(
+            version(
+                "system", 2, "Hi.\n{% for c in chunks %}{{ c.text }}{% endfor %}", "lee", "live", **BRANDING
+            )
+        )
+        db.add(version("no_answer", 1, "Old: I don't know.", "setup", "live"))
+        db.add(version("handoff", 1, "Old handoff.", "setup", "retired"))
+        db.add(version("handoff", 2, "Our {{ company }} team takes over.", "lee", "live"))
+    prompts = PromptStore(store.engine)
+
+    assert sorted(prompts.seed(branding={})) == ["excerpts", "no_answer", "system"]
+    files = PromptLibrary()
+    system = prompts.live("system")
+    assert system is not None and (system.version, system.template) == (3, files.source("system"))
+    assert system.settings["company"] == "Acme Tools"  # the settings carry over
+    assert "chunks" in system.note and prompts.get("system", 2).status == "retired"  # kept in the history
+    assert prompts.live("no_answer").template == files.source("no_answer")  # type: ignore[union-attr]
+    # An edit that still renders stays.
+    assert prompts.live("handoff").version == 2  # type: ignore[union-attr]
+    assert prompts.seed(branding={}) == []
+    assert "Acme Tools" in prompts.prompt_set().render("system", **BRANDING).text

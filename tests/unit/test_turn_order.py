@@ -19,11 +19,15 @@ from prompts import PromptLibrary
 from storage import make_engine
 from tests.utils.scripted import scripted_backend
 
+# What the newest message starts with when nothing was retrieved (the `excerpts` prompt, empty).
+NO_MATCH = PromptLibrary().render("excerpts", chunks=[]) + "\n\n"
+
 
 def echo(messages):
     """Answers the newest customer message by quoting it, slowly enough for turns to overlap."""
     time.sleep(0.02)
-    question = [m for m in messages if isinstance(m, HumanMessage)][-1].content
+    newest = [m for m in messages if isinstance(m, HumanMessage)][-1].content
+    question = newest.rsplit("\n\n", 1)[-1]  # the customer's words follow the turn's excerpts
     return AIMessage(content=f"answer to: {question}")
 
 
@@ -70,7 +74,8 @@ def test_each_turn_sees_only_the_conversation_up_to_its_message(store: Conversat
     events = list(agent.respond(session, second.id))
     assert events[-1].result.reply == "answer to: second"
     seen = [[m.content for m in call["messages"][1:]] for call in agent.backend.model.calls]
-    assert seen == [["first"], ["first", "answer to: first", "second"]]
+    # The earlier message as it was; the newest one after the turn's (here: no) excerpts.
+    assert seen == [[NO_MATCH + "first"], ["first", "answer to: first", NO_MATCH + "second"]]
     # The first request, arriving late, gets its stored answer instead of a second turn.
     replay = list(agent.respond(session, first.id))
     assert replay[-1].result.reply == "answer to: first"
@@ -87,7 +92,7 @@ def test_a_failed_turn_does_not_leak_into_the_next_answer(store: ConversationSto
 
     seen = agent.backend.model.calls[1]["messages"]
     assert [type(m) for m in seen] == [SystemMessage, HumanMessage]
-    assert seen[1].content == "How long do returns take?"
+    assert seen[1].content == NO_MATCH + "How long do returns take?"
     assert result.reply == "Returns take 30 days."
     history = store.messages(failed.session_id)
     assert [(m.role, m.status) for m in history] == [
@@ -180,4 +185,7 @@ def test_a_small_context_fits_the_excerpts_instead_of_refusing(store: Conversati
     assert [c["document"] for c in second.citations] == [f"doc{i}" for i in range(window["excerpts_used"])]
     # Some history survives with the excerpts: the second turn saw the first.
     seen = agent.backend.model.calls[1]["messages"]
-    assert [m.content for m in seen[1:]] == ["How long do returns take?", first.reply, "And refunds?"]
+    assert [m.content for m in seen[1:-1]] == ["How long do returns take?", first.reply]
+    # The excerpts that fit come with the newest message, before the customer's words.
+    assert seen[-1].content.startswith('<excerpt id="doc0:0"') and seen[-1].content.endswith("And refunds?")
+    assert "<excerpt id=" not in seen[0].content

@@ -32,12 +32,13 @@ ADMIN = ("admin", "test-admin-pw")
 
 
 def echo(delay_s: float = 0.0) -> Callable[[list[BaseMessage]], AIMessage]:
-    """A scripted answer that repeats the customer's last message (after `delay_s`)."""
+    """A scripted answer that repeats the customer's last message (after `delay_s`): the words after
+    the turn's excerpts, which the newest message starts with."""
 
     def answer(messages: list[BaseMessage]) -> AIMessage:
         time.sleep(delay_s)
         last = next(m for m in reversed(messages) if isinstance(m, HumanMessage))
-        return AIMessage(content=f"You said: {last.content}")
+        return AIMessage(content=f"You said: {str(last.content).rsplit(chr(10) * 2, 1)[-1]}")
 
     return answer
 
