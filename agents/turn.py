@@ -2,7 +2,8 @@
 
 A turn answers one message (by id), holding the conversation's turn lock: turns of one session run
 one at a time and in order, across threads and processes. The pieces live beside this file: the
-store writes (`recorder.py`), the trace (`trace.py`), the tool loop (`loop.py`).
+store writes (`recorder.py`), the trace (`trace.py`), the knowledge search (`retrieval.py`), the tool
+loop (`loop.py`).
 
 The turn is an async generator (`arespond`): the model is awaited, store writes, retrieval and the
 answer check run in worker threads, so a turn waiting for tokens holds no thread. Every turn runs on
@@ -28,13 +29,14 @@ from agents.events import TurnEvent, TurnResult, replayed
 from agents.loop import LoopResult, run_tool_loop
 from agents.prompt import build_prompt
 from agents.recorder import TurnRecorder, count_text_safely
+from agents.retrieval import search_knowledge
 from agents.routing import RoutingMode, route
 from agents.runner import run_async, run_sync
 from agents.trace import TurnTrace
 from agents.validation import clean_message
 from grounding import AnswerChecker, is_repeating
 from handoff import ConversationState, HandoffService
-from knowledge.types import RetrievedChunk, Retriever
+from knowledge.types import Retriever
 from llm.factory import BackendUnavailableError, ChatBackend
 from memory.store import ConversationStore, StoredMessage, UnknownSessionError
 from memory.turnlock import TurnLock
@@ -230,7 +232,7 @@ class SupportAgent:
 
             earlier = [m.content for m in conversation if m.role == "user" and m.id != message.id]
             chunks, trace.retrieval = await asyncio.to_thread(
-                self._retrieve, message.content, earlier[-1] if earlier else None
+                search_knowledge, self.retriever, message.content, earlier[-1] if earlier else None
             )
             routing = self.config.tool_routing
             chosen = route(message.content, tools={t.name for t in self.tools}) if routing != "auto" else None
@@ -393,24 +395,6 @@ class SupportAgent:
         trace.escalated = reason
         trace.handoff_offered = True
         return self._render(prompts, "handoff")
-
-    def _retrieve(
-        self, question: str, previous_question: str | None
-    ) -> tuple[list[RetrievedChunk], dict[str, Any]]:
-        """Search with the question; a follow-up ("and to Canada?") is searched with the one before it."""
-        if self.retriever is None:
-            return [], {"enabled": False}
-        started = time.perf_counter()
-        query = question
-        chunks = self.retriever.retrieve(query)
-        if not chunks and previous_question:
-            query = f"{previous_question}\n{question}"
-            chunks = self.retriever.retrieve(query)
-        return chunks, {
-            "query": query,
-            "ms": round((time.perf_counter() - started) * 1000, 1),
-            "chunks": [{"chunk_id": c.chunk_id, "score": round(c.score, 4)} for c in chunks],
-        }
 
     def _finish(
         self,
