@@ -12,11 +12,11 @@ The browser keeps a random client id and the open session id in localStorage (gr
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import secrets
 import time
-from collections.abc import AsyncIterator
+from collections import OrderedDict
+from collections.abc import Iterator
 from typing import Any
 
 import gradio as gr
@@ -28,7 +28,7 @@ from memory.store import StoredMessage, UnknownSessionError
 from memory.turnlock import TurnBusyError
 from memory.window import ContextOverflowError
 from web.chat_feedback import rate_shown_message
-from web.chat_view import chat_placeholder, not_answered, page_title, to_chat_messages
+from web.chat_view import chat_placeholder, chat_ratings, not_answered, page_title, to_chat_messages
 from web.services import Services
 
 log = logging.getLogger(__name__)
@@ -46,6 +46,8 @@ REFRESH_S = 0.3
 FORGET_OPEN_CONVERSATION = "(state) => [[], {...(state || {}), session_id: null}]"
 # The shortest time between two redraws of a streaming reply (the model's tokens come slower).
 FRAME_S = 0.03
+# The failure notices kept for redraws (the newest; older failed messages show the generic notice).
+MAX_NOTICES = 1000
 # How often an open chat looks for replies written by a person (after a handoff).
 POLL_S = 3.0
 
@@ -66,6 +68,13 @@ def build_chat_ui(services: Services) -> gr.Blocks:
         sessions = store.sessions_for_client(client_id) if client_id else []
         choices = [(f"{s.title[:50]} · {s.updated_at:%b %d %H:%M}", s.id) for s in sessions]
         return gr.Dropdown(choices=choices, value=None)
+
+    def drawn(rows: list[StoredMessage], **shown: Any) -> gr.Chatbot:
+        """The chat showing `rows` with the customer's stored thumbs, so a redraw keeps them."""
+        replies = [m.id for m in rows if m.role != "user"]
+        ratings = {i: r.rating for i, r in services.feedback.for_messages(replies).items()}
+        messages: Any = to_chat_messages(rows, **shown)  # Gradio's message dicts
+        return gr.Chatbot(value=messages, feedback_value=chat_ratings(rows, ratings, **shown))
 
     def history(session_id: str | None) -> list[StoredMessage]:
         if not session_id:
@@ -88,7 +97,7 @@ def build_chat_ui(services: Services) -> gr.Blocks:
             return gr.skip(), past_list, gr.skip()
         if not store.exists(session_id):
             return [], past_list, {**state, "session_id": None}
-        return to_chat_messages(history(session_id)), past_list, gr.skip()
+        return drawn(history(session_id)), past_list, gr.skip()
 
     def send(text: str, state: dict | None) -> tuple[Any, Any, dict]:
         """Store the message and show it; `answer` runs next."""
@@ -108,35 +117,38 @@ def build_chat_ui(services: Services) -> gr.Blocks:
         state["session_id"] = stored.session_id
         return "", to_chat_messages(history(stored.session_id)), state
 
-    async def answer(state: dict | None) -> AsyncIterator[tuple[Any, Any, Any]]:
+    # Why a message failed, by message id, for every page this process serves: another answer
+    # handler of the same page (a second message sent meanwhile) redraws the chat with it too.
+    notices: OrderedDict[int, str] = OrderedDict()
+
+    def answer(state: dict | None) -> Iterator[tuple[Any, Any, Any]]:
         """Answer the session's waiting messages in order, streaming each reply into the chat.
 
-        Async: waiting for tokens holds none of Gradio's threads; store reads run in worker threads.
+        The turn runs detached on the turn loop (agents/runner.py): a page that goes away stops
+        showing the answer, the turn goes on and its reply is stored.
         """
         state = state or {}
         session_id = state.get("session_id")
-        if not session_id or not await asyncio.to_thread(store.exists, session_id):
+        if not session_id or not store.exists(session_id):
             yield gr.skip(), gr.skip(), gr.skip()
             return
-        notices: dict[int, str] = {}
         tried: set[int] = set()
-        while waiting := [m for m in await asyncio.to_thread(store.pending, session_id) if m.id not in tried]:
+        while waiting := [m for m in store.pending(session_id) if m.id not in tried]:
             message = waiting[0]
             tried.add(message.id)
-            text, rows, read_at = "", await asyncio.to_thread(history, session_id), time.monotonic()
+            text, rows, read_at = "", history(session_id), time.monotonic()
             shown_at = 0.0
             try:
-                # Detached: a page that goes away stops showing the answer, the turn goes on.
-                async for event in agent.astream(session_id, message.id, detached=True):
+                for event in agent.stream(session_id, message.id):
                     if event.kind != "token":
                         continue
                     text += event.text
                     if time.monotonic() - read_at > REFRESH_S:
-                        rows, read_at = await asyncio.to_thread(history, session_id), time.monotonic()
+                        rows, read_at = history(session_id), time.monotonic()
                     # A checked reply can arrive in one burst (a quote from the sources once the
                     # model's sentences failed the check); paced, the customer sees it being written.
                     if (wait := shown_at + FRAME_S - time.monotonic()) > 0:
-                        await asyncio.sleep(wait)
+                        time.sleep(wait)
                     shown_at = time.monotonic()
                     yield (
                         to_chat_messages(rows, partial={message.id: text}, notices=notices),
@@ -149,14 +161,15 @@ def build_chat_ui(services: Services) -> gr.Blocks:
                 if not isinstance(exc, (BackendUnavailableError, ContextOverflowError)):
                     log.exception("turn for message %s failed", message.id)
                 notices[message.id] = not_answered(_failure_reason(exc))
+                while len(notices) > MAX_NOTICES:
+                    notices.popitem(last=False)
         # Polling for a person's replies runs only while a person has (or will take) the conversation.
-        with_person = (
-            services.handoff is not None
-            and await asyncio.to_thread(services.handoff.state, session_id) in PERSON_STATES
+        with_person = services.handoff is not None and services.handoff.state(session_id) in PERSON_STATES
+        yield (
+            drawn(history(session_id), notices=notices),
+            past_choices(state.get("client_id") or ""),
+            gr.Timer(active=with_person),
         )
-        rows = await asyncio.to_thread(history, session_id)
-        choices = await asyncio.to_thread(past_choices, state.get("client_id") or "")
-        yield (to_chat_messages(rows, notices=notices), choices, gr.Timer(active=with_person))
 
     def poll(state: dict | None, shown: int) -> tuple[Any, int]:
         """A person's reply appears without a reload: redraw when the conversation has new rows.
@@ -196,7 +209,7 @@ def build_chat_ui(services: Services) -> gr.Blocks:
         if not store.exists(session_id):
             gr.Warning("That conversation no longer exists.")
             return gr.skip(), state or {}
-        return to_chat_messages(history(session_id)), {**(state or {}), "session_id": session_id}
+        return drawn(history(session_id)), {**(state or {}), "session_id": session_id}
 
     with gr.Blocks(title=title, fill_height=True) as ui:
         state = gr.BrowserState(

@@ -58,6 +58,19 @@ def to_chat_messages(
     return [shown for shown, _ in _layout(history, partial or {}, notices or {})]
 
 
+def chat_ratings(history: list[StoredMessage], ratings: Mapping[int, str], **shown: Any) -> list[str | None]:
+    """The thumbs of each assistant message `to_chat_messages(history, **shown)` shows, in order
+    ("Like", "Dislike" or None), from the stored `ratings` ("up"/"down" by message id): a redraw
+    of the chat keeps the customer's ratings."""
+    thumbs = {"up": "Like", "down": "Dislike"}
+    layout = _layout(history, shown.get("partial") or {}, shown.get("notices") or {})
+    return [
+        thumbs.get(ratings.get(message_id, "")) if message_id is not None else None
+        for message, message_id in layout
+        if message["role"] == "assistant"
+    ]
+
+
 def shown_message_ids(history: list[StoredMessage]) -> list[int | None]:
     """For each chat message `to_chat_messages` shows, the stored row it shows (None: a notice)."""
     return [message_id for _, message_id in _layout(history, {}, {})]
