@@ -9,7 +9,14 @@ import pytest
 
 from memory.store import StoredMessage
 from settings import Settings
-from web.chat_view import NOT_ANSWERED, WAITING, chat_placeholder, page_title, to_chat_messages
+from web.chat_view import (
+    NOT_ANSWERED,
+    WAITING,
+    chat_placeholder,
+    chat_ratings,
+    page_title,
+    to_chat_messages,
+)
 
 NOW = datetime(2026, 11, 26, tzinfo=UTC)
 
@@ -45,6 +52,23 @@ def test_waiting_and_failed_messages_are_shown_as_such() -> None:
     shown = to_chat_messages(history, partial={2: "We ship"}, notices={1: "⚠️ down"})
     assert [m["content"] for m in shown] == ["first", "⚠️ down", "second", "We ship", "third", WAITING]
     assert to_chat_messages(history)[1]["content"] == NOT_ANSWERED
+
+
+def test_a_redraw_carries_each_reply_s_stored_thumbs_in_the_order_replies_are_shown() -> None:
+    history = [
+        row(1, "user", "Alaska?", status="answered"),
+        row(2, "user", "Hawaii?", status="failed"),
+        row(3, "assistant", "Yes, Alaska.", reply_to=1),
+        row(4, "user", "Guam?", status="answered"),
+        row(5, "assistant", "No.", reply_to=4),
+        row(6, "user", "Samoa?", status="pending"),
+    ]
+    shown = [m for m in to_chat_messages(history) if m["role"] == "assistant"]
+    thumbs = chat_ratings(history, {5: "down", 3: "up"})
+    # One entry per assistant message shown: two replies, a failure notice, a waiting marker.
+    assert len(thumbs) == len(shown) == 4
+    assert thumbs == ["Like", None, "Dislike", None]
+    assert chat_ratings(history, {}) == [None, None, None, None]
 
 
 def test_a_stored_reply_wins_over_a_partial_one() -> None:
