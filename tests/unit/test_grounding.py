@@ -4,21 +4,11 @@ from __future__ import annotations
 
 import json
 import re
-from pathlib import Path
-
-import pytest
 
 from grounding import AnswerChecker, Source, Verdict, finish_sentences, is_repeating
 from grounding.facts import extract_facts
 from grounding.sentences import split_markdown
-
-DEMO = Path(__file__).resolve().parents[2] / "knowledge" / "demo"
-
-
-def article(slug: str) -> Source:
-    text = (DEMO / f"{slug}.md").read_text()
-    return Source(title=text.splitlines()[0].lstrip("# "), text=text, document=slug)
-
+from tests.utils.grounding import article, check
 
 RETURNS = article("returns-policy")
 WARRANTY = article("electronics-warranty")
@@ -31,18 +21,6 @@ PANTRY = Source(
     text="# Pantry Prices\n\nOur house-roasted coffee beans cost $16 per 340 g bag. They ship within 2 days.",
     document="pantry",
 )
-
-
-@pytest.fixture(scope="module")
-def checker(embedder) -> AnswerChecker:
-    return AnswerChecker(embedder.embed_documents, known_names=["Northwind Goods"])
-
-
-def check(checker: AnswerChecker, question: str, reply: str, *sources: Source) -> Verdict:
-    verdict = checker.check(question=question, reply=reply, sources=sources)
-    json.dumps(verdict.trace())  # The trace must always be JSON-able.
-    assert verdict.text is None or verdict.text.strip()
-    return verdict
 
 
 def reasons(verdict: Verdict) -> list[str]:

@@ -3,22 +3,9 @@ thing), the quote added when the kept sentences miss the answer, and near misses
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
-import pytest
-
-from grounding import AnswerChecker, Source, Verdict
 from grounding.claims import places
 from grounding.ranking import asks_for, is_yes_no
-
-DEMO = Path(__file__).resolve().parents[2] / "knowledge" / "demo"
-
-
-def article(slug: str) -> Source:
-    text = (DEMO / f"{slug}.md").read_text()
-    return Source(title=text.splitlines()[0].lstrip("# "), text=text, document=slug)
-
+from tests.utils.grounding import article, check
 
 TRACKING = article("order-tracking")
 REWARDS = article("rewards-program")
@@ -27,17 +14,6 @@ DAMAGED = article("damaged-or-defective-items")
 SHIPPING_COSTS = article("shipping-costs")
 SHIPPING_TIMES = article("shipping-times")
 RETURNS = article("returns-policy")
-
-
-@pytest.fixture(scope="module")
-def checker(embedder) -> AnswerChecker:
-    return AnswerChecker(embedder.embed_documents, known_names=["Northwind Goods"])
-
-
-def check(checker: AnswerChecker, question: str, reply: str, *sources: Source) -> Verdict:
-    verdict = checker.check(question=question, reply=reply, sources=sources)
-    json.dumps(verdict.trace())
-    return verdict
 
 
 # -- what a question asks for (no model) ---------------------------------------------------------------
