@@ -161,6 +161,23 @@ class SupportAgent:
         `detached`: then the turn goes on and its reply is stored."""
         return run_async(lambda: self.arespond(session_id, message_id), detached=detached)
 
+    async def aresult(self, session_id: str, message_id: int) -> TurnResult | None:
+        """A whole turn for async callers that want only its reply (the REST API's JSON answer): the
+        events stay on the turn loop and only the result crosses to the caller's loop. None when the
+        turn ended without one."""
+
+        async def final() -> AsyncGenerator[TurnResult, None]:
+            async with aclosing(self.arespond(session_id, message_id)) as events:
+                async for event in events:
+                    if event.kind == "done" and event.result is not None:
+                        yield event.result
+
+        last: TurnResult | None = None
+        async with aclosing(run_async(final, detached=False)) as results:
+            async for result in results:
+                last = result
+        return last
+
     def respond(self, session_id: str, message_id: int | None = None) -> Iterator[TurnEvent]:
         """`arespond` for synchronous callers (run on the background turn loop); a caller that stops
         reading stops the turn, as closing `arespond` does."""

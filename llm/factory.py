@@ -244,6 +244,8 @@ def _openai_backend(settings: Settings) -> ChatBackend:
     import openai
     from langchain_openai import ChatOpenAI
 
+    from llm.openai_chunks import DictChunkCompletions
+
     model = ChatOpenAI(
         model=settings.llm_model,
         base_url=settings.llm_base_url,
@@ -252,6 +254,9 @@ def _openai_backend(settings: Settings) -> ChatBackend:
         # are ours (llm/resilience.py), only before the first token.
         timeout=httpx.Timeout(settings.llm_timeout_s, connect=5.0, read=settings.llm_first_token_s),
         max_retries=0,
+        # Off: the turn's own deadline already bounds every chunk (llm/streaming.py), and
+        # LangChain's per-chunk `wait_for` costs a timer per token on the turn loop.
+        stream_chunk_timeout=0,
         temperature=settings.temperature,
         max_completion_tokens=settings.answer_tokens,
         # ChatOpenAI sends `max_completion_tokens`, which vLLM and llama.cpp servers may ignore;
@@ -260,6 +265,8 @@ def _openai_backend(settings: Settings) -> ChatBackend:
         use_responses_api=False,
         stream_usage=True,
     )
+    # Streamed chunks as dicts, not the SDK's models (llm/openai_chunks.py: the turn's hot path).
+    model.async_client = DictChunkCompletions(model.root_async_client)
     return ChatBackend(
         model=model,
         count_text=(

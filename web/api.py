@@ -131,21 +131,18 @@ def build_api(services: Services) -> APIRouter:
         stored = await asyncio.to_thread(
             services.agent.accept, request.message, session_id=request.session_id
         )
-        events = services.agent.astream(stored.session_id, stored.id)
         try:
             if not request.stream:
-                async for event in events:
-                    if event.kind == "done" and event.result:
-                        return event.result.public()
-                raise ApiError(500, "no_result", "The turn ended without a reply.")
+                result = await services.agent.aresult(stored.session_id, stored.id)
+                if result is None:
+                    raise ApiError(500, "no_result", "The turn ended without a reply.")
+                return result.public()
+            events = services.agent.astream(stored.session_id, stored.id)
             # Pull the first event before answering, so a dead backend is a 503, not a broken stream.
             first = await anext(events)
         except BackendUnavailableError as exc:
             # The message is stored: tell the client which session it went to, so it can retry there.
             return backend_unavailable(exc, stored.session_id)
-        finally:
-            if not request.stream:
-                await events.aclose()
         return StreamingResponse(
             _sse_events(first, events),
             media_type="text/event-stream",
