@@ -13,7 +13,7 @@ _UPSET = re.compile(
     r"waste of (my )?time|this is a joke|not helpful|stupid bot)\b",
     re.IGNORECASE,
 )
-# Replies that say "I don't know" (trace.grounding), see agents/turn.py.
+# Replies that say "I don't know" (trace.grounding), see agents/replies.py and agents/turn.py.
 NO_ANSWER = {"no_relevant_knowledge", "no_supported_answer", "empty_reply"}
 
 

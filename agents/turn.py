@@ -3,7 +3,8 @@
 A turn answers one message (by id), holding the conversation's turn lock: turns of one session run
 one at a time and in order, across threads and processes. The pieces live beside this file: the
 store writes (`recorder.py`), the trace (`trace.py`), the knowledge search (`retrieval.py`), the tool
-loop (`loop.py`).
+loop (`loop.py`), the rendered prompts and fallback replies ("I don't know", the hand-over to a
+person: `replies.py`).
 
 The turn is an async generator (`arespond`): the model is awaited, store writes, retrieval and the
 answer check run in worker threads, so a turn waiting for tokens holds no thread. Every turn runs on
@@ -24,11 +25,12 @@ from typing import Any
 from langchain_core.tools import BaseTool
 
 from agents.checking import CheckedAnswer
-from agents.escalation import last_reply_was_no_answer, sounds_upset
+from agents.escalation import sounds_upset
 from agents.events import TurnEvent, TurnResult, replayed
 from agents.loop import LoopResult, run_tool_loop
 from agents.prompt import build_prompt
 from agents.recorder import TurnRecorder, count_text_safely
+from agents.replies import TurnReplies
 from agents.retrieval import search_knowledge
 from agents.routing import RoutingMode, route
 from agents.runner import run_async, run_sync
@@ -41,14 +43,10 @@ from llm.factory import BackendUnavailableError, ChatBackend
 from memory.store import ConversationStore, StoredMessage, UnknownSessionError
 from memory.turnlock import TurnLock
 from memory.window import ContextOverflowError, conversation_for
-from prompts.source import PromptSet, PromptSource
+from prompts.source import PromptSource
 
 __all__ = ["AgentConfig", "SupportAgent", "TurnEvent", "TurnResult"]
 
-EMPTY_REPLY = (
-    "I'm sorry, I couldn't put together an answer just now. "
-    "Would you like me to connect you with a human agent?"
-)
 # Tools whose successful result is a record the customer may read as it is (an order, a sum).
 FACT_TOOLS = frozenset({"lookup_order", "calculator"})
 # States in which a person, not the bot, answers the customer.
@@ -207,6 +205,7 @@ class SupportAgent:
         trace = TurnTrace(answered_first=answered_first)
         # The prompt versions live now: the whole turn uses these, even if one is published meanwhile.
         prompts = await asyncio.to_thread(self.prompts.prompt_set)
+        replies = TurnReplies(session_id, prompts, self.config, trace, self.handoff)
         done = False
 
         async def finish(
@@ -240,9 +239,7 @@ class SupportAgent:
                 await asyncio.to_thread(self.store.messages, session_id), message.id
             )
             if self.handoff is not None and sounds_upset(message.content):
-                reply = await asyncio.to_thread(
-                    self._escalate, session_id, "the customer sounds upset", trace, prompts
-                )
+                reply = await asyncio.to_thread(replies.escalate, "the customer sounds upset")
                 yield TurnEvent("token", text=reply)
                 yield await finish(reply, [], [])
                 return
@@ -264,9 +261,7 @@ class SupportAgent:
             ):
                 # Nothing in the knowledge base is relevant and no tool applies: say so honestly
                 # instead of letting the model improvise a policy.
-                reply = await asyncio.to_thread(
-                    self._no_answer, session_id, conversation, trace, prompts, "no_relevant_knowledge"
-                )
+                reply = await asyncio.to_thread(replies.no_answer, conversation, "no_relevant_knowledge")
                 yield TurnEvent("token", text=reply)
                 yield await finish(reply, [], [])
                 return
@@ -280,12 +275,12 @@ class SupportAgent:
                 decoding.model_copy(update={"max_answer_tokens": answer_tokens})
             )
             # Counting the prompt's tokens may need the backend's tokenizer: a worker thread's job.
-            system = self._render(prompts, "system")
+            system = replies.render("system")
             prompt = await asyncio.to_thread(
                 lambda: build_prompt(
                     backend=backend,
                     system=system,
-                    render_excerpts=lambda used: self._render(prompts, "excerpts", chunks=used),
+                    render_excerpts=lambda used: replies.render("excerpts", chunks=used),
                     chunks=chunks,
                     conversation=conversation,
                     context_tokens=self.config.context_tokens,
@@ -312,7 +307,7 @@ class SupportAgent:
                 route=chosen,
                 context=tool_context,
                 stop_when=is_repeating if self.answer_checker is not None else None,
-                show_excerpts=lambda found: self._render(prompts, "excerpts", chunks=found),
+                show_excerpts=lambda found: replies.render("excerpts", chunks=found),
             )
             async with aclosing(checked.events(turn)) as events:
                 async for event in events:
@@ -325,16 +320,10 @@ class SupportAgent:
                 refund is not None
                 and await asyncio.to_thread(self._state, session_id) == ConversationState.BOT
             ):
-                await asyncio.to_thread(
-                    self._escalate,
-                    session_id,
-                    "a refund request waits for a person's approval",
-                    trace,
-                    prompts,
-                )
+                await asyncio.to_thread(replies.escalate, "a refund request waits for a person's approval")
             if await asyncio.to_thread(self._state, session_id) in PERSON_STATES:
                 # Handed over during this turn (the customer asked, or a refund waits): say so plainly.
-                reply = self._render(prompts, "handoff")
+                reply = replies.render("handoff")
                 trace.handoff_offered = True
                 yield TurnEvent("token", text=reply)
                 yield await finish(reply, ranked, tool_calls)
@@ -352,15 +341,11 @@ class SupportAgent:
                     reply = "\n\n".join(o.result for o in facts)
                     trace.grounding = "tool_result"
                 elif verdict.text is None:
-                    reply = await asyncio.to_thread(
-                        self._no_answer, session_id, conversation, trace, prompts, "no_supported_answer"
-                    )
+                    reply = await asyncio.to_thread(replies.no_answer, conversation, "no_supported_answer")
                 else:
                     reply = verdict.text
             if not reply:
-                reply = EMPTY_REPLY
-                trace.grounding = "empty_reply"
-                trace.handoff_offered = True
+                reply = replies.empty()
             for piece in checked.unsent(reply):
                 yield TurnEvent("token", text=piece)
             yield await finish(reply, ranked, tool_calls)
@@ -378,40 +363,6 @@ class SupportAgent:
 
     def _has_knowledge(self) -> bool:
         return self.retriever is not None and self.retriever.has_documents()
-
-    def _render(self, prompts: PromptSet, name: str, **variables: Any) -> str:
-        """Render a prompt of this turn's set with the company, assistant name and topics: those
-        stored with the system prompt, else the configured ones (the file source)."""
-        config = self.config
-        branding = prompts.branding or {
-            "company": config.company,
-            "assistant_name": config.assistant_name,
-            "topics": config.topics,
-        }
-        return prompts.render(name, **branding, **variables).text
-
-    def _no_answer(
-        self,
-        session_id: str,
-        conversation: list[StoredMessage],
-        trace: TurnTrace,
-        prompts: PromptSet,
-        why: str,
-    ) -> str:
-        """The honest "I don't know" with the offer of a person; the second in a row hands over."""
-        trace.grounding = why
-        trace.handoff_offered = True
-        if self.handoff is not None and last_reply_was_no_answer(conversation):
-            return self._escalate(session_id, "the assistant could not answer twice in a row", trace, prompts)
-        return self._render(prompts, "no_answer")
-
-    def _escalate(self, session_id: str, reason: str, trace: TurnTrace, prompts: PromptSet) -> str:
-        """Queue the conversation for a person (the agent's own decision); the reply that says so."""
-        assert self.handoff is not None
-        self.handoff.transition(session_id, ConversationState.QUEUED, by="assistant", reason=reason)
-        trace.escalated = reason
-        trace.handoff_offered = True
-        return self._render(prompts, "handoff")
 
     def _finish(
         self,

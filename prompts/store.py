@@ -115,25 +115,21 @@ class PromptStore:
             try:
                 with Session(self.engine) as db, db.begin():
                     if db.scalar(select(func.count()).where(PromptVersion.name == name)):
-                        if self._refresh(db, name):
-                            seeded.append(name)
-                        continue
-                    db.add(
-                        PromptVersion(
+                        if not self._refresh(db, name):
+                            continue
+                    else:
+                        first = PromptVersion(
                             name=name,
                             version=1,
                             template=self.files.source(name),
                             settings=settings,
                             note=f"the default from prompts/{name}.md.j2",
                             author="setup",
-                            status="live",
-                            published_at=utcnow(),
-                            published_by="setup",
                         )
-                    )
+                        self._publish_in(db, first, by="setup")
             except IntegrityError:
-                continue  # another process seeded it at the same moment
-            seeded.append(name)
+                continue  # another process seeded or refreshed it at the same moment
+            seeded.append(name)  # counted once committed
         return seeded
 
     def _refresh(self, db: Session, name: str) -> bool:
@@ -164,22 +160,16 @@ class PromptStore:
                 broken,
                 name,
             )
-        live.status = "retired"
-        db.flush()
-        db.add(
-            PromptVersion(
-                name=name,
-                version=versions[0].version + 1,
-                template=source,
-                settings=dict(live.settings or {}),
-                note=f"the default from prompts/{name}.md.j2, updated"
-                + (f" (version {live.version}: {broken})" if broken is not None else ""),
-                author="setup",
-                status="live",
-                published_at=utcnow(),
-                published_by="setup",
-            )
+        default = PromptVersion(
+            name=name,
+            version=versions[0].version + 1,
+            template=source,
+            settings=dict(live.settings or {}),
+            note=f"the default from prompts/{name}.md.j2, updated"
+            + (f" (version {live.version}: {broken})" if broken is not None else ""),
+            author="setup",
         )
+        self._publish_in(db, default, by="setup")
         return True
 
     # -- reading -------------------------------------------------------------------------------
@@ -298,21 +288,30 @@ class PromptStore:
                 with Session(self.engine) as db, db.begin():
                     # Publishers of one prompt take turns (row locks on PostgreSQL; SQLite has one writer).
                     db.execute(select(PromptVersion.id).where(PromptVersion.name == name).with_for_update())
-                    row = self._row(db, name, version)
-                    if row.status == "live":
-                        return _record(row)
-                    db.execute(
-                        update(PromptVersion)
-                        .where(PromptVersion.name == name, PromptVersion.status == "live")
-                        .values(status="retired")
-                    )
-                    row.status, row.published_at, row.published_by = "live", utcnow(), by
-                    db.flush()
-                    return _record(row)
+                    return self._publish_in(db, self._row(db, name, version), by=by)
             except IntegrityError:
                 if attempt == 2:
                     raise
         raise AssertionError("unreachable")  # pragma: no cover
+
+    @staticmethod
+    def _publish_in(db: Session, row: PromptVersion, *, by: str) -> PromptRecord:
+        """Make `row` (stored, or new: it is added) the live version of its prompt inside `db`'s
+        transaction, the caller's, so that what it checked and the publishing commit together: the
+        live version is retired, `row` is marked published by `by` now. Publishing the live version
+        changes nothing."""
+        if row.status == "live":
+            return _record(row)
+        db.add(row)
+        db.flush()  # a new row gets its number here: a race for it fails before anything changes
+        db.execute(
+            update(PromptVersion)
+            .where(PromptVersion.name == row.name, PromptVersion.status == "live")
+            .values(status="retired")
+        )
+        row.status, row.published_at, row.published_by = "live", utcnow(), by
+        db.flush()
+        return _record(row)
 
     # -- the source ------------------------------------------------------------------------------
 

@@ -1,5 +1,6 @@
 """Prompt versions on real SQLite and PostgreSQL: migration 0005 up and down, at most one live
-version per prompt even when two publishers race, and concurrent drafts on one base."""
+version per prompt even when two publishers race, concurrent drafts on one base, and processes
+starting at once seeding and refreshing each prompt once (PostgreSQL)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from alembic.config import Config
 from sqlalchemy import inspect, text
 from sqlalchemy.exc import IntegrityError
 
-from prompts import PromptStore, VersionConflictError
+from prompts import PromptLibrary, PromptStore, VersionConflictError
 from storage import make_engine, migrate
 from storage.db import MIGRATIONS_DIR
 
@@ -72,3 +73,33 @@ def test_racing_drafts_and_publishes_leave_one_winner_and_one_live_version(engin
     with ThreadPoolExecutor(4) as pool:
         list(pool.map(lambda v: prompts.publish("handoff", v, by="p"), [2, 3, 2, 3]))
     assert [v.status for v in prompts.versions("handoff")].count("live") == 1
+
+
+def test_processes_starting_at_once_seed_and_refresh_each_prompt_once(postgres_url: str) -> None:
+    engine = make_engine(postgres_url)
+    migrate(engine)
+    names = PromptLibrary().names()
+
+    def start_all() -> list[str]:
+        with ThreadPoolExecutor(4) as pool:
+            seeded = list(pool.map(lambda _: PromptStore(engine).seed(branding={}), range(4)))
+        return sorted(name for names in seeded for name in names)
+
+    try:
+        assert start_all() == sorted(names)  # each prompt seeded by one of them
+        prompts = PromptStore(engine)
+        for name in names:
+            assert [(v.version, v.status) for v in prompts.versions(name)] == [(1, "live")]
+
+        # An older release's default, never edited: the next starts bring it up to date, once, and
+        # only the one that did it says so.
+        prompts.create("handoff", template="Old handoff.", note="", author="setup", base_version=1)
+        prompts.publish("handoff", 2, by="setup")
+        assert start_all() == ["handoff"]
+        refreshed = prompts.versions("handoff")
+        assert [(v.version, v.status) for v in refreshed] == [(3, "live"), (2, "retired"), (1, "retired")]
+        assert refreshed[0].template == PromptLibrary().source("handoff")
+        assert (refreshed[0].author, refreshed[0].published_by) == ("setup", "setup")
+        assert refreshed[0].published_at is not None
+    finally:
+        engine.dispose()

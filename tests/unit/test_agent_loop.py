@@ -7,7 +7,8 @@ from langchain_core.messages import AIMessage, HumanMessage, SystemMessage, Tool
 from langchain_core.tools import tool
 
 from agents import InvalidMessageError, SupportAgent
-from agents.turn import EMPTY_REPLY, AgentConfig
+from agents.replies import EMPTY_REPLY
+from agents.turn import AgentConfig
 from llm import BackendUnavailableError
 from memory import ContextOverflowError, ConversationStore
 from prompts import PromptLibrary
