@@ -14,7 +14,8 @@ level N: N conversations of `--turns` turns each, first against the backend dire
 prompt about the size of the app's, the question, the same answer length), then through
 `POST /api/v1/chat`. Each level is bounded by `--level-timeout` seconds; requests still unfinished
 then are counted and cancelled. The app's own overhead per turn (turn − model − retrieval) is read
-from each reply's stored trace in the app's database.
+from each reply's stored trace in the app's database; the app process's CPU time per finished turn
+(all threads, from /proc) says what a turn costs the app whatever else runs on the machine.
 """
 
 from __future__ import annotations
@@ -191,6 +192,12 @@ def main() -> None:
         asyncio.run(_run(args, levels, Path(tmp)))
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process, all its threads (Linux: /proc/PID/stat)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 async def _run(args: argparse.Namespace, levels: list[int], tmp: Path) -> None:
     from contextlib import ExitStack
 
@@ -239,7 +246,7 @@ async def _run(args: argparse.Namespace, levels: list[int], tmp: Path) -> None:
         if args.database_url:
             env["FRONTDESK_DATABASE_URL"] = args.database_url
         started = time.perf_counter()
-        base, _ = stack.enter_context(running_app_process(data_dir, env=env))
+        base, process = stack.enter_context(running_app_process(data_dir, env=env))
         print(
             f"# app: python app.py on {base}, answer mode {args.answer_mode}, started in "
             f"{time.perf_counter() - started:.1f} s; {args.turns} turns per conversation, "
@@ -255,7 +262,9 @@ async def _run(args: argparse.Namespace, levels: list[int], tmp: Path) -> None:
             await run_app(client, base, 1, 1, args.level_timeout)
             for n in levels:
                 raw = await run_raw(client, url, args.model, n, args.turns, args.tokens, args.level_timeout)
+                cpu_before = cpu_seconds(process.pid)
                 app = await run_app(client, base, n, args.turns, args.level_timeout)
+                cpu_ms = 1000 * (cpu_seconds(process.pid) - cpu_before) / max(len(app.done), 1)
                 traces = [overhead(t) for t in app_traces(database_url, app.sessions)]
                 app.tokens = sum(t[4] for t in traces)
                 raw_rps = len(raw.done) / raw.wall_s if raw.wall_s else 0.0
@@ -288,6 +297,7 @@ async def _run(args: argparse.Namespace, levels: list[int], tmp: Path) -> None:
                         percentile([t[2] for t in traces], 95),
                         percentile([t[3] for t in traces], 50),
                         percentile([t[3] for t in traces], 95),
+                        cpu_ms,
                     ]
                 )
                 failures = ", ".join(f"{k}: {v}" for k, v in app.errors.most_common()) or "none"
@@ -330,9 +340,11 @@ async def _run(args: argparse.Namespace, levels: list[int], tmp: Path) -> None:
                     "retrieval p95",
                     "overhead p50",
                     "overhead p95",
+                    "app CPU/turn",
                 ],
                 cost_rows,
-                title="Inside the app's turns (ms, from the stored traces): overhead = turn − model − retrieval",
+                title="Inside the app's turns (ms, from the stored traces): overhead = turn − model − retrieval; "
+                "app CPU/turn = the app process's CPU time (all threads) over the level / finished turns",
             )
         )
         error_line = re.compile(r"(ERROR|[\w.]+(Error|Exception):)|\S+ \S+ ERROR ")
