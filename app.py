@@ -35,13 +35,14 @@ def build_services(settings: Settings, *, embedder=None):  # noqa: ANN001, ANN20
     migrate(engine)
     from grounding import AnswerChecker
     from knowledge import build_knowledge_base
-    from knowledge.batching import QueryBatcher
+    from knowledge.batching import EmbeddingBatcher
     from knowledge.embeddings import build_embedder
     from knowledge.seeding import seed_demo_data
 
     embedder = embedder or build_embedder(settings)
-    # Concurrent turns embed their queries together (one model call), the rest as it was.
-    kb = build_knowledge_base(settings, engine, QueryBatcher(embedder))
+    # Concurrent turns embed their queries and the answer check's texts together (one model call).
+    batcher = EmbeddingBatcher(embedder)
+    kb = build_knowledge_base(settings, engine, batcher)
     seed_demo_data(settings, kb)
     if settings.demo_data:
         seed_demo_store(engine)
@@ -77,7 +78,7 @@ def build_services(settings: Settings, *, embedder=None):  # noqa: ANN001, ANN20
         handoff=handoff,
         tool_context=partial(ToolContext.for_session, commerce=commerce, handoff=handoff),
         answer_checker=AnswerChecker(
-            embedder.embed_documents,
+            batcher.embed_texts,
             mode=settings.answer_mode,
             # The company's own name may appear in a reply without being in the sources.
             known_names=[n for n in (settings.company_name, settings.assistant_name) if n],

@@ -1,10 +1,11 @@
-"""Query embeddings batched across concurrent requests: the queries that arrive within a few
-milliseconds of each other share one `embed_documents` (one `encode`) call.
+"""Embeddings batched across concurrent turns: the queries (and the answer check's few texts) that
+arrive within a few milliseconds of each other share one `embed_documents` (one `encode`) call.
 
 One model call for 32 queries costs far less CPU than 32 calls of one, and the calls no longer
-queue behind each other under the GIL. The first query to arrive leads: it waits `window_s` for
-others, embeds everything waiting (up to `max_batch`), hands each its vector, and passes the lead
-to a query still waiting, if any. At one request at a time this adds `window_s` to retrieval.
+queue behind each other under the GIL (or oversubscribe the cores with one thread pool each). The
+first request to arrive leads: it waits `window_s` for others, embeds everything waiting (up to
+`max_batch` texts, and at least one request), hands each its vectors, and passes the lead to a
+request still waiting, if any. At one request at a time this adds `window_s`.
 """
 
 from __future__ import annotations
@@ -15,26 +16,27 @@ from collections.abc import Callable
 
 
 class _Slot:
-    __slots__ = ("done", "error", "lead", "ready", "text", "vector")
+    __slots__ = ("done", "error", "lead", "ready", "texts", "vectors")
 
-    def __init__(self, text: str) -> None:
-        self.text = text
-        self.vector: list[float] | None = None
+    def __init__(self, texts: list[str]) -> None:
+        self.texts = texts
+        self.vectors: list[list[float]] | None = None
         self.error: BaseException | None = None
         self.done = False
         self.lead = False
         self.ready = threading.Event()
 
 
-class QueryBatcher:
-    """Wraps an embedder: `embed_documents` passes through, `embed_query` is batched (thread-safe)."""
+class EmbeddingBatcher:
+    """Wraps an embedder: `embed_documents` passes through (ingestion's long lists), `embed_query`
+    and `embed_texts` (a few texts) are batched with other threads' (thread-safe)."""
 
     def __init__(self, embedder: object, *, window_s: float = 0.003, max_batch: int = 64) -> None:
         self._embedder = embedder
         self._embed: Callable[[list[str]], list[list[float]]] = embedder.embed_documents  # type: ignore[attr-defined]
         self.window_s = window_s
         self.max_batch = max_batch
-        self.calls = 0  # model calls made for queries (for tests and benchmarks)
+        self.calls = 0  # model calls made for batched requests (for tests and benchmarks)
         self._lock = threading.Lock()
         self._pending: list[_Slot] = []
         self._leading = False
@@ -43,7 +45,13 @@ class QueryBatcher:
         return self._embed(texts)
 
     def embed_query(self, text: str) -> list[float]:
-        slot = _Slot(text)
+        return self.embed_texts([text])[0]
+
+    def embed_texts(self, texts: list[str]) -> list[list[float]]:
+        """`embed_documents` for a few texts, sharing a model call with concurrent requests."""
+        if not texts:
+            return []
+        slot = _Slot(texts)
         with self._lock:
             self._pending.append(slot)
             lead = not self._leading
@@ -58,14 +66,20 @@ class QueryBatcher:
             self._lead(slot)
         if slot.error is not None:
             raise slot.error
-        assert slot.vector is not None
-        return slot.vector
+        assert slot.vectors is not None
+        return slot.vectors
 
     def _lead(self, own: _Slot) -> None:
         while not own.done:
             with self._lock:
-                batch = self._pending[: self.max_batch]
-                del self._pending[: self.max_batch]
+                taken, size = 0, 0
+                while taken < len(self._pending) and (
+                    taken == 0 or size + len(self._pending[taken].texts) <= self.max_batch
+                ):
+                    size += len(self._pending[taken].texts)
+                    taken += 1
+                batch = self._pending[:taken]
+                del self._pending[:taken]
             self._run(batch)
         with self._lock:
             if self._pending:
@@ -78,13 +92,18 @@ class QueryBatcher:
     def _run(self, batch: list[_Slot]) -> None:
         try:
             self.calls += 1
-            vectors = self._embed([s.text for s in batch])
-        except Exception as exc:  # every waiting query gets the failure, none hangs
+            texts = [text for s in batch for text in s.texts]
+            vectors = self._embed(texts)
+            if len(vectors) != len(texts):
+                raise RuntimeError(f"the embedder returned {len(vectors)} vectors for {len(texts)} texts")
+        except Exception as exc:  # every waiting request gets the failure, none hangs
             for slot in batch:
                 slot.error = exc
         else:
-            for slot, vector in zip(batch, vectors, strict=True):
-                slot.vector = vector
+            start = 0
+            for slot in batch:
+                slot.vectors = list(vectors[start : start + len(slot.texts)])
+                start += len(slot.texts)
         for slot in batch:
             slot.done = True
             slot.ready.set()

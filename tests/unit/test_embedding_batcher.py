@@ -1,4 +1,4 @@
-"""Query embeddings batched across threads: fewer model calls than queries, the same vectors."""
+"""Embeddings batched across threads: fewer model calls than requests, the same vectors."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import threading
 import numpy as np
 import pytest
 
-from knowledge.batching import QueryBatcher
+from knowledge.batching import EmbeddingBatcher
 
 QUESTIONS = [
     "how long does shipping take",
@@ -21,7 +21,7 @@ QUESTIONS = [
 ] * 2
 
 
-def ask_together(batcher: QueryBatcher, questions: list[str]) -> list:
+def ask_together(batcher: EmbeddingBatcher, questions: list[str]) -> list:
     results: list = [None] * len(questions)
     start = threading.Barrier(len(questions))
 
@@ -42,7 +42,7 @@ def ask_together(batcher: QueryBatcher, questions: list[str]) -> list:
 
 
 def test_concurrent_queries_share_encode_calls_and_get_the_vectors_they_would_alone(embedder) -> None:
-    batcher = QueryBatcher(embedder)
+    batcher = EmbeddingBatcher(embedder)
     vectors = ask_together(batcher, QUESTIONS)
 
     assert batcher.calls < len(QUESTIONS) / 3
@@ -52,7 +52,7 @@ def test_concurrent_queries_share_encode_calls_and_get_the_vectors_they_would_al
 
 
 def test_one_query_at_a_time_is_one_call_each(embedder) -> None:
-    batcher = QueryBatcher(embedder)
+    batcher = EmbeddingBatcher(embedder)
     for question in QUESTIONS[:3]:
         assert np.allclose(batcher.embed_query(question), embedder.embed_query(question), atol=1e-5)
     assert batcher.calls == 3
@@ -64,8 +64,42 @@ class Failing:
 
 
 def test_a_failing_model_fails_every_waiting_query_and_none_hangs() -> None:
-    results = ask_together(QueryBatcher(Failing()), QUESTIONS[:8])
+    results = ask_together(EmbeddingBatcher(Failing()), QUESTIONS[:8])
     assert all(isinstance(r, RuntimeError) for r in results)
-    batcher = QueryBatcher(Failing())
+    batcher = EmbeddingBatcher(Failing())
     with pytest.raises(RuntimeError, match="crashed"):
         batcher.embed_query("still answers")
+
+
+def test_lists_of_texts_from_many_threads_each_get_their_own_vectors_in_order(embedder) -> None:
+    # Requests of 1 to 5 texts, max_batch small enough that the leader must split the queue.
+    requests = [QUESTIONS[i : i + 1 + i % 5] for i in range(12)]
+    batcher = EmbeddingBatcher(embedder, max_batch=8)
+    results: list = [None] * len(requests)
+    start = threading.Barrier(len(requests))
+
+    def ask(i: int) -> None:
+        start.wait()
+        results[i] = batcher.embed_texts(requests[i])
+
+    threads = [threading.Thread(target=ask, args=(i,)) for i in range(len(requests))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert batcher.calls < len(requests)
+    for texts, got in zip(requests, results, strict=True):
+        assert len(got) == len(texts)
+        for text, vector in zip(texts, got, strict=True):
+            assert np.allclose(vector, embedder.embed_query(text), atol=1e-5)
+    assert batcher.embed_texts([]) == []
+
+
+class Short:
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        return [[1.0, 0.0]] * (len(texts) - 1)
+
+
+def test_a_model_that_returns_too_few_vectors_is_an_error_not_a_shifted_answer() -> None:
+    with pytest.raises(RuntimeError, match="1 vectors for 2 texts"):
+        EmbeddingBatcher(Short()).embed_texts(["a", "b"])
