@@ -101,7 +101,9 @@ def _probe_tools(client: httpx.Client, url: str, model: str, probe: BackendProbe
         "model": model,
         "messages": [{"role": "user", "content": "Call the ping tool."}],
         "tools": [PROBE_TOOL],
-        "max_tokens": 16,
+        # Room for a whole call: a server that parses tool calls from the text (vLLM's hermes parser)
+        # finds none in a call cut short.
+        "max_tokens": 64,
         "temperature": 0,
     }
     try:
