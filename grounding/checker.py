@@ -14,6 +14,7 @@ import numpy as np
 from grounding import claims as said
 from grounding.extractive import SourceUnit, choose_quote, format_quote
 from grounding.facts import (
+    content_stems,
     contradicts,
     extract_facts,
     fact_keys,
@@ -37,6 +38,8 @@ from grounding.streaming import CheckedReply
 from grounding.verdict import AnswerMode, Embed, SentenceVerdict, Source, Verdict, failed_verdict
 
 log = logging.getLogger(__name__)
+
+SAYS_SHARE = 1 / 3  # kept sentences say a source sentence when they share this much of the words it adds
 
 
 @dataclass
@@ -289,7 +292,13 @@ class AnswerChecker:
             keys = fact_keys(extract_facts(said_text))
             return all(fact_supported(f, keys) for f in facts)
         row = context.matrix[unit]
-        return any(float(row @ v) >= self.support_threshold for v in context.kept_vectors)
+        if not any(float(row @ v) >= self.support_threshold for v in context.kept_vectors):
+            return False
+        # "You can find the serial number on your order page" is close to "the serial number is on the
+        # bottom of the product", and says something else: of the words the source sentence adds to the
+        # question, the kept sentences must share some (none of one or two: "and have no fees").
+        added = content_stems(source) - content_stems(context.question)
+        return len(added & content_stems(said_text)) >= int(SAYS_SHARE * len(added))
 
     def _judge(
         self,

@@ -57,3 +57,25 @@ def test_a_sentence_that_says_the_answer_is_sent_alone(checker) -> None:
     financed = "Financing for e-bikes is offered through Bikeloan at checkout."
     verdict = check(checker, "do you offer financing for an e-bike", financed, FINANCING)
     assert verdict.text == financed, verdict.trace()
+
+
+SIZING = Source(
+    title="Choosing a Frame Size",
+    text=(
+        "# Choosing a Frame Size\n\n"
+        "The frame size of your bike is printed on the seat tube, just above the bottom bracket. "
+        "Our size chart matches your height to a frame size. "
+        "If you are between two sizes, pick the smaller one for a more upright ride."
+    ),
+    document="sizing",
+)
+
+
+def test_a_close_sentence_that_says_something_else_gets_the_quote(checker) -> None:
+    question = "where can i find the frame size of my bike"
+    reply = "You can find the frame size of your bike on your receipt."
+    verdict = check(checker, question, reply, SIZING)
+    assert verdict.text.startswith(reply), verdict.trace()
+    assert "seat tube" in verdict.text, verdict.trace()
+    said = "The frame size is printed on the seat tube of your bike, above the bottom bracket."
+    assert check(checker, question, said, SIZING).text == said
