@@ -12,8 +12,9 @@ from typing import Any
 import numpy as np
 
 from grounding import claims as said
-from grounding.extractive import SourceUnit, quote_sources
+from grounding.extractive import SourceUnit, choose_quote, format_quote
 from grounding.facts import (
+    content_stems,
     contradicts,
     extract_facts,
     fact_keys,
@@ -37,6 +38,8 @@ from grounding.streaming import CheckedReply
 from grounding.verdict import AnswerMode, Embed, SentenceVerdict, Source, Verdict, failed_verdict
 
 log = logging.getLogger(__name__)
+
+SAYS_SHARE = 1 / 3  # kept sentences say a source sentence when they share this much of the words it adds
 
 
 @dataclass
@@ -68,7 +71,8 @@ class AnswerChecker:
     duration and time in it appears in its closest source sentences, every name in it appears in
     some source (a name the customer used may be repeated in a sentence `name_margin` more similar),
     and it does not negate what they assert (or the reverse). Greetings and small talk pass
-    unchecked. Kept sentences that miss the answer (grounding.ranking.misses_answer) get the quote
+    unchecked. Kept sentences that miss the answer (grounding.ranking.misses_answer), or that do not
+    say what the quote's best sentence says (its names, numbers and durations; `_says`), get the quote
     after them; with no supported sentence left, the answer is quoted from the sources (`max_quotes`
     sentences at least `answer_threshold` similar to the question, covering every name in the
     question that the sources lack by `term_threshold`), or, when they do not answer it, the
@@ -231,13 +235,18 @@ class AnswerChecker:
                 context.parts,
                 context.matrix,
             )
+            chosen, info = self._choose(context)
+            if missing is None and chosen is not None and not self._says(context, chosen[0]):
+                # "You can cancel your order at any time" is close to a source sentence, but the one that
+                # answers says "once it is packed it can no longer be cancelled": the quote follows.
+                missing = "the kept sentences do not say what the answering source sentence says"
             if missing is None:
                 return Verdict(text=text, fallback="none", sentences=verdicts)
-            quote, info = self._quote(context)
             info["appended"] = missing
-            return Verdict(
-                text=f"{text}\n\n{quote}" if quote else text, fallback="none", sentences=verdicts, quote=info
-            )
+            if chosen is None:
+                return Verdict(text=text, fallback="none", sentences=verdicts, quote=info)
+            quote = format_quote(chosen, context.units, context.sources)
+            return Verdict(text=f"{text}\n\n{quote}", fallback="none", sentences=verdicts, quote=info)
         if (
             context.kept
             and all(k == "small_talk" for k in context.kinds)
@@ -245,9 +254,10 @@ class AnswerChecker:
         ):
             # "thanks!" → "You're welcome!": nothing to check and nothing to quote.
             return Verdict(text=join_units(context.kept), fallback="none", sentences=verdicts)
-        quote, info = self._quote(context)
-        if quote is None:
+        chosen, info = self._choose(context)
+        if chosen is None:
             return Verdict(text=None, fallback="no_answer", sentences=verdicts, quote=info)
+        quote = format_quote(chosen, context.units, context.sources)
         return Verdict(text=quote, fallback="extractive", sentences=verdicts, quote=info)
 
     def uncovered_terms(self, context: _Context) -> list[str]:
@@ -257,17 +267,38 @@ class AnswerChecker:
             context.terms, context.term_vectors, said_text, context.kept_vectors, self.term_threshold
         )
 
-    def _quote(self, context: _Context) -> tuple[str | None, dict[str, Any]]:
-        return quote_sources(
+    def _choose(self, context: _Context) -> tuple[list[int] | None, dict[str, Any]]:
+        return choose_quote(
             self,
             said.question_parts(context.question),
             context.parts,
             context.matrix,
             context.units,
-            context.sources,
             context.terms,
             context.term_vectors,
         )
+
+    def _says(self, context: _Context, unit: int) -> bool:
+        """Whether the kept sentences say what source sentence `unit` says: together they state its names
+        (those the question and the company's name do not already hold) and its numbers, durations,
+        prices and times; a sentence without any of those must be `support_threshold` close to one."""
+        source = context.units[unit].unit.text
+        said_text = " ".join(u.text for u in context.claims)
+        known = vocabulary(said_text + " " + context.question) | self.known_names
+        if not all(name_supported(n, known) for n in names(source)):
+            return False
+        facts = extract_facts(source)
+        if facts:
+            keys = fact_keys(extract_facts(said_text))
+            return all(fact_supported(f, keys) for f in facts)
+        row = context.matrix[unit]
+        if not any(float(row @ v) >= self.support_threshold for v in context.kept_vectors):
+            return False
+        # "You can find the serial number on your order page" is close to "the serial number is on the
+        # bottom of the product", and says something else: of the words the source sentence adds to the
+        # question, the kept sentences must share some (none of one or two: "and have no fees").
+        added = content_stems(source) - content_stems(context.question)
+        return len(added & content_stems(said_text)) >= int(SAYS_SHARE * len(added))
 
     def _judge(
         self,

@@ -26,17 +26,17 @@ class SourceUnit:
     position: int
 
 
-def quote_sources(
+def choose_quote(
     checker: AnswerChecker,
     parts: list[str],
     part_vectors: np.ndarray,
     matrix: np.ndarray,
     source_units: list[SourceUnit],
-    sources: list[Source],
     missing_terms: list[str],
     term_vectors: np.ndarray,
-) -> tuple[str | None, dict[str, Any]]:
-    """One to `max_quotes` source sentences that answer the question, quoted with their titles."""
+) -> tuple[list[int] | None, dict[str, Any]]:
+    """The source sentences (indices into `source_units`, the best answer first) a quote is made of, or
+    None when the sources do not answer; and how they were chosen, for the trace."""
     info: dict[str, Any] = {}
     eligible = [j for j, su in enumerate(source_units) if quotable(su.unit)]
     if not eligible or len(part_vectors) == 0:
@@ -82,7 +82,13 @@ def quote_sources(
                 t for t, c in zip(missing_terms, covered, strict=True) if c < checker.term_threshold
             )
             return None, info
-    chosen_units.sort(key=lambda j: (source_units[j].source, source_units[j].position))
+    info["sentences"] = [source_units[j].unit.text for j in chosen_units]
+    return chosen_units, info
+
+
+def format_quote(chosen: list[int], source_units: list[SourceUnit], sources: list[Source]) -> str:
+    """The `chosen` source sentences in their articles' order, quoted per article with its title."""
+    chosen_units = sorted(chosen, key=lambda j: (source_units[j].source, source_units[j].position))
     lines: list[str] = []
     for index in dict.fromkeys(source_units[j].source for j in chosen_units):
         quoted: list[str] = []
@@ -101,8 +107,7 @@ def quote_sources(
         title = sources[index].title.strip() or "our help center"
         who = f"Our *{title}* article" if sources[index].document is not None else f"*{title}*"
         lines.append(f"{who} says: “{quoted_text}”")
-    info["sentences"] = [source_units[j].unit.text for j in chosen_units]
-    return "\n\n".join(lines), info
+    return "\n\n".join(lines)
 
 
 def continues(first: SourceUnit, then: SourceUnit, question: str) -> bool:
