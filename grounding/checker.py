@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import time
-from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -30,11 +29,11 @@ from grounding.sentences import (
     finish_sentences,
     join_units,
     sentence_key,
-    split_markdown,
     split_reply,
     without_dangling_lead_ins,
 )
 from grounding.streaming import CheckedReply
+from grounding.vectors import SourceVectors
 from grounding.verdict import AnswerMode, Embed, SentenceVerdict, Source, Verdict, failed_verdict
 
 log = logging.getLogger(__name__)
@@ -79,8 +78,8 @@ class AnswerChecker:
     verdict has no text.
 
     `check` judges a whole reply; `start` returns a `CheckedReply` that judges it sentence by
-    sentence while it streams. Source sentences' vectors are cached (`cache_size` of them), so a
-    check usually embeds only the question and the reply's sentences.
+    sentence while it streams. Source sentences' vectors are cached (`cache_size` of them, in
+    grounding/vectors.py), so a check usually embeds only the question and the reply's sentences.
     """
 
     def __init__(
@@ -98,7 +97,6 @@ class AnswerChecker:
     ) -> None:
         if mode not in ("checked", "generative", "extractive"):
             raise ValueError(f"unknown answer mode {mode!r}")
-        self.embed = embed
         self.mode: AnswerMode = mode
         self.support_threshold = support_threshold
         self.answer_threshold = answer_threshold
@@ -106,9 +104,7 @@ class AnswerChecker:
         self.name_margin = name_margin
         self.max_quotes = max_quotes
         self.known_names = vocabulary(" ".join(known_names))
-        self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
-        self._cache_size = cache_size
-        self._split_cache: OrderedDict[str, list[Unit]] = OrderedDict()
+        self.sources = SourceVectors(embed, cache_size=cache_size)
 
     # -- the check --------------------------------------------------------------------------------
 
@@ -147,16 +143,16 @@ class AnswerChecker:
 
     def _prepare(self, question: str, sources: list[Source], texts: list[str]) -> tuple[_Context, np.ndarray]:
         """Everything a reply is checked against, and `texts` embedded in the same call."""
-        source_units = self._source_units(sources)
+        source_units = self.sources.units(sources)
         parts = said.question_parts(question)
         vocab = frozenset().union(*(vocabulary(s.title + " " + s.text) for s in sources))
         terms = said.missing_terms(question, vocab | self.known_names)
-        fresh = self._vectors(texts + parts + terms, source_units)
+        fresh, matrix = self.sources.embed_with(texts + parts + terms, source_units)
         context = _Context(
             question=question,
             sources=sources,
             units=source_units,
-            matrix=self._source_matrix(source_units),
+            matrix=matrix,
             vocab=vocab,
             parts=fresh[len(texts) : len(texts) + len(parts)],
             terms=terms,
@@ -172,7 +168,7 @@ class AnswerChecker:
         claims = [said.claim_text(u.text) for u in units]
         if vectors is None:
             wanted = [c for c, k in zip(claims, kinds, strict=True) if k == "claim"]
-            vectors = iter(self._vectors(wanted, []) if wanted else [])
+            vectors = iter(self.sources.embed_with(wanted, [])[0] if wanted else [])
         for unit, kind, claim in zip(units, kinds, claims, strict=True):
             context.kinds.append(kind)
             key = sentence_key(unit.text)
@@ -380,47 +376,3 @@ class AnswerChecker:
                 if 0 <= k < len(source_units) and source_units[k].source == source_units[j].source:
                     out.add(k)
         return out
-
-    # -- embeddings -------------------------------------------------------------------------------
-
-    def _source_units(self, sources: list[Source]) -> list[SourceUnit]:
-        out: list[SourceUnit] = []
-        for index, source in enumerate(sources):
-            units = self._split_cache.get(source.text)
-            if units is None:
-                units = [u for u in split_markdown(source.text) if len(tokens(u.text)) >= 2]
-                self._remember(self._split_cache, source.text, units)
-            out.extend(SourceUnit(u, index, n) for n, u in enumerate(units))
-        return out
-
-    def _source_matrix(self, source_units: list[SourceUnit]) -> np.ndarray:
-        if not source_units:
-            return np.zeros((0, 1), dtype=np.float32)
-        return np.stack([self._cache[su.unit.context] for su in source_units])
-
-    def _vectors(self, texts: list[str], source_units: list[SourceUnit]) -> np.ndarray:
-        """Vectors for `texts`, in one `embed` call that also embeds the source sentences not cached yet."""
-        missing = list(
-            dict.fromkeys(su.unit.context for su in source_units if su.unit.context not in self._cache)
-        )
-        batch = missing + texts
-        if not batch:
-            return np.zeros((0, 1), dtype=np.float32)
-        vectors = _normalise(np.asarray(self.embed(batch), dtype=np.float32))
-        for text, vector in zip(missing, vectors[: len(missing)], strict=True):
-            self._remember(self._cache, text, vector)
-        for su in source_units:
-            self._cache.move_to_end(su.unit.context)
-        return vectors[len(missing) :]
-
-    def _remember(self, cache: OrderedDict, key: str, value: Any) -> None:
-        cache[key] = value
-        cache.move_to_end(key)
-        while len(cache) > self._cache_size:
-            cache.popitem(last=False)
-
-
-def _normalise(matrix: np.ndarray) -> np.ndarray:
-    norms = np.linalg.norm(matrix, axis=1, keepdims=True)
-    norms[norms == 0] = 1.0
-    return matrix / norms

@@ -1,0 +1,74 @@
+"""The answer check's embeddings: source sentences split and embedded once (LRU caches shared by the
+threads that run checks), and each check's own texts embedded in the same model call."""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from typing import Any
+
+import numpy as np
+
+from grounding.extractive import SourceUnit
+from grounding.facts import tokens
+from grounding.sentences import Unit, split_markdown
+from grounding.verdict import Embed, Source
+
+
+class SourceVectors:
+    """Splits sources into sentences and embeds them, remembering both (`cache_size` entries each)."""
+
+    def __init__(self, embed: Embed, *, cache_size: int = 4096) -> None:
+        self.embed = embed
+        self._size = cache_size
+        self._vectors: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._splits: OrderedDict[str, list[Unit]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def units(self, sources: list[Source]) -> list[SourceUnit]:
+        """Every sentence of `sources` worth checking against (two words or more), in order."""
+        out: list[SourceUnit] = []
+        for index, source in enumerate(sources):
+            with self._lock:
+                units = self._splits.get(source.text)
+            if units is None:
+                units = [u for u in split_markdown(source.text) if len(tokens(u.text)) >= 2]
+                with self._lock:
+                    self._remember(self._splits, source.text, units)
+            out.extend(SourceUnit(u, index, n) for n, u in enumerate(units))
+        return out
+
+    def embed_with(self, texts: list[str], source_units: list[SourceUnit]) -> tuple[np.ndarray, np.ndarray]:
+        """`texts`' vectors and the matrix of `source_units`' vectors (a row each), from one `embed`
+        call that also embeds the source sentences not cached yet."""
+        keys = [su.unit.context for su in source_units]
+        with self._lock:
+            known = {k: self._vectors[k] for k in keys if k in self._vectors}
+        missing = list(dict.fromkeys(k for k in keys if k not in known))
+        batch = missing + texts
+        vectors = _normalise(np.asarray(self.embed(batch), dtype=np.float32)) if batch else _empty()
+        known.update(zip(missing, vectors[: len(missing)], strict=True))
+        with self._lock:
+            for key in missing:
+                self._remember(self._vectors, key, known[key])
+            for key in keys:
+                if key in self._vectors:
+                    self._vectors.move_to_end(key)
+        matrix = np.stack([known[k] for k in keys]) if keys else _empty()
+        return vectors[len(missing) :], matrix
+
+    def _remember(self, cache: OrderedDict[str, Any], key: str, value: Any) -> None:
+        cache[key] = value
+        cache.move_to_end(key)
+        while len(cache) > self._size:
+            cache.popitem(last=False)
+
+
+def _empty() -> np.ndarray:
+    return np.zeros((0, 1), dtype=np.float32)
+
+
+def _normalise(matrix: np.ndarray) -> np.ndarray:
+    norms = np.linalg.norm(matrix, axis=1, keepdims=True)
+    norms[norms == 0] = 1.0
+    return matrix / norms
