@@ -1,5 +1,5 @@
 """What a reply's sentence says, before it is compared with the sources: small talk, a hedge ("I
-don't know") or a claim; the claim without its "Yes,"/greeting; the parts of a question; and the
+don't know"), a quote of a source made up by the model, or a claim; the claim without its "Yes,"/greeting; the parts of a question; and the
 yes or no a source gives to it."""
 
 from __future__ import annotations
@@ -38,6 +38,9 @@ HEDGE = re.compile(
     r"help)|i'?m (just )?an ai|as an ai)\b",
     re.IGNORECASE,
 )
+# "Our Shipping article says: “…" or "lookup_order says: '…'": only the check quotes the sources
+# (grounding/extractive.py); a model that imitates its quotes can put anything between the marks.
+QUOTE_LEAD = re.compile(r"\bsays?\s*:\s*[\"“”'‘*]", re.IGNORECASE)
 YES_NO = re.compile(r"^(yes|yeah|yep|no|nope)\b[\s,.!:;—-]*", re.IGNORECASE)
 QUESTION_PARTS = re.compile(
     r"\?+\s*|\s+(?:and also|also|and|plus)\s+(?=(?:what|how|when|where|why|can|do|does|is|are|will|which|who)\b)",
@@ -46,7 +49,10 @@ QUESTION_PARTS = re.compile(
 
 
 def kind(text: str, known_names: frozenset[str]) -> str:
-    """small_talk, hedge ("I don't know") or claim; `known_names` (the company's) keep a greeting small talk."""
+    """small_talk, hedge ("I don't know"), quote (a sentence presented as a quotation of a source) or
+    claim; `known_names` (the company's) keep a greeting small talk."""
+    if QUOTE_LEAD.search(text):
+        return "quote"
     if HEDGE.search(text):
         return "hedge"
     rest = SMALL_TALK.sub(" ", text)
