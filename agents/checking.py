@@ -21,6 +21,16 @@ from grounding.facts import vocabulary
 from knowledge.types import RetrievedChunk
 from tools.registry import ToolOutcome
 
+# What the check calls a tool's result when it quotes it to the customer ("*Your order* says: …"):
+# the tool's own name is internal.
+TOOL_SOURCES = {
+    "lookup_order": "Your order",
+    "request_refund": "Your refund request",
+    "open_ticket": "Your support ticket",
+    "request_human": "Our support queue",
+    "calculator": "The calculator",
+}
+
 
 class CheckedAnswer:
     """Wraps one turn's events: holds back unchecked answer text, and gives the final verdict."""
@@ -55,7 +65,8 @@ class CheckedAnswer:
             async for event in turn:
                 if event.kind == "tool" and event.tool and self.checker is not None:
                     # A tool result is a source for what the model says next.
-                    self.sources.append(Source(title=event.tool["name"], text=str(event.tool["result"])))
+                    title = TOOL_SOURCES.get(event.tool["name"], "Our records")
+                    self.sources.append(Source(title=title, text=str(event.tool["result"])))
                     if self.holds_tokens:
                         self._live = self.checker.start(question=self.question, sources=self.sources)
                 if event.kind != "token":

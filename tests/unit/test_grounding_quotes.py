@@ -1,10 +1,16 @@
 """Only the check quotes the sources: a reply sentence dressed as a quotation ("Our X article says:
-“…”") is dropped whatever it holds, and the customer gets the real quote instead.
+“…”") is dropped whatever it holds, and the customer gets the real quote instead; a tool's result is
+quoted whole, under a name the customer understands.
 
 The article is a made-up bicycle shop's, not the demo help center's."""
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import AsyncGenerator
+
+from agents.checking import CheckedAnswer
+from agents.events import TurnEvent
 from grounding import Source
 from tests.utils.grounding import check
 
@@ -42,3 +48,22 @@ def test_the_same_words_without_the_quotation_are_checked_as_a_claim(checker) ->
     reply = "Orders placed before 2 pm leave the workshop within 3 business days."
     verdict = check(checker, QUESTION, reply, DELIVERY)
     assert verdict.text == reply, verdict.trace()
+
+
+def test_a_tool_result_is_quoted_whole_and_named_for_the_customer(checker) -> None:
+    order = "Order NW-1 for Sam: Status: Shipped. Carrier: UPS, tracking number 1Z999AA1."
+    answer = CheckedAnswer(checker, "where is my order NW-1", excerpts=[])
+
+    async def turn() -> AsyncGenerator[TurnEvent, None]:
+        yield TurnEvent("tool", tool={"name": "lookup_order", "arguments": {}, "result": order})
+
+    async def read() -> None:
+        async for _ in answer.events(turn()):
+            pass
+
+    asyncio.run(read())
+    verdict = answer.verdict("Your order left our warehouse on a boat to Oslo.", [])
+    assert verdict is not None and verdict.text is not None, verdict
+    assert "*Your order* says" in verdict.text, verdict.text
+    assert "UPS, tracking number 1Z999AA1" in verdict.text, verdict.text  # the record quoted whole
+    assert "lookup_order" not in verdict.text
