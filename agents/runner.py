@@ -40,22 +40,11 @@ def turn_loop() -> asyncio.AbstractEventLoop:
     global _loop
     with _loop_lock:
         if _loop is None:
-            loop = _new_loop()
+            loop = asyncio.new_event_loop()
             loop.set_default_executor(ThreadPoolExecutor(WORKERS, thread_name_prefix="turn-work"))
             threading.Thread(target=loop.run_forever, name="turn-loop", daemon=True).start()
             _loop = loop
         return _loop
-
-
-def _new_loop() -> asyncio.AbstractEventLoop:
-    """uvloop where it is installed (uvicorn serves on it too): its transports read sockets in C,
-    where the standard loop re-registered each stream's socket with epoll for every chunk it read
-    (a fifth of the process's interpreter time at 64 conversations, bench/README.md)."""
-    try:
-        import uvloop
-    except ImportError:  # pragma: no cover - pinned, but it does not build on Windows
-        return asyncio.new_event_loop()
-    return uvloop.new_event_loop()
 
 
 def _start(produce: Callable[[], AsyncIterator[T]], put: Callable[[object], None]) -> Callable[[], None]:
