@@ -21,11 +21,10 @@ from typing import TypeVar, cast
 
 T = TypeVar("T")
 _END = object()
-# Threads for the turns' blocking work (`asyncio.to_thread`: store writes, retrieval, the answer
-# check). Most of them wait (for an embedding batch, the database's writer, a token count), so there
-# are enough for the 256 concurrent turns the `openai` backend admits to find one free: a fixed
-# number, whatever the number of turns.
-WORKERS = 128
+# Threads for the turns' short blocking work (`asyncio.to_thread`: store writes, retrieval, the answer
+# check). Enough that the queries of concurrent turns meet in one embedding batch; a fixed number,
+# whatever the number of turns (128 did no better over vLLM on an H100, bench/README.md).
+WORKERS = 32
 _loop: asyncio.AbstractEventLoop | None = None
 _loop_lock = threading.Lock()
 
