@@ -97,10 +97,13 @@ def test_concurrent_chats_wait_for_tokens_without_holding_threads(app_url: str, 
         r.text for r in answers
     ][:2]
     assert stats(backend)["peak_in_flight"] >= CONVERSATIONS // 2  # the turns did overlap
-    # A thread per waiting turn would add dozens; a few worker threads may start meanwhile.
-    assert peak - before <= 8, (before, peak)
+    # A thread per waiting turn would add one per conversation (the code before the async path added
+    # two); bounded pools may still start some of their threads meanwhile (the turns' worker threads,
+    # the HTTP stack's resolver threads), depending on what ran in this process before.
+    names = sorted({t.name.rstrip("0123456789_") for t in threading.enumerate()})
+    assert peak - before < CONVERSATIONS // 2, (before, peak, names)
     time.sleep(1)
-    assert threading.active_count() <= before + 8  # worker pools are bounded, idle threads stay
+    assert threading.active_count() < before + CONVERSATIONS // 2, names  # the pools are bounded
 
 
 def test_a_client_that_disconnects_mid_stream_cancels_the_generation(app_url: str, backend: str) -> None:
