@@ -1,6 +1,6 @@
 """What a reply's sentence says, before it is compared with the sources: small talk, a hedge ("I
-don't know"), a quote of a source made up by the model, or a claim; the claim without its "Yes,"/greeting; the parts of a question; and the
-yes or no a source gives to it."""
+don't know"), a quote of a source made up by the model, or a claim; the claim without its
+"Yes,"/greeting; the parts of a question; and the yes or no a source gives to it."""
 
 from __future__ import annotations
 

@@ -89,7 +89,13 @@ def choose_quote(
 def format_quote(chosen: list[int], source_units: list[SourceUnit], sources: list[Source]) -> str:
     """The `chosen` source sentences in their articles' order, quoted per article with its title; a
     tool's result (a source without a document) whole."""
-    chosen_units = sorted(chosen, key=lambda j: (source_units[j].source, source_units[j].position))
+    # A tool's result is a record (an order, a sum): quoted whole, so that the carrier and the
+    # tracking number come with the status the question matched.
+    records = {source_units[j].source for j in chosen if sources[source_units[j].source].document is None}
+    whole = {j for j, su in enumerate(source_units) if su.source in records}
+    chosen_units = sorted(
+        set(chosen) | whole, key=lambda j: (source_units[j].source, source_units[j].position)
+    )
     lines: list[str] = []
     for index in dict.fromkeys(source_units[j].source for j in chosen_units):
         quoted: list[str] = []
@@ -104,10 +110,6 @@ def format_quote(chosen: list[int], source_units: list[SourceUnit], sources: lis
             intros.add(intro)
             if unit.text.rstrip().endswith(":"):  # a quoted lead-in: its items follow without it
                 intros.add(unit.text.rstrip()[:-1] + ": ")
-        if sources[index].document is None:
-            # A tool's result is a record (an order, a sum): quoted whole, so that the carrier and the
-            # tracking number come with the status the question matched.
-            quoted = [as_sentence(su.unit.text) for su in source_units if su.source == index]
         quoted_text = " ".join(quoted)
         title = sources[index].title.strip() or "our help center"
         who = f"Our *{title}* article" if sources[index].document is not None else f"*{title}*"
