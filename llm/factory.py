@@ -96,9 +96,7 @@ def build_chat_backend(settings: Settings) -> ChatBackend:
 
 
 def _embedded_backend(settings: Settings) -> ChatBackend:
-    from llama_cpp import Llama
-
-    from llm.llamacpp import LlamaCppChatModel, prompt_cache
+    from llm.llamacpp import LlamaCppChatModel, load_llama, prompt_cache
 
     path = settings.embedded_model_path or bundled_gguf_path()
     if not path.is_file():
@@ -106,7 +104,7 @@ def _embedded_backend(settings: Settings) -> ChatBackend:
     size_mb = path.stat().st_size / 1e6
     log.info("Loading embedded model %s (%.0f MB) with llama.cpp…", path.name, size_mb)
     started = time.perf_counter()
-    llama = Llama(
+    llama = load_llama(
         model_path=str(path),
         n_ctx=settings.context_tokens,
         n_threads=settings.embedded_threads or max(1, (os.cpu_count() or 2)),

@@ -7,6 +7,7 @@ import json
 import threading
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from typing import Any
 
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
@@ -25,6 +26,42 @@ from langchain_core.utils.function_calling import convert_to_openai_tool
 from pydantic import ConfigDict, Field
 
 from llm.toolcalls import call_id, parse_arguments
+
+_LOADING = threading.Lock()
+
+
+@contextmanager
+def extra_buffer_types_off() -> Iterator[None]:
+    """While it lasts, llama.cpp models load with its extra CPU buffer types off (`use_extra_bufts`,
+    which llama-cpp-python's `Llama` does not expose: its default model params are swapped).
+
+    On a CPU with AMX (Xeon Sapphire Rapids and later) llama.cpp otherwise puts the weights in its
+    AMX buffer, and the first decode of the bundled Q4_1 model kills the process with a
+    segmentation fault. The plain CPU path has no such buffer and is as fast for this model.
+    """
+    import llama_cpp.llama_cpp as low_level
+
+    with _LOADING:
+        default = low_level.llama_model_default_params
+
+        def without_extra_buffers() -> Any:
+            params = default()
+            params.use_extra_bufts = False
+            return params
+
+        low_level.llama_model_default_params = without_extra_buffers
+        try:
+            yield
+        finally:
+            low_level.llama_model_default_params = default
+
+
+def load_llama(**kwargs: Any) -> Any:
+    """A `llama_cpp.Llama(**kwargs)` loaded with `extra_buffer_types_off`."""
+    from llama_cpp import Llama
+
+    with extra_buffer_types_off():
+        return Llama(**kwargs)
 
 
 def _function_calling_handler() -> Callable[..., Any]:

@@ -111,7 +111,7 @@ def running_llama_server(model_path: Path, *, n_ctx: int = 2048) -> Iterator[str
     args = [
         PYTHON,
         "-m",
-        "llama_cpp.server",
+        "tests.utils.llama_server",  # llama_cpp.server, with the model loaded as the app loads it
         "--model",
         str(model_path),
         "--host",
