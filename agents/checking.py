@@ -50,6 +50,7 @@ class CheckedAnswer:
         self.checker = checker
         self.question = question
         self.sources = [Source(title=c.title, text=c.text, document=c.document) for c in excerpts]
+        self.chunks = dict(enumerate(excerpts))  # the help-center excerpts among the sources, by position
         self.streamed = ""  # what the customer has been sent so far
         self._live: CheckedReply | None = None
 
@@ -64,9 +65,16 @@ class CheckedAnswer:
         async with aclosing(turn):
             async for event in turn:
                 if event.kind == "tool" and event.tool and self.checker is not None:
-                    # A tool result is a source for what the model says next.
-                    title = TOOL_SOURCES.get(event.tool["name"], "Our records")
-                    self.sources.append(Source(title=title, text=str(event.tool["result"])))
+                    # A tool result is a source for what the model says next; the excerpts a
+                    # knowledge search found are sources as articles, like the prompt's.
+                    for chunk in event.found:
+                        self.chunks[len(self.sources)] = chunk
+                        self.sources.append(
+                            Source(title=chunk.title, text=chunk.text, document=chunk.document)
+                        )
+                    if not event.found:
+                        title = TOOL_SOURCES.get(event.tool["name"], "Our records")
+                        self.sources.append(Source(title=title, text=str(event.tool["result"])))
                     if self.holds_tokens:
                         self._live = self.checker.start(question=self.question, sources=self.sources)
                 if event.kind != "token":
@@ -96,6 +104,15 @@ class CheckedAnswer:
         if self._live is not None:
             return self._live.finish()
         return self.checker.check(question=self.question, reply=generated, sources=self.sources)
+
+    def cited(self, verdict: Verdict | None, found: Sequence[RetrievedChunk]) -> list[RetrievedChunk]:
+        """The help-center excerpts a reply draws on, best first: those its kept sentences and its
+        quote come from; every excerpt the model read when nothing was checked."""
+        if verdict is None or verdict.mode == "generative":
+            shown = {c.chunk_id: c for c in [*self.chunks.values(), *found]}
+        else:
+            shown = {self.chunks[i].chunk_id: self.chunks[i] for i in verdict.cited if i in self.chunks}
+        return sorted(shown.values(), key=lambda c: -c.score)
 
     def unsent(self, reply: str) -> Iterator[str]:
         """The rest of `reply` the customer has not been sent yet, in word-sized pieces."""

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
+    from knowledge.types import RetrievedChunk
     from memory.store import StoredMessage
 
 
@@ -42,6 +44,7 @@ class TurnEvent:
     text: str = ""
     tool: dict[str, Any] | None = None
     result: TurnResult | None = None
+    found: Sequence[RetrievedChunk] = ()  # the help-center excerpts a knowledge search returned
 
 
 def replayed(message: StoredMessage, reply: StoredMessage) -> list[TurnEvent]:

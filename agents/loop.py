@@ -102,7 +102,7 @@ async def run_tool_loop(
             tool_message = ToolMessage(content=outcome.result, tool_call_id=call["id"])
             await asyncio.to_thread(recorder.tool_result, tool_message)
             messages.append(tool_message)
-            yield TurnEvent("tool", tool=outcome.public())
+            yield TurnEvent("tool", tool=outcome.public(), found=found)
         if step_no + 1 == max_steps:
             trace.step_limit_reached = True
 

@@ -312,8 +312,6 @@ class SupportAgent:
             async with aclosing(checked.events(turn)) as events:
                 async for event in events:
                     yield event
-            citations = {c.chunk_id: c for c in [*prompt.excerpts, *loop.found_chunks]}
-            ranked = [c.citation() for c in sorted(citations.values(), key=lambda c: -c.score)]
             tool_calls = [o.public() for o in loop.outcomes]
             refund = next((o for o in loop.outcomes if o.name == "request_refund" and o.ok), None)
             if (
@@ -326,10 +324,12 @@ class SupportAgent:
                 reply = replies.render("handoff")
                 trace.handoff_offered = True
                 yield TurnEvent("token", text=reply)
-                yield await finish(reply, ranked, tool_calls)
+                yield await finish(reply, [], tool_calls)
                 return
             generated = (loop.final.text if loop.final is not None else "").strip()
             verdict = await asyncio.to_thread(checked.verdict, generated, loop.outcomes)
+            # The Sources under the reply: the excerpts it says or quotes (none for a record or "I don't know").
+            cited = checked.cited(verdict, loop.found_chunks)
             if verdict is None:  # no checker
                 reply = generated
             else:
@@ -340,15 +340,17 @@ class SupportAgent:
                     # systems: that record is the answer, better than a quote from an article.
                     reply = "\n\n".join(o.result for o in facts)
                     trace.grounding = "tool_result"
+                    cited = []
                 elif verdict.text is None:
                     reply = await asyncio.to_thread(replies.no_answer, conversation, "no_supported_answer")
+                    cited = []
                 else:
                     reply = verdict.text
             if not reply:
                 reply = replies.empty()
             for piece in checked.unsent(reply):
                 yield TurnEvent("token", text=piece)
-            yield await finish(reply, ranked, tool_calls)
+            yield await finish(reply, [c.citation() for c in cited], tool_calls)
         except BaseException:
             # Whatever stopped the turn before its reply was stored (including a reader that went
             # away, or a cancelled request), the message stays stored, is shown as unanswered, and

@@ -207,7 +207,15 @@ class AnswerChecker:
 
     def _conclude(self, context: _Context) -> Verdict:
         """The reply from the kept sentences (with the quote when they miss the answer), else the quote,
-        else no answer."""
+        else no answer; citing the sources of its kept sentences and of its quote."""
+        verdict, quoted = self._decide(context)
+        used = [v.source_index for v in verdict.sentences if v.kept and v.source_index is not None]
+        used += [context.units[j].source for j in quoted]
+        verdict.cited = sorted(set(used))
+        return verdict
+
+    def _decide(self, context: _Context) -> tuple[Verdict, list[int]]:
+        """The verdict, and the source sentences it quotes."""
         verdicts = context.verdicts
         kept = without_dangling_lead_ins(context.kept)
         claims = [u for u in kept if any(u is c for c in context.claims)]
@@ -237,24 +245,24 @@ class AnswerChecker:
                 # answers says "once it is packed it can no longer be cancelled": the quote follows.
                 missing = "the kept sentences do not say what the answering source sentence says"
             if missing is None:
-                return Verdict(text=text, fallback="none", sentences=verdicts)
+                return Verdict(text=text, fallback="none", sentences=verdicts), []
             info["appended"] = missing
             if chosen is None:
-                return Verdict(text=text, fallback="none", sentences=verdicts, quote=info)
+                return Verdict(text=text, fallback="none", sentences=verdicts, quote=info), []
             quote = format_quote(chosen, context.units, context.sources)
-            return Verdict(text=f"{text}\n\n{quote}", fallback="none", sentences=verdicts, quote=info)
+            return Verdict(text=f"{text}\n\n{quote}", fallback="none", sentences=verdicts, quote=info), chosen
         if (
             context.kept
             and all(k == "small_talk" for k in context.kinds)
             and said.kind(context.question, self.known_names) == "small_talk"
         ):
             # "thanks!" → "You're welcome!": nothing to check and nothing to quote.
-            return Verdict(text=join_units(context.kept), fallback="none", sentences=verdicts)
+            return Verdict(text=join_units(context.kept), fallback="none", sentences=verdicts), []
         chosen, info = self._choose(context)
         if chosen is None:
-            return Verdict(text=None, fallback="no_answer", sentences=verdicts, quote=info)
+            return Verdict(text=None, fallback="no_answer", sentences=verdicts, quote=info), []
         quote = format_quote(chosen, context.units, context.sources)
-        return Verdict(text=quote, fallback="extractive", sentences=verdicts, quote=info)
+        return Verdict(text=quote, fallback="extractive", sentences=verdicts, quote=info), chosen
 
     def uncovered_terms(self, context: _Context) -> list[str]:
         """The question's names that no source has and the kept sentences neither say nor come close to."""
@@ -322,6 +330,7 @@ class AnswerChecker:
             score=best_score,
             source=sources[closest.source].title,
             source_sentence=closest.unit.text,
+            source_index=closest.source,
         )
         unknown = [n for n in names(claim) if not name_supported(n, source_vocab | self.known_names)]
         asked = set(tokens(question))
@@ -351,7 +360,7 @@ class AnswerChecker:
             if conflict is None:
                 closest = source_units[j]
                 verdict.score, verdict.source_sentence = float(scores[j]), closest.unit.text
-                verdict.source = sources[closest.source].title
+                verdict.source, verdict.source_index = sources[closest.source].title, closest.source
                 break
         if conflict is not None:
             verdict.reason, verdict.detail = "negation", conflict

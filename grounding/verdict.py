@@ -33,6 +33,7 @@ class SentenceVerdict:
     score: float | None = None
     source: str | None = None  # the title of the closest source
     source_sentence: str | None = None
+    source_index: int | None = None  # the closest source's position in the sources checked against
     detail: str | None = None
 
 
@@ -47,6 +48,7 @@ class Verdict:
     ms: float = 0.0
     error: str | None = None
     quote: dict[str, Any] | None = None  # how the extractive answer was chosen (or why there is none)
+    cited: list[int] = field(default_factory=list)  # the sources the text draws on (their positions)
 
     def trace(self) -> dict[str, Any]:
         """A JSON-able summary for the turn trace."""
@@ -65,6 +67,8 @@ class Verdict:
                 for s in self.sentences
             ],
         }
+        if self.cited:
+            out["cited"] = self.cited
         if self.quote is not None:
             out["quote"] = self.quote
         if self.error:

@@ -15,7 +15,9 @@ from memory import ConversationStore
 from prompts import PromptLibrary
 from tests.utils.scripted import scripted_backend
 
-RETURNS = (Path(__file__).resolve().parents[2] / "knowledge" / "demo" / "returns-policy.md").read_text()
+DEMO = Path(__file__).resolve().parents[2] / "knowledge" / "demo"
+RETURNS = (DEMO / "returns-policy.md").read_text()
+GIFT_CARDS = (DEMO / "promo-codes-and-gift-cards.md").read_text()
 
 
 class OneArticle:
@@ -28,7 +30,19 @@ class OneArticle:
         return True
 
 
-def make_agent(store: ConversationStore, embedder, reply: str, mode: str = "checked") -> SupportAgent:
+class TwoArticles(OneArticle):
+    """A retriever that finds the returns policy and, less relevant, the gift card article."""
+
+    def retrieve(self, query: str, *, k: int | None = None) -> list[RetrievedChunk]:
+        gift_cards = RetrievedChunk(
+            "gift-cards:0", "gift-cards", "Promo Codes and Gift Cards", "", GIFT_CARDS, 0.5
+        )
+        return [*super().retrieve(query), gift_cards]
+
+
+def make_agent(
+    store: ConversationStore, embedder, reply: str, mode: str = "checked", retriever: OneArticle | None = None
+) -> SupportAgent:
     backend = scripted_backend([AIMessage(content=reply)])
     backend.auto_tool_calls = False
     return SupportAgent(
@@ -36,7 +50,7 @@ def make_agent(store: ConversationStore, embedder, reply: str, mode: str = "chec
         backend=backend,
         prompts=PromptLibrary(),
         config=AgentConfig(),
-        retriever=OneArticle(),
+        retriever=retriever or OneArticle(),
         answer_checker=AnswerChecker(embedder.embed_documents, mode=mode),  # type: ignore[arg-type]
     )
 
@@ -48,7 +62,8 @@ def run(agent: SupportAgent, question: str) -> tuple[str, list[str], dict]:
     assert result is not None
     streamed = [e.text for e in events if e.kind == "token"]
     last = agent.store.messages(stored.session_id)[-1]
-    return result.reply, streamed, {**(last.trace or {}), "stored_reply": last.content}
+    cited = [c["document"] for c in last.citations or []]
+    return result.reply, streamed, {**(last.trace or {}), "stored_reply": last.content, "cited": cited}
 
 
 def test_a_wrong_number_never_reaches_the_customer(store: ConversationStore, embedder) -> None:
@@ -78,3 +93,28 @@ def test_an_invented_store_gets_the_no_answer_reply(store: ConversationStore, em
     assert reply == PromptLibrary().render("no_answer", company=None, topics=[])
     assert trace["handoff_offered"] is True
     assert trace["answer_check"]["fallback"] == "no_answer"
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        "You can return most items within 30 days.",  # kept: said by the returns policy
+        "You can return most items within 14 days.",  # dropped: the returns policy is quoted
+    ],
+)
+def test_sources_name_only_the_articles_the_reply_draws_on(
+    store: ConversationStore, embedder, reply: str
+) -> None:
+    agent = make_agent(store, embedder, reply, retriever=TwoArticles())
+    sent, _, trace = run(agent, "how many days do i have to return something")
+
+    assert "30 days" in sent
+    assert trace["cited"] == ["returns-policy"]  # the gift card article was read, not used
+
+
+def test_an_honest_dont_know_cites_nothing(store: ConversationStore, embedder) -> None:
+    agent = make_agent(store, embedder, "Yes, I do have a physical store in Berlin.", retriever=TwoArticles())
+    _, _, trace = run(agent, "do you have a physical store in Berlin?")
+
+    assert trace["answer_check"]["fallback"] == "no_answer"
+    assert trace["cited"] == []
