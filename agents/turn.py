@@ -249,7 +249,11 @@ class SupportAgent:
                 search_knowledge, self.retriever, message.content, earlier[-1] if earlier else None
             )
             routing = self.config.tool_routing
-            chosen = route(message.content, tools={t.name for t in self.tools}) if routing != "auto" else None
+            chosen = (
+                route(message.content, tools={t.name for t in self.tools}, earlier=earlier)
+                if routing != "auto"
+                else None
+            )
             trace.route = {"tool": chosen.tool, "reason": chosen.reason} if chosen else None
             may_choose_tools = routing != "rules" and bool(self.tools)
             # Under `auto` alone the model may still pick a tool; otherwise no route means no tool.
