@@ -22,7 +22,7 @@ from knowledge.types import RetrievedChunk
 from tools.registry import ToolOutcome
 
 # What the check calls a tool's result when it quotes it to the customer ("*Your order* says: …"):
-# the tool's own name is internal.
+# the tool's own name is internal. Only results written for the customer are sources (`_for_customer`).
 TOOL_SOURCES = {
     "lookup_order": "Your order",
     "request_refund": "Your refund request",
@@ -64,7 +64,7 @@ class CheckedAnswer:
             self._live = self.checker.start(question=self.question, sources=self.sources)
         async with aclosing(turn):
             async for event in turn:
-                if event.kind == "tool" and event.tool and self.checker is not None:
+                if event.kind == "tool" and event.tool and self.checker is not None and _for_customer(event):
                     # A tool result is a source for what the model says next; the excerpts a
                     # knowledge search found are sources as articles, like the prompt's.
                     for chunk in event.found:
@@ -124,3 +124,9 @@ class CheckedAnswer:
         else:
             rest = "\n\n" + reply  # a fallback replaces what was sent; the done event carries it
         yield from re.findall(r"\s*\S+", rest)
+
+
+def _for_customer(event: TurnEvent) -> bool:
+    """Whether a tool event's result may be quoted to the customer: the tool's own output or refusal,
+    not an error about the call (a malformed call is the model's to fix, tools/registry.py)."""
+    return event.outcome is None or event.outcome.for_customer

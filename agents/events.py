@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, Literal
 if TYPE_CHECKING:
     from knowledge.types import RetrievedChunk
     from memory.store import StoredMessage
+    from tools.registry import ToolOutcome
 
 
 @dataclass
@@ -38,13 +39,15 @@ class TurnResult:
 
 @dataclass
 class TurnEvent:
-    """`token` carries answer text as it is generated, `tool` a finished tool call, `done` the result."""
+    """`token` carries answer text as it is generated, `tool` a finished tool call (`tool`, public;
+    `outcome`, the whole of it), `done` the result."""
 
     kind: Literal["token", "tool", "done"]
     text: str = ""
     tool: dict[str, Any] | None = None
     result: TurnResult | None = None
     found: Sequence[RetrievedChunk] = ()  # the help-center excerpts a knowledge search returned
+    outcome: ToolOutcome | None = None
 
 
 def replayed(message: StoredMessage, reply: StoredMessage) -> list[TurnEvent]:

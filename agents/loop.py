@@ -66,6 +66,9 @@ async def run_tool_loop(
     they are complete, otherwise filled by the model with the tool named (tool_choice). Later steps
     offer the tools under "auto" only if `offer_tools`; the last step offers none. A tool result
     that carries knowledge-base chunks is shown to the model through `show_excerpts` (a template).
+    When the tool refuses the routed call (the email on the order is missing), its refusal, written
+    to the customer, is the answer: the arguments came from the customer's words, so the model has
+    nothing to fix or to add (what it added was invented).
     """
     offer_tools = bool(tools) and offer_tools
     model = backend.model.bind_tools(list(tools)) if offer_tools else backend.model
@@ -89,6 +92,7 @@ async def run_tool_loop(
                 return
         await asyncio.to_thread(recorder.tool_step, message)
         messages.append(message)
+        refusals: list[str] = []
         for call in message.tool_calls:
             started = time.perf_counter()
             outcome = await asyncio.to_thread(run_tool_call, tools, dict(call), context)
@@ -102,7 +106,13 @@ async def run_tool_loop(
             tool_message = ToolMessage(content=outcome.result, tool_call_id=call["id"])
             await asyncio.to_thread(recorder.tool_result, tool_message)
             messages.append(tool_message)
-            yield TurnEvent("tool", tool=outcome.public(), found=found)
+            yield TurnEvent("tool", tool=outcome.public(), outcome=outcome, found=found)
+            if not outcome.ok and outcome.for_customer:
+                refusals.append(outcome.result)
+        if step_no == 0 and routed is not None and refusals and len(refusals) == len(message.tool_calls):
+            out.final = AIMessage(content="\n\n".join(refusals))
+            yield TurnEvent("token", text=out.final.text)
+            return
         if step_no + 1 == max_steps:
             trace.step_limit_reached = True
 

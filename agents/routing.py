@@ -2,14 +2,16 @@
 
 The bundled 135M model never chooses a tool under tool_choice="auto", but fills a *named* call
 correctly. So a message with an order number, a request for a person, or an arithmetic expression
-names its tool here; the model then fills that one call and writes the answer from its result.
+names its tool here; the model then fills that one call and writes the answer from its result. A
+message that only completes an earlier one (the email on an order asked about a message before) is
+routed with the earlier message's order number.
 `FRONTDESK_TOOL_ROUTING` says whether these rules run (`rules`), the model chooses (`auto`), or both.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -41,6 +43,11 @@ _EXPRESSION = re.compile(
 )
 
 
+# How many of the customer's earlier messages a route looks back at for the piece a message lacks.
+RECENT_MESSAGES = 3
+SUBJECT_CHARS = 80
+
+
 @dataclass(frozen=True)
 class Route:
     """A tool chosen by rule, why, and the arguments the rule already knows (the model fills the rest)."""
@@ -50,29 +57,64 @@ class Route:
     known_args: dict[str, Any] = field(default_factory=dict)
 
 
-def route(message: str, *, tools: Collection[str]) -> Route | None:
-    """The tool a clear intent in `message` calls, if that tool is available; None lets the model decide."""
+def route(message: str, *, tools: Collection[str], earlier: Sequence[str] = ()) -> Route | None:
+    """The tool a clear intent in `message` calls, if that tool is available; None lets the model decide.
+
+    `earlier` is the customer's earlier messages in this conversation (oldest first). An order
+    needs its number and the email on it (tools/orders.py): when `message` gives one of the two and
+    one of the last `RECENT_MESSAGES` of them gave the other ("Where is NW-10042?", then only the
+    email), the route has both; the order's intent (a refund or a lookup) is that of the message
+    that named the order. Free-text arguments are the customer's own words: a ticket's description
+    is the message and its subject the message's first sentence; a refund's reason is the message
+    that asked for it.
+    """
 
     def offer(name: str, why: str, **known: Any) -> Route | None:
         return Route(name, why, known) if name in tools else None
 
+    recent = list(earlier)[-RECENT_MESSAGES:][::-1]  # newest first
     order = ORDER_ID.search(message)
     email = EMAIL.search(message)
-    # The email on the order verifies the customer (tools/orders.py); it is passed when given.
-    verify = {"email": email.group(0)} if email else {}
+    order_message = message
+    if order and not email:
+        # The email may have come first ("my email is …", then the order number).
+        email = next((found for m in recent if (found := EMAIL.search(m))), None)
     if _HUMAN.search(message):
         return offer("request_human", "the customer asked for a person", reason=message[:500])
-    if order and _REFUND.search(message):
-        return offer("request_refund", "a refund for an order", order_id=order.group(1).upper(), **verify)
-    if _DAMAGE.search(message):
-        return offer("open_ticket", "a problem to report")
-    if order:
+    if email and not order:
+        # Only the email: the order number it verifies is in a recent message.
+        order_message = next((m for m in recent if ORDER_ID.search(m)), message)
+        order = ORDER_ID.search(order_message)
+    # The email on the order verifies the customer (tools/orders.py); it is passed when given.
+    verify = {"email": email.group(0)} if email else {}
+    if order and _REFUND.search(order_message):
         return offer(
-            "lookup_order", "an order number in the message", order_id=order.group(1).upper(), **verify
+            "request_refund",
+            "a refund for an order",
+            order_id=order.group(1).upper(),
+            reason=order_message,
+            **verify,
         )
+    if _DAMAGE.search(message):
+        return offer("open_ticket", "a problem to report", subject=subject_of(message), description=message)
+    if order:
+        why = (
+            "an order number in the message" if order_message is message else "an order number given earlier"
+        )
+        return offer("lookup_order", why, order_id=order.group(1).upper(), **verify)
     expression = _EXPRESSION.search(message) if _ARITHMETIC.search(message) else None
     if expression:
         return offer(
             "calculator", "an arithmetic expression in the message", expression=expression.group(0).strip()
         )
     return None
+
+
+def subject_of(message: str) -> str:
+    """A ticket's subject in the customer's words: the message's first sentence, on one line, cut at
+    a word to at most `SUBJECT_CHARS` characters."""
+    text = " ".join(message.split())
+    first = re.split(r"(?<=[.!?])\s", text, maxsplit=1)[0].rstrip(".!? ")
+    if len(first) <= SUBJECT_CHARS:
+        return first or text[:SUBJECT_CHARS]
+    return first[: SUBJECT_CHARS - 1].rsplit(" ", 1)[0].rstrip(",;:") + "…"

@@ -4,7 +4,7 @@ A turn answers one message (by id), holding the conversation's turn lock: turns 
 one at a time and in order, across threads and processes. The pieces live beside this file: the
 store writes (`recorder.py`), the trace (`trace.py`), the knowledge search (`retrieval.py`), the tool
 loop (`loop.py`), the rendered prompts and fallback replies ("I don't know", the hand-over to a
-person: `replies.py`).
+person: `replies.py`), what the reply must tell from the tools' results (`told.py`).
 
 The turn is an async generator (`arespond`): the model is awaited, store writes, retrieval and the
 answer check run in worker threads, so a turn waiting for tokens holds no thread. Every turn runs on
@@ -34,6 +34,7 @@ from agents.replies import TurnReplies
 from agents.retrieval import search_knowledge
 from agents.routing import RoutingMode, route
 from agents.runner import run_async, run_sync
+from agents.told import told_reply
 from agents.trace import TurnTrace
 from agents.validation import clean_message
 from grounding import AnswerChecker, is_repeating
@@ -47,8 +48,6 @@ from prompts.source import PromptSource
 
 __all__ = ["AgentConfig", "SupportAgent", "TurnEvent", "TurnResult"]
 
-# Tools whose successful result is a record the customer may read as it is (an order, a sum).
-FACT_TOOLS = frozenset({"lookup_order", "calculator"})
 # States in which a person, not the bot, answers the customer.
 PERSON_STATES = (ConversationState.QUEUED, ConversationState.HUMAN)
 
@@ -249,7 +248,11 @@ class SupportAgent:
                 search_knowledge, self.retriever, message.content, earlier[-1] if earlier else None
             )
             routing = self.config.tool_routing
-            chosen = route(message.content, tools={t.name for t in self.tools}) if routing != "auto" else None
+            chosen = (
+                route(message.content, tools={t.name for t in self.tools}, earlier=earlier)
+                if routing != "auto"
+                else None
+            )
             trace.route = {"tool": chosen.tool, "reason": chosen.reason} if chosen else None
             may_choose_tools = routing != "rules" and bool(self.tools)
             # Under `auto` alone the model may still pick a tool; otherwise no route means no tool.
@@ -320,8 +323,9 @@ class SupportAgent:
             ):
                 await asyncio.to_thread(replies.escalate, "a refund request waits for a person's approval")
             if await asyncio.to_thread(self._state, session_id) in PERSON_STATES:
-                # Handed over during this turn (the customer asked, or a refund waits): say so plainly.
-                reply = replies.render("handoff")
+                # Handed over during this turn (the customer asked, or a refund waits): say so plainly,
+                # after the refund request's number when one was recorded.
+                reply = "\n\n".join([*([refund.result] if refund else []), replies.render("handoff")])
                 trace.handoff_offered = True
                 yield TurnEvent("token", text=reply)
                 yield await finish(reply, [], tool_calls)
@@ -334,13 +338,15 @@ class SupportAgent:
                 reply = generated
             else:
                 trace.answer_check = verdict.trace()
-                facts = [o for o in loop.outcomes if o.ok and o.name in FACT_TOOLS]
-                if verdict.fallback != "none" and facts:
-                    # Nothing the model wrote held, but a tool looked the answer up in our own
-                    # systems: that record is the answer, better than a quote from an article.
-                    reply = "\n\n".join(o.result for o in facts)
-                    trace.grounding = "tool_result"
-                    cited = []
+                # A tool looked the answer up or recorded it in our own systems, or said what the
+                # customer must send: the customer is told that (agents/told.py), with the model's
+                # checked sentences when they held, else instead of a quote or "I don't know".
+                told = told_reply(verdict.text, verdict.fallback == "none", loop.outcomes)
+                if told is not None:
+                    reply = told.text
+                    if told.from_tools:
+                        trace.grounding = "tool_result"
+                        cited = []
                 elif verdict.text is None:
                     reply = await asyncio.to_thread(replies.no_answer, conversation, "no_supported_answer")
                     cited = []

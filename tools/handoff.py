@@ -25,13 +25,12 @@ def request_human(reason: str, context: InjectedContext) -> str:
         if exc.current == ConversationState.HUMAN:
             return "A person is already handling this conversation; nothing changed. They will reply here."
         raise ToolException(
-            "This conversation is closed, so it cannot be handed to a person. The customer can start a "
-            "new conversation and ask for a person there."
+            "This conversation is closed, so it cannot be handed to a person. You can start a new "
+            "conversation and ask for a person there."
         ) from None
     return (
-        "Recorded: this conversation is now in the queue for a person (reason: "
-        f"{reason[:300]}). Tell the customer a person from our team will reply here as soon as one is "
-        "free; until then the assistant will not answer."
+        "This conversation is now in the queue for a person: a person from our team will reply here as "
+        "soon as one is free. Until then the assistant will not answer."
     )
 
 

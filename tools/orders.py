@@ -17,19 +17,22 @@ STATUS_MEANING = {
     "cancelled": "Cancelled: this order was cancelled.",
     "returned": "Returned: the items came back to our warehouse.",
 }
+# Every text here may be quoted to the customer as it is (agents/checking.py, agents/told.py): each
+# is written to the customer, and says to the model as well what the customer must do next.
 NOT_AN_ORDER_NUMBER = "That is not an order number. Northwind order numbers look like NW-10042."
-NOT_AN_EMAIL = "That is not an email address. I need the email address used for the order."
+NOT_AN_EMAIL = "That is not an email address. Please send the email address you used for the order."
 NEED_EMAIL = (
-    "I need the email on the order: ask the customer for the email address used for order {number}, "
-    "then look it up again with both."
+    "I need the email address you used for order {number} before I can share anything about it. "
+    "Please send me that email address."
 )
 NO_MATCH = (
-    "The order number and the email do not match our records, so nothing about this order can be "
-    "shared. Ask the customer to check both (the email is the one used at checkout)."
+    "The order number and the email address do not match our records, so I cannot share anything "
+    "about this order. Please check both: the email address is the one you used at checkout."
 )
 NOT_THEIRS = (
-    "Order {number} is not among the verified customer's orders, so nothing about it can be shared. "
-    "If it was placed with another email, I need the email on that order."
+    "Order {number} is not among the orders of the email address you confirmed in this conversation, "
+    "so I cannot share anything about it. If you placed it with another email address, please send "
+    "me that email address."
 )
 
 

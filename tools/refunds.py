@@ -30,14 +30,14 @@ def request_refund(order_id: str, reason: str, context: InjectedContext, email: 
     total = money(refund.order_total_cents, refund.currency)
     if not created:
         return (
-            f"Nothing new was recorded: order {number} already has refund request {refund.number} "
+            f"Nothing new was recorded: your order {number} already has refund request {refund.number} "
             f"(status: pending, recorded {refund.created_at:%Y-%m-%d}). A person on our team will review it. "
             "No refund has been issued or promised."
         )
     return (
-        f"Recorded refund request {refund.number} for order {number} (order total {total}); status: pending. "
-        "A person on our team will review it and approve or reject it. No refund has been issued or "
-        f"promised: tell the customer the request number {refund.number} and that they will hear back."
+        f"Your refund request {refund.number} for order {number} (order total {total}) is recorded; "
+        "status: pending. A person on our team will review it, approve or reject it, and you will hear "
+        "back. No refund has been issued or promised."
     )
 
 

@@ -16,11 +16,16 @@ MAX_RESULT_CHARS = 4000
 
 @dataclass
 class ToolOutcome:
+    """One finished tool call. `result` is the tool's text: its output, or its own refusal (a
+    ToolException), both written so that the customer may read them (`for_customer`); or an error
+    about the call itself (no such tool, arguments that do not fit), which is for the model only."""
+
     name: str
     arguments: dict[str, Any]
     result: str
     ok: bool
     artifact: Any = field(default=None, repr=False)
+    for_customer: bool = True
 
     def public(self) -> dict[str, Any]:
         return {"name": self.name, "arguments": self.arguments, "result": self.result}
@@ -45,15 +50,15 @@ def run_tool_call(tools: Sequence[BaseTool], call: dict[str, Any], context: Any 
     tool = by_name.get(name)
     if tool is None:
         known = ", ".join(sorted(by_name)) or "none"
-        return ToolOutcome(name, args, f"Error: there is no tool named {name!r} (tools: {known}).", False)
+        return _error(name, args, f"there is no tool named {name!r} (tools: {known})")
     if not isinstance(args, dict):
-        return ToolOutcome(name, {}, "Error: the tool arguments must be a JSON object.", False)
+        return _error(name, {}, "the tool arguments must be a JSON object")
     if "__raw__" in args:
-        return ToolOutcome(name, args, "Error: the tool arguments were not valid JSON.", False)
+        return _error(name, args, "the tool arguments were not valid JSON")
     injected = injected_arguments(tool)
     args = {k: v for k, v in args.items() if k not in injected}
     if injected and context is None:
-        return ToolOutcome(name, args, f"Error: {name} cannot run outside a conversation.", False)
+        return _error(name, args, f"{name} cannot run outside a conversation")
     try:
         payload: dict[str, Any] = {
             **call,
@@ -67,14 +72,18 @@ def run_tool_call(tools: Sequence[BaseTool], call: dict[str, Any], context: Any 
             f"{'.'.join(map(str, e['loc'])) or 'arguments'}: {e['msg']}"
             for e in exc.errors(include_url=False, include_input=False, include_context=False)
         )
-        return ToolOutcome(
-            name, args, f"Error: invalid arguments for {name}: {problems}"[:MAX_RESULT_CHARS], False
-        )
+        return _error(name, args, f"invalid arguments for {name}: {problems}")
     except Exception as exc:
-        return ToolOutcome(name, args, f"Error: {type(exc).__name__}: {exc}"[:MAX_RESULT_CHARS], False)
+        return _error(name, args, f"{type(exc).__name__}: {exc}")
     content = getattr(output, "content", output)
     artifact = getattr(output, "artifact", None)
     if not isinstance(content, str):
         content = json.dumps(content, default=str)
     ok = getattr(output, "status", "success") != "error"
     return ToolOutcome(name, args, content[:MAX_RESULT_CHARS], ok, artifact)
+
+
+def _error(name: str, args: dict[str, Any], problem: str) -> ToolOutcome:
+    """A call that did not run as the tool meant: an observation for the model, not for the customer."""
+    text = f"Error: {problem}" if problem.endswith((".", "!", "?")) else f"Error: {problem}."
+    return ToolOutcome(name, args, text[:MAX_RESULT_CHARS], False, for_customer=False)

@@ -24,8 +24,8 @@ def open_ticket(subject: str, description: str, context: InjectedContext) -> str
     except ValueError as exc:
         raise ToolException(f"No ticket was opened: {exc}.") from None
     return (
-        f"Opened ticket {ticket.number} (status: open) with the subject {ticket.subject!r}. "
-        f"Tell the customer the ticket number {ticket.number}; our support team will follow up."
+        f"Your support ticket {ticket.number} is open, with the subject “{ticket.subject}”. "
+        "Our support team will follow up on it."
     )
 
 

@@ -1,5 +1,6 @@
-"""The agent acts, through the real REST API on the embedded model: order status with verification,
-the calculator, and the human handoff round trip with the admin routes (issue 8)."""
+"""The agent acts, through the real REST API on the embedded model: order status with verification
+(in one message or two), tickets, the calculator, and the human handoff round trip with the admin
+routes (issue 8)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tests.integration.conftest import ADMIN
+from tools.orders import NEED_EMAIL
 
 pytestmark = pytest.mark.slow
 
@@ -42,6 +44,32 @@ def test_order_status_is_looked_up_for_the_verified_customer_only(client: TestCl
     result = stranger["tool_calls"][0]["result"]
     assert "email" in result and "UPS" not in result and "1Z999" not in result
     assert "1Z999" not in stranger["reply"]
+
+
+def test_an_order_is_looked_up_when_the_email_comes_in_the_next_message(client: TestClient) -> None:
+    first = chat(client, "Where is my order NW-10042?")
+    assert first["tool_calls"][0]["arguments"] == {"order_id": "NW-10042"}
+    # The customer is asked for the email on the order, in words meant for them.
+    assert first["reply"] == NEED_EMAIL.format(number="NW-10042")
+
+    second = chat(client, "maria.lopez@example.com", first["session_id"])
+    call = second["tool_calls"][0]
+    assert call["name"] == "lookup_order"
+    assert call["arguments"] == {"order_id": "NW-10042", "email": "maria.lopez@example.com"}
+    assert "hipped" in second["reply"] and "article says" not in second["reply"]
+
+
+def test_a_reported_damage_opens_a_ticket_in_the_customers_words(client: TestClient) -> None:
+    message = "My blender arrived cracked. The jar leaks."
+    body = chat(client, message)
+    call = body["tool_calls"][0]
+    assert call["name"] == "open_ticket"
+    assert call["arguments"] == {"subject": "My blender arrived cracked", "description": message}
+    number = call["result"].split("ticket ", 1)[1].split(" ", 1)[0]
+    assert number.startswith("T-") and number in body["reply"]
+    tickets = client.get("/api/v1/admin/tickets", auth=ADMIN).json()["tickets"]
+    ticket = next(t for t in tickets if t["number"] == number)
+    assert (ticket["subject"], ticket["description"]) == ("My blender arrived cracked", message)
 
 
 def test_arithmetic_goes_to_the_calculator(client: TestClient) -> None:

@@ -14,7 +14,7 @@ from handoff import ConversationState, HandoffService
 from memory import ConversationStore
 from storage import Customer, Order, RefundRequest, Ticket
 from tools import ToolContext, build_tools, run_tool_call
-from tools.orders import NO_MATCH, NOT_AN_ORDER_NUMBER
+from tools.orders import NEED_EMAIL, NO_MATCH, NOT_AN_ORDER_NUMBER, NOT_THEIRS
 
 MARIA = "maria.lopez@example.com"
 TOOLS = build_tools()
@@ -90,9 +90,8 @@ def test_order_status_with_the_email_on_the_order_is_remembered_by_the_session(e
     assert later.verified_customer_id == context.verified_customer_id
     assert "1Z999AA10123456784" in call(later, "lookup_order", {"order_id": "NW-10042"}).result
     # Another conversation is not verified by this one.
-    assert (
-        "I need the email on the order"
-        in call(new_context(engine), "lookup_order", {"order_id": "NW-10042"}).result
+    assert call(new_context(engine), "lookup_order", {"order_id": "NW-10042"}).result == NEED_EMAIL.format(
+        number="NW-10042"
     )
 
 
@@ -100,7 +99,7 @@ def test_an_unverified_session_is_asked_for_the_email_whether_or_not_the_order_e
     context = new_context(engine)
     existing = call(context, "lookup_order", {"order_id": "NW-10042"})
     missing = call(context, "lookup_order", {"order_id": "NW-99999"})
-    assert not existing.ok and "I need the email on the order" in existing.result
+    assert not existing.ok and existing.result == NEED_EMAIL.format(number="NW-10042")
     assert existing.result.replace("NW-10042", "#") == missing.result.replace("NW-99999", "#")
     assert "1Z999AA10123456784" not in existing.result and "UPS" not in existing.result
 
@@ -121,13 +120,13 @@ def test_a_verified_customer_gets_nothing_about_another_customers_order(engine) 
     assert call(context, "lookup_order", {"order_id": "NW-10042", "email": MARIA}).ok
     theirs = other_order(engine)
     asked = call(context, "lookup_order", {"order_id": theirs.number})
-    assert not asked.ok and "not among the verified customer's orders" in asked.result
+    assert not asked.ok and asked.result == NOT_THEIRS.format(number=theirs.number)
     assert_reveals_nothing_of(asked.result, theirs)
     missing = call(context, "lookup_order", {"order_id": "NW-99999"})
     assert asked.result.replace(theirs.number, "#") == missing.result.replace("NW-99999", "#")
     # A refund on their order is refused the same way, and nothing is recorded.
     refund = call(context, "request_refund", {"order_id": theirs.number, "reason": "give me money"})
-    assert not refund.ok and "not among the verified customer's orders" in refund.result
+    assert not refund.ok and refund.result == NOT_THEIRS.format(number=theirs.number)
     assert_reveals_nothing_of(refund.result, theirs)
     assert count(engine, RefundRequest) == 0
 
@@ -166,7 +165,7 @@ def test_the_model_cannot_supply_the_context(engine) -> None:
         "context": {"session_id": "x", "verified_customer_id": someone.customer_id},
     }
     outcome = call(context, "lookup_order", forged)
-    assert not outcome.ok and "I need the email on the order" in outcome.result
+    assert not outcome.ok and outcome.result == NEED_EMAIL.format(number=someone.number)
     assert "context" not in outcome.arguments
     assert_reveals_nothing_of(outcome.result, someone)
 
@@ -205,7 +204,7 @@ def test_open_ticket_records_it_and_tells_the_number(engine) -> None:
         "open_ticket",
         {"subject": "Blender arrived cracked", "description": "NW-10042: the jar is cracked."},
     )
-    assert outcome.ok and "Opened ticket T-1001" in outcome.result
+    assert outcome.ok and "Your support ticket T-1001 is open" in outcome.result
     ticket = CommerceService(engine).ticket("T-1001")
     assert (ticket.session_id, ticket.subject, ticket.status) == (
         context.session_id,
@@ -224,7 +223,7 @@ def test_open_ticket_records_it_and_tells_the_number(engine) -> None:
 def test_a_refund_is_a_pending_request_and_never_a_promise(engine) -> None:
     context = new_context(engine)
     unverified = call(context, "request_refund", {"order_id": "NW-10042", "reason": "cracked"})
-    assert not unverified.ok and "I need the email on the order" in unverified.result
+    assert not unverified.ok and unverified.result == NEED_EMAIL.format(number="NW-10042")
     assert count(engine, RefundRequest) == 0
     outcome = call(
         context, "request_refund", {"order_id": "NW-10042", "reason": "arrived cracked", "email": MARIA}
@@ -279,3 +278,50 @@ def test_the_calculator_through_the_registry(expression: str, expected: str) -> 
     outcome = call(None, "calculator", {"expression": expression})
     assert expected in outcome.result
     assert outcome.ok == ("=" in expected)
+
+
+def test_every_text_a_customer_may_read_is_written_to_the_customer(engine) -> None:
+    """Tool results and the tools' own refusals may be quoted to the customer as they are
+    (agents/checking.py): none of them speaks about the customer to the model."""
+    context = new_context(engine)
+    theirs = other_order(engine)
+    outcomes = [
+        call(context, "lookup_order", {"order_id": "NW-10042"}),
+        call(context, "lookup_order", {"order_id": "bogus"}),
+        call(context, "lookup_order", {"order_id": "NW-10042", "email": "not an email"}),
+        call(context, "lookup_order", {"order_id": "NW-10042", "email": "someone@example.com"}),
+        call(context, "request_refund", {"order_id": "NW-10042", "reason": "cracked"}),
+        call(context, "lookup_order", {"order_id": "NW-10042", "email": MARIA}),
+        call(context, "lookup_order", {"order_id": theirs.number}),
+        call(context, "request_refund", {"order_id": "NW-10042", "reason": "cracked"}),
+        call(context, "request_refund", {"order_id": "NW-10042", "reason": "cracked"}),
+        call(context, "request_refund", {"order_id": "NW-10042", "reason": " "}),
+        call(context, "open_ticket", {"subject": "Cracked jar", "description": "The jar is cracked."}),
+        call(context, "open_ticket", {"subject": " ", "description": "x"}),
+        call(context, "request_human", {"reason": "wants a person"}),
+        call(context, "request_human", {"reason": "again"}),
+        call(context, "calculator", {"expression": "3*19.99 - 10%"}),
+        call(context, "calculator", {"expression": "1/0"}),
+    ]
+    context.handoff.transition(context.session_id, "closed", by="alice")
+    outcomes.append(call(context, "request_human", {"reason": "one more thing"}))
+    assert {o.ok for o in outcomes} == {True, False}
+    for outcome in outcomes:
+        assert outcome.for_customer, outcome
+        text = outcome.result.lower()
+        for to_the_model in (
+            "the customer",
+            "tell the",
+            "ask the",
+            "look it up again",
+            "the assistant should",
+        ):
+            assert to_the_model not in text, (to_the_model, outcome.name, outcome.result)
+
+
+def test_errors_about_a_malformed_call_are_for_the_model_only(engine) -> None:
+    context = new_context(engine)
+    for name, args in (("open_ticket", {"subject": "x"}), ("transfer_money", {}), ("lookup_order", [])):
+        outcome = call(context, name, args)
+        assert not outcome.ok and not outcome.for_customer and outcome.result.startswith("Error: ")
+    assert not call(None, "lookup_order", {"order_id": "NW-10042"}).for_customer

@@ -7,7 +7,7 @@ from langchain_core.messages import AIMessage, ToolMessage
 from langchain_core.tools import tool
 
 from agents import SupportAgent
-from agents.routing import Route, route
+from agents.routing import RECENT_MESSAGES, SUBJECT_CHARS, Route, route
 from agents.turn import AgentConfig
 from memory import ConversationStore
 from prompts import PromptLibrary
@@ -29,8 +29,16 @@ ALL = {"lookup_order", "request_human", "calculator", "open_ticket", "request_re
         ("Can I speak to a real person?", "request_human", None),
         ("What is 3 × 19.99 minus 10 %?", "calculator", {"expression": "3 × 19.99 minus 10 %"}),
         ("how much is 120/4", "calculator", {"expression": "120/4"}),
-        ("My blender arrived cracked", "open_ticket", {}),
-        ("I want a refund for NW-10042, it broke", "request_refund", {"order_id": "NW-10042"}),
+        (
+            "My blender arrived cracked",
+            "open_ticket",
+            {"subject": "My blender arrived cracked", "description": "My blender arrived cracked"},
+        ),
+        (
+            "I want a refund for NW-10042, it broke",
+            "request_refund",
+            {"order_id": "NW-10042", "reason": "I want a refund for NW-10042, it broke"},
+        ),
     ],
 )
 def test_clear_intents_name_their_tool(message: str, tool: str, known: dict | None) -> None:
@@ -46,6 +54,69 @@ def test_clear_intents_name_their_tool(message: str, tool: str, known: dict | No
 )
 def test_ordinary_questions_are_left_to_the_model(message: str) -> None:
     assert route(message, tools=ALL) is None
+
+
+MARIA = "maria.lopez@example.com"
+
+
+@pytest.mark.parametrize(
+    ("earlier", "message", "tool", "known"),
+    [
+        # The order number first, the email the assistant asked for next.
+        (["Where is my order NW-10042?"], MARIA, "lookup_order", {"order_id": "NW-10042", "email": MARIA}),
+        # The email first, the order number next.
+        (
+            [f"Hi, my email is {MARIA}"],
+            "where is nw-10042?",
+            "lookup_order",
+            {"order_id": "NW-10042", "email": MARIA},
+        ),
+        # A refund asked for before the email: still a refund, with the customer's reason.
+        (
+            ["I want a refund for NW-10042, it arrived cracked", "thanks"],
+            f"it's {MARIA}",
+            "request_refund",
+            {
+                "order_id": "NW-10042",
+                "reason": "I want a refund for NW-10042, it arrived cracked",
+                "email": MARIA,
+            },
+        ),
+        # The newest order number of the recent messages is the one meant.
+        (
+            ["Where is NW-10001?", "Sorry, I meant NW-10042"],
+            MARIA,
+            "lookup_order",
+            {"order_id": "NW-10042", "email": MARIA},
+        ),
+    ],
+)
+def test_a_message_that_completes_an_earlier_one_is_routed_with_both(
+    earlier: list[str], message: str, tool: str, known: dict
+) -> None:
+    chosen = route(message, tools=ALL, earlier=earlier)
+    assert chosen is not None and (chosen.tool, chosen.known_args) == (tool, known)
+
+
+def test_earlier_messages_only_fill_the_piece_a_message_lacks() -> None:
+    # Nothing in the message asks for an order: earlier order numbers route nothing.
+    assert route("How long do refunds take?", tools=ALL, earlier=["Where is NW-10042?"]) is None
+    # The message's own order number and email win over earlier ones.
+    chosen = route(f"NW-10077, {MARIA}", tools=ALL, earlier=["NW-10042 other@example.com"])
+    assert chosen is not None and chosen.known_args == {"order_id": "NW-10077", "email": MARIA}
+    # Only the last few messages count: an order number from long ago is not reused.
+    long_ago = ["Where is NW-10042?", *(["ok"] * RECENT_MESSAGES)]
+    assert route(MARIA, tools=ALL, earlier=long_ago) is None
+
+
+def test_a_ticket_records_the_customers_own_words() -> None:
+    message = "My blender arrived cracked! The jar has a long crack down the side and it leaks everywhere."
+    chosen = route(message, tools=ALL)
+    assert chosen is not None and chosen.tool == "open_ticket"
+    assert chosen.known_args == {"subject": "My blender arrived cracked", "description": message}
+    long = "The " + "very " * 40 + "old kettle I got is broken"
+    subject = route(long, tools=ALL).known_args["subject"]  # type: ignore[union-attr]
+    assert len(subject) <= SUBJECT_CHARS and subject.endswith("very…") and long.startswith(subject[:-1])
 
 
 def test_a_route_to_a_tool_that_is_not_available_is_no_route() -> None:
@@ -91,7 +162,7 @@ def test_a_routed_tool_is_filled_by_the_model_with_the_tool_named(
         "rules",
     )
     # A route that knows the tool but not its arguments: the model fills the named call.
-    monkeypatch.setattr("agents.turn.route", lambda message, *, tools: Route("calculator", "test"))
+    monkeypatch.setattr("agents.turn.route", lambda message, **_: Route("calculator", "test"))
     result = agent.run("What is 3 × 19.99 minus 10 %?", session_id=None)
 
     fill, answer = agent.backend.model.calls

@@ -1,0 +1,76 @@
+"""What the customer must be told from a turn's tool results, whatever the model wrote.
+
+A tool looked something up or recorded it in our own systems (an order's status, a ticket's or a
+refund request's number, a sum), or refused and said what the customer must do next (send the email
+on the order). Those texts are written to the customer (tools/), so the reply carries them: when
+nothing the model wrote held, the reply is the tools' texts (not a quote of them, nor "I don't
+know"); otherwise it is the model's checked sentences (already streamed), with the text of each
+result they do not state after them (`states`). Checked sentences that give an order another status
+than its record ("delivered" for a shipped order: close enough in meaning to pass the check) are
+not kept: the record is the reply.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from tools.orders import STATUS_MEANING
+from tools.registry import ToolOutcome
+
+# The tools whose result the customer must read, and the part of a result that shows a reply told it.
+KEYS: dict[str, re.Pattern[str]] = {
+    "lookup_order": re.compile(r"^Status: ([^:\n]+)", re.MULTILINE),
+    "open_ticket": re.compile(r"\b(T-\d+)\b"),
+    "request_refund": re.compile(r"\b(R-\d+)\b"),
+    "calculator": re.compile(r" = (-?[\d.]+)"),
+}
+
+_STATUS = re.compile(r"\b(?:" + "|".join(STATUS_MEANING) + r")\b", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class ToldReply:
+    text: str
+    from_tools: bool  # the reply is the tools' texts alone (nothing the model wrote is in it)
+
+
+def to_tell(outcomes: Sequence[ToolOutcome]) -> list[ToolOutcome]:
+    """The last outcome of each tool in `KEYS` whose text the customer may read (a result or the
+    tool's own refusal; not an error about a malformed call), in the order they ran."""
+    last: dict[str, ToolOutcome] = {}
+    for outcome in outcomes:
+        if outcome.name in KEYS and outcome.for_customer:
+            last.pop(outcome.name, None)
+            last[outcome.name] = outcome
+    return list(last.values())
+
+
+def states(reply: str, outcome: ToolOutcome) -> bool:
+    """Whether `reply` states `outcome`: its key (the status, the number, the sum) for a result, its
+    whole text for a refusal."""
+    found = KEYS[outcome.name].search(outcome.result) if outcome.ok else None
+    key = found.group(1) if found else outcome.result
+    return key.strip().casefold() in reply.casefold()
+
+
+def contradicts(reply: str, outcome: ToolOutcome) -> bool:
+    """Whether `reply` names an order status that the order record in `outcome` does not mention."""
+    if outcome.name != "lookup_order" or not outcome.ok:
+        return False
+    record = outcome.result.casefold()
+    return any(found.group(0).casefold() not in record for found in _STATUS.finditer(reply))
+
+
+def told_reply(checked: str | None, held: bool, outcomes: Sequence[ToolOutcome]) -> ToldReply | None:
+    """The reply with what the tools must tell: `checked` is the answer check's text and `held`
+    whether it is the model's own (not a quote, not the no-answer reply). None when no tool has
+    anything to tell: the check's verdict stands."""
+    told = to_tell(outcomes)
+    if not told:
+        return None
+    if checked is None or not held or any(contradicts(checked, o) for o in told):
+        return ToldReply("\n\n".join(o.result for o in told), from_tools=True)
+    untold = [o.result for o in told if not states(checked, o)]
+    return ToldReply("\n\n".join([checked, *untold]), from_tools=False)

@@ -1,0 +1,163 @@
+"""Whole turns that act, on a scripted model: the real tools on the demo store, the real answer check
+and store. What the customer reads (the reply) and what was recorded (tool arguments, the ticket,
+the refund request), over one message and over two."""
+
+from __future__ import annotations
+
+from functools import partial
+
+import pytest
+from langchain_core.messages import AIMessage
+
+from agents import SupportAgent
+from agents.turn import AgentConfig
+from commerce import CommerceService, seed_demo_store
+from grounding import AnswerChecker
+from handoff import ConversationState, HandoffService
+from memory import ConversationStore
+from prompts import PromptLibrary
+from tests.utils.scripted import scripted_backend, tool_call
+from tools import ToolContext, build_tools
+from tools.orders import NEED_EMAIL
+
+MARIA = "maria.lopez@example.com"
+TRACKING = "1Z999AA10123456784"  # NW-10042's, shipped with UPS
+
+
+def make_agent(store: ConversationStore, checker: AnswerChecker, script: list, routing: str = "rules"):
+    engine = store.engine
+    seed_demo_store(engine)
+    commerce, handoff = CommerceService(engine), HandoffService(engine)
+    backend = scripted_backend(script)
+    backend.auto_tool_calls = routing != "rules"
+    agent = SupportAgent(
+        store=store,
+        backend=backend,
+        prompts=PromptLibrary(),
+        config=AgentConfig(tool_routing=routing),  # type: ignore[arg-type]
+        tools=build_tools(),
+        handoff=handoff,
+        tool_context=partial(ToolContext.for_session, commerce=commerce, handoff=handoff),
+        answer_checker=checker,
+    )
+    return agent, commerce
+
+
+def say(agent: SupportAgent, text: str, session_id: str | None = None):
+    return agent.run(text, session_id=session_id)
+
+
+def answer(text: str) -> AIMessage:
+    return AIMessage(content=text)
+
+
+def test_an_order_looked_up_over_two_messages(store: ConversationStore, checker: AnswerChecker) -> None:
+    # The model writes only once the order is looked up, and then leaves the status out.
+    agent, _ = make_agent(store, checker, [answer("Thank you for waiting.")])
+    first = say(agent, "Where is my order NW-10042?")
+    [call] = first.tool_calls
+    assert call["name"] == "lookup_order" and call["arguments"] == {"order_id": "NW-10042"}
+    # The customer is asked for the email in words meant for them, not quoted an instruction, and
+    # the model is not asked to add anything to that.
+    assert first.reply == NEED_EMAIL.format(number="NW-10042")
+    assert "says:" not in first.reply and "customer" not in first.reply
+    assert agent.backend.model.calls == []  # type: ignore[attr-defined]
+
+    second = say(agent, MARIA, first.session_id)
+    [call] = second.tool_calls
+    assert call["name"] == "lookup_order"
+    assert call["arguments"] == {"order_id": "NW-10042", "email": MARIA}
+    assert "Shipped" in second.reply and TRACKING in second.reply
+    assert store.messages(first.session_id)[-1].trace["route"]["reason"] == "an order number given earlier"
+
+
+def test_the_email_first_and_the_order_number_next(store: ConversationStore, checker: AnswerChecker) -> None:
+    agent, _ = make_agent(store, checker, [answer("Hello!"), answer("Here it is.")])
+    first = say(agent, f"Hi, my email is {MARIA}")
+    assert first.tool_calls == []
+    second = say(agent, "Where is NW-10042?", first.session_id)
+    assert second.tool_calls[0]["arguments"] == {"order_id": "NW-10042", "email": MARIA}
+    assert TRACKING in second.reply
+
+
+def test_the_order_status_reaches_the_customer_when_the_model_leaves_it_out(
+    store: ConversationStore, checker: AnswerChecker
+) -> None:
+    # A sentence the order record supports, but without the status itself.
+    held = "The carrier has the package and tracking is active."
+    agent, _ = make_agent(store, checker, [answer(held)])
+    result = say(agent, f"Where is my order NW-10042? I'm {MARIA}")
+    assert result.reply.startswith(held)
+    assert "Shipped" in result.reply and TRACKING in result.reply
+
+
+def test_a_status_the_record_does_not_give_is_replaced_by_the_record(
+    store: ConversationStore, checker: AnswerChecker
+) -> None:
+    # Close in meaning to the order record, so the answer check alone lets it through.
+    agent, _ = make_agent(store, checker, [answer("Your order NW-10042 was delivered yesterday.")])
+    result = say(agent, f"Where is my order NW-10042? I'm {MARIA}")
+    assert "delivered yesterday" not in result.reply
+    assert result.reply == result.tool_calls[0]["result"] and "Status: Shipped" in result.reply
+
+
+def test_a_refund_asked_for_before_the_email(store: ConversationStore, checker: AnswerChecker) -> None:
+    asked = "I want a refund for NW-10042, the blender arrived cracked"
+    agent, commerce = make_agent(store, checker, [answer("Your refund is approved.")])
+    first = say(agent, asked)
+    assert first.reply == NEED_EMAIL.format(number="NW-10042")
+    assert commerce.refund_requests() == []
+
+    second = say(agent, MARIA, first.session_id)
+    assert second.tool_calls[0]["arguments"] == {"order_id": "NW-10042", "reason": asked, "email": MARIA}
+    [refund] = commerce.refund_requests()
+    assert (refund.order_number, refund.reason, refund.status) == ("NW-10042", asked, "pending")
+    # Handed to a person for approval; the customer is told the request's number all the same.
+    assert second.state == ConversationState.QUEUED
+    assert refund.number in second.reply and "No refund has been issued or promised" in second.reply
+
+
+@pytest.mark.parametrize(
+    "model_says",
+    [
+        "Our support team will follow up on it.",  # supported by the ticket, without its number
+        "I have opened ticket T-9999 about your broken kettle.",  # an invented number: dropped
+    ],
+)
+def test_a_ticket_records_the_customers_words_and_the_reply_tells_its_number(
+    store: ConversationStore, checker: AnswerChecker, model_says: str
+) -> None:
+    message = "My blender arrived cracked. The jar has a crack down the side and leaks."
+    agent, commerce = make_agent(store, checker, [answer(model_says)])
+    result = say(agent, message)
+
+    # Subject and description come from the customer's message: the model fills nothing.
+    assert len(agent.backend.model.calls) == 1  # type: ignore[attr-defined]
+    [call] = result.tool_calls
+    assert call["arguments"] == {"subject": "My blender arrived cracked", "description": message}
+    [ticket] = commerce.tickets()
+    assert (ticket.subject, ticket.description, ticket.session_id) == (
+        "My blender arrived cracked",
+        message,
+        result.session_id,
+    )
+    assert ticket.number in result.reply and "T-9999" not in result.reply
+
+
+def test_an_error_about_a_malformed_call_is_never_shown(
+    store: ConversationStore, checker: AnswerChecker
+) -> None:
+    # Under auto the model calls the ticket tool without a description, then repeats the error.
+    agent, commerce = make_agent(
+        store,
+        checker,
+        [
+            tool_call("open_ticket", {"subject": "Cracked"}),
+            answer("Error: invalid arguments for open_ticket: description: Field required."),
+        ],
+        routing="auto",
+    )
+    result = say(agent, "hello there, can you help me with something")
+    assert "Field required" in result.tool_calls[0]["result"]
+    assert "Error" not in result.reply and "Field required" not in result.reply
+    assert commerce.tickets() == []
