@@ -44,6 +44,10 @@ STORAGE_KEY = "frontdesk-chat"
 REFRESH_S = 0.3
 # Runs in the browser: empties the chat and drops the open session id from the browser state.
 FORGET_OPEN_CONVERSATION = "(state) => [[], {...(state || {}), session_id: null}]"
+# Runs in the browser once the server has answered after a forget: empties the chat again unless
+# a message was sent meanwhile (it opened a conversation). An answer's redraw that was already on
+# its way when the customer left the conversation lands after the first emptying, not this one.
+CLEAR_IF_NONE_OPEN = "(state) => [state && state.session_id ? undefined : []]"
 # The shortest time between two redraws of a streaming reply (the model's tokens come slower).
 FRAME_S = 0.03
 # The failure notices kept for redraws (the newest; older failed messages show the generic notice).
@@ -84,20 +88,27 @@ def build_chat_ui(services: Services) -> gr.Blocks:
         except UnknownSessionError:
             return []
 
-    def restore(state: dict | None) -> tuple[Any, Any, Any]:
-        """The open conversation and the past ones, as this browser last left them.
+    def restore(state: dict | None) -> tuple[Any, Any, Any, dict]:
+        """The open conversation and the past ones, as this browser last left them; and the
+        conversation restored, whose waiting messages the page load then answers.
 
         Changes the browser state only to forget a conversation that no longer exists: a message
-        sent before this page-load event is answered must keep the state that `send` gave it.
+        sent before this page-load event is answered must keep the state that `send` gave it (and
+        `send` answers it: the page load answers only what it restored).
         """
         state = dict(state or {})
         client_id, session_id = state.get("client_id"), state.get("session_id")
         past_list = past_choices(client_id) if client_id else gr.skip()
         if not session_id:
-            return gr.skip(), past_list, gr.skip()
+            return gr.skip(), past_list, gr.skip(), {}
         if not store.exists(session_id):
-            return [], past_list, {**state, "session_id": None}
-        return drawn(history(session_id)), past_list, gr.skip()
+            return [], past_list, {**state, "session_id": None}, {}
+        return (
+            drawn(history(session_id)),
+            past_list,
+            gr.skip(),
+            {"session_id": session_id, "client_id": client_id},
+        )
 
     def send(text: str, state: dict | None) -> tuple[Any, Any, dict]:
         """Store the message and show it; `answer` runs next."""
@@ -246,8 +257,9 @@ def build_chat_ui(services: Services) -> gr.Blocks:
             "concurrency_id": "answer",
             "show_progress": "hidden",
         }
-        loaded = ui.load(restore, inputs=[state], outputs=[chatbot, past, state])
-        on_load = loaded.then(**answering)
+        restored = gr.State({})
+        loaded = ui.load(restore, inputs=[state], outputs=[chatbot, past, state, restored])
+        on_load = loaded.then(**{**answering, "inputs": [restored]})
         sent = box.submit(
             send,
             inputs=[box, state],
@@ -258,17 +270,23 @@ def build_chat_ui(services: Services) -> gr.Blocks:
         on_send = sent.then(**answering)
         opened = past.input(open_conversation, inputs=[past, state], outputs=[chatbot, state])
         on_open = opened.then(**answering)
+        # Leaving a conversation stops showing its answer; the turn itself finishes and is stored.
         # "New conversation" and the chat's own trash icon forget the open conversation in the
         # browser itself, at once: a reload right after the click must not bring it back, however
-        # busy the server is. The past list is refreshed by the server after.
+        # busy the server is. The cancel goes first, but a redraw the server had already sent still
+        # lands: once the server has refreshed the past list (by then it has the cancel), the chat
+        # is emptied again if no new conversation was opened meanwhile.
+        answers = [on_load, on_send, on_open]
         gr.on(
             [new_button.click, chatbot.clear],
             None,
             inputs=[state],
             outputs=[chatbot, state],
             js=FORGET_OPEN_CONVERSATION,
-        ).then(refresh_past, inputs=[state], outputs=[past], show_progress="hidden")
+            cancels=answers,
+        ).then(refresh_past, inputs=[state], outputs=[past], show_progress="hidden").then(
+            None, inputs=[state], outputs=[chatbot], js=CLEAR_IF_NONE_OPEN
+        )
+        past.input(None, cancels=answers)
         chatbot.like(rate, inputs=[state], outputs=None, show_progress="hidden")
-        # Leaving a conversation stops showing its answer; the turn itself finishes and is stored.
-        gr.on([new_button.click, chatbot.clear, past.input], None, cancels=[on_load, on_send, on_open])
     return ui
