@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from grounding import claims as said
-from grounding.extractive import SourceUnit, choose_quote, format_quote
+from grounding.extractive import SourceUnit, choose_quote, format_quote, neighbourhood
 from grounding.facts import (
     content_stems,
     contradicts,
@@ -20,6 +20,7 @@ from grounding.facts import (
     fact_supported,
     name_supported,
     names,
+    stem,
     tokens,
     vocabulary,
 )
@@ -59,6 +60,7 @@ class _Context:
     kept_vectors: list[np.ndarray] = field(default_factory=list)
     claims: list[Unit] = field(default_factory=list)  # the kept sentences that are claims, not small talk
     seen: set[str] = field(default_factory=set)
+    answer: list[int] | None = None  # the source sentences that answer the question (a quote's)
     answered: bool = False
 
 
@@ -197,6 +199,10 @@ class AnswerChecker:
                 context.sources,
                 context.vocab,
             )
+            if verdict.kept and (conflict := self._against_answer(context, claim)):
+                # "You can cancel your order at any time" is close to "for 1 hour you can cancel it",
+                # and the sentence that answers says "once packed, it can no longer be cancelled".
+                verdict.kept, verdict.reason, verdict.detail = False, "negation", conflict
             context.verdicts.append(verdict)
             if verdict.kept:
                 context.answered = True
@@ -282,6 +288,20 @@ class AnswerChecker:
             context.term_vectors,
         )
 
+    def _against_answer(self, context: _Context, claim: str) -> str | None:
+        """The word `claim` negates where a source sentence that answers the question asserts it (or
+        the reverse): a reply must not contradict the sentences its quote would be made of."""
+        if context.answer is None:
+            context.answer = self._choose(context)[0] or []
+        for j in context.answer:
+            source = context.units[j].unit.context
+            conflict = contradicts(claim, source)
+            # What is negated in a sentence that answers is an action or a state ("can no longer be
+            # cancelled"), not a name in its scope ("not available to Canada").
+            if conflict and stem(conflict.removeprefix("not ")) not in {stem(n) for n in names(source)}:
+                return f"{conflict} (against the answer: {context.units[j].unit.text})"
+        return None
+
     def _says(self, context: _Context, unit: int) -> bool:
         """Whether the kept sentences say what source sentence `unit` says: together they state its names
         (those the question and the company's name do not already hold) and its numbers, durations,
@@ -348,7 +368,7 @@ class AnswerChecker:
         candidates = [
             int(j) for j in order[:3] if scores[j] >= max(self.support_threshold, best_score - 0.12)
         ]
-        evidence = self._neighbourhood(candidates, source_units)
+        evidence = neighbourhood(candidates, source_units)
         keys = fact_keys([f for j in evidence for f in extract_facts(source_units[j].unit.context)])
         missing = [f.surface for f in extract_facts(claim) if not fact_supported(f, keys)]
         if missing:
@@ -375,13 +395,3 @@ class AnswerChecker:
                 text = text[:1].upper() + text[1:]
                 verdict.detail = f"dropped '{answer.group(1)}': the source says the opposite"
         return verdict, text
-
-    @staticmethod
-    def _neighbourhood(indices: list[int], source_units: list[SourceUnit]) -> set[int]:
-        out: set[int] = set()
-        for j in indices:
-            out.add(j)
-            for k in (j - 1, j + 1):
-                if 0 <= k < len(source_units) and source_units[k].source == source_units[j].source:
-                    out.add(k)
-        return out

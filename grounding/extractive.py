@@ -157,3 +157,14 @@ def quotable(unit: Unit) -> bool:
 def as_sentence(text: str) -> str:
     text = text.strip().rstrip(",;")
     return text if re.search(r"[.!?…:]$", text) else text + "."
+
+
+def neighbourhood(indices: list[int], source_units: list[SourceUnit]) -> set[int]:
+    """`indices` and the sentences next to them in the same source (which often carry the number)."""
+    out: set[int] = set()
+    for j in indices:
+        out.add(j)
+        for k in (j - 1, j + 1):
+            if 0 <= k < len(source_units) and source_units[k].source == source_units[j].source:
+                out.add(k)
+    return out

@@ -197,6 +197,8 @@ def stem(word: str) -> str:
             break
     if len(word) > 3 and word[-1] == word[-2] and word[-1] not in "lsz":
         word = word[:-1]
+    elif len(word) >= 6 and word.endswith("ll") and word[-3] in "aeiou":
+        word = word[:-1]  # "cancelled" and "cancel", "travelling" and "travel"
     if len(word) > 3 and word.endswith("e"):
         word = word[:-1]
     return word
