@@ -1,4 +1,9 @@
-"""A LangChain chat model over an in-process llama.cpp `Llama`, with tool calling and streaming."""
+"""A LangChain chat model over an in-process llama.cpp `Llama`, with tool calling and streaming.
+
+Every answer carries its token usage (`usage_metadata`): llama.cpp's own counts for an answer in
+one piece, and for a streamed one (llama.cpp's stream has none) the tokens of the prompt its chat
+handler rendered and of the answer, counted with the model's tokenizer, on the last piece.
+"""
 
 from __future__ import annotations
 
@@ -227,16 +232,23 @@ class LlamaCppChatModel(BaseChatModel):
             yield ChatGenerationChunk(message=whole)
             return
         with self.lock:
-            for part in self.llama.create_chat_completion(**request, stream=True):
+            # llama.cpp's stream carries no usage: the prompt's tokens are counted as its chat handler
+            # tokenizes the rendered prompt, the answer's with the model's tokenizer at the end.
+            counted = _CountingLlama(self.llama)
+            pieces: list[str] = []
+            parts = type(self.llama).create_chat_completion(counted, **request, stream=True)
+            for part in parts:
                 choice = part["choices"][0]
                 text = choice.get("delta", {}).get("content") or ""
                 finish = choice.get("finish_reason")
                 if not text and not finish:
                     continue
+                pieces.append(text)
                 chunk = ChatGenerationChunk(
                     message=AIMessageChunk(
                         content=text,
                         response_metadata={"finish_reason": finish} if finish else {},
+                        usage_metadata=counted.usage("".join(pieces)) if finish else None,
                     )
                 )
                 if run_manager and text:
@@ -289,6 +301,36 @@ class LlamaCppChatModel(BaseChatModel):
                 yield item
         finally:
             stopped.set()
+
+
+class _CountingLlama:
+    """The model as llama.cpp's chat handler sees it, counting the tokens of the prompt the handler
+    renders from the messages (a handler tokenizes the whole rendered prompt once, then completes
+    it); everything else is the model's own."""
+
+    def __init__(self, llama: Any) -> None:
+        self._llama = llama
+        self.prompt_tokens: int | None = None
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._llama, name)
+
+    def tokenize(self, text: bytes, *args: Any, **kwargs: Any) -> list[int]:
+        tokens = self._llama.tokenize(text, *args, **kwargs)
+        self.prompt_tokens = len(tokens)
+        return tokens
+
+    def usage(self, answer: str) -> UsageMetadata | None:
+        """The step's usage: the prompt's tokens, and the answer's counted with the model's
+        tokenizer (None when the handler tokenized no prompt: nothing to report)."""
+        if self.prompt_tokens is None:
+            return None
+        output = (
+            len(self._llama.tokenize(answer.encode("utf-8"), add_bos=False, special=True)) if answer else 0
+        )
+        return UsageMetadata(
+            input_tokens=self.prompt_tokens, output_tokens=output, total_tokens=self.prompt_tokens + output
+        )
 
 
 class _Failed:

@@ -13,6 +13,7 @@ from langchain_core.messages import (
     trim_messages,
 )
 
+from memory.order import turns
 from memory.store import StoredMessage
 
 
@@ -98,29 +99,22 @@ def trim_further(
 
 
 def conversation_for(history: Sequence[StoredMessage], message_id: int) -> list[StoredMessage]:
-    """What the model sees when answering message `message_id`: the conversation up to it, threaded.
+    """What the model sees when answering message `message_id`: the conversation up to it, in
+    conversation order (memory/order.py).
 
     Each answered user message is followed by the rows that answer it (`reply_to`), even when a
     later message was stored before that reply. User messages that failed (a 503, an overflow)
     or still wait for their own turn are left out: their words are stored and shown, but they must
-    not be answered as part of another question. Rows that answer no message (none today) keep
-    their place.
+    not be answered as part of another question. Rows that answer no message keep their place.
     """
-    replies: dict[int, list[StoredMessage]] = {}
-    for row in history:
-        if row.role != "user" and row.reply_to is not None:
-            replies.setdefault(row.reply_to, []).append(row)
     result: list[StoredMessage] = []
-    for row in history:
-        if row.id > message_id:
+    for turn in turns(history):
+        head = turn[0]
+        if head.id > message_id:
             continue
-        if row.role == "user":
-            # "human": a message a person handled while they held the conversation.
-            if row.id == message_id or row.status in (None, "answered", "human"):
-                result.append(row)
-                result.extend(replies.get(row.id, []))
-        elif row.reply_to is None:
-            result.append(row)
+        # "human": a message a person handled while they held the conversation.
+        if head.role != "user" or head.id == message_id or head.status in (None, "answered", "human"):
+            result.extend(turn)
     return result
 
 

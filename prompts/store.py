@@ -242,7 +242,9 @@ class PromptStore:
         """Store a draft after `base_version`, which must be the newest (VersionConflictError otherwise).
 
         The template must render (TemplateProblem) and the settings be valid (SettingsProblem);
-        without `settings`, the base version's are kept.
+        without `settings`, the base version's are kept. A draft identical to the base version (the
+        same template and settings; the note does not count) stores nothing: the base version itself
+        is returned, so `record.version == base_version` tells the caller that nothing changed.
         """
         self._known(name)
         check_template(name, template)
@@ -260,8 +262,11 @@ class PromptStore:
                     raise VersionConflictError(_record(newest))
                 if newest is None and base_version not in (0, FILE_VERSION):
                     raise UnknownPromptError(f"{name!r} has no version {base_version}")
+                base_settings = check_settings(name, newest.settings if newest is not None else None)
                 if checked is None:
-                    checked = check_settings(name, newest.settings if newest is not None else None)
+                    checked = base_settings
+                if newest is not None and newest.template == template and base_settings == checked:
+                    return _record(newest)
                 row = PromptVersion(
                     name=name,
                     version=newest_version + 1,

@@ -1,5 +1,5 @@
 """The conversation browser: a searchable, paged list of sessions with their counts and handoff
-state, and a session's transcript with each reply's rating. Neither loads a turn's trace (the turn
+state, and a session's transcript (in conversation order) with each reply's rating. Neither loads a turn's trace (the turn
 inspector reads one at a time), so a long conversation or a large store still lists fast."""
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from handoff import ConversationState, parse_state
 from handoff.service import SUMMARY_CHARS, one_line
+from memory.order import conversation_order
 from memory.store import StoredMessage, UnknownSessionError, stored_message
 from review.feedback import FeedbackService
 from storage.feedback_models import Feedback
@@ -98,7 +99,7 @@ def light_message(row: Any) -> StoredMessage:
 
 
 def light_history(db: Session, session_id: str) -> list[StoredMessage]:
-    """A session's messages, oldest first, without their traces."""
+    """A session's messages in the order they were stored, without their traces."""
     rows = db.execute(select(*_LIGHT_COLUMNS).where(Message.session_id == session_id).order_by(Message.id))
     return [light_message(r) for r in rows]
 
@@ -177,11 +178,13 @@ class ConversationBrowser:
         )
 
     def transcript(self, session_id: str) -> list[dict[str, Any]]:
-        """The session's messages, oldest first, each with its rating and whether it has a trace."""
+        """The session's messages in conversation order (each reply, with its turn's tool steps,
+        right after the message it answers: memory/order.py), each with its rating and whether it
+        has a trace."""
         with self._sessions() as db:
             if db.get(ChatSession, session_id) is None:
                 raise UnknownSessionError(session_id)
-            history = light_history(db, session_id)
+            history = conversation_order(light_history(db, session_id))
         ratings = self.feedback.for_messages([m.id for m in history if m.role != "user"])
         return [
             {

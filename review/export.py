@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import aliased, sessionmaker
 
+from memory.order import turns
 from memory.store import StoredMessage
 from review.browser import light_history
 from review.feedback import system_prompt_version
@@ -52,18 +53,18 @@ class Reply:
 
 def chat_messages(history: Sequence[StoredMessage]) -> list[dict[str, str]]:
     """The conversation as OpenAI chat messages: the customer's answered words, the bot's final
-    replies and people's replies (as `assistant`), in the order the customer saw them."""
-    replies: dict[int, StoredMessage] = {}
-    for m in history:
-        if m.is_final_reply and m.reply_to is not None:
-            replies[m.reply_to] = m
+    replies and people's replies (as `assistant`), in the order the customer saw them
+    (memory/order.py)."""
     result: list[dict[str, str]] = []
-    for m in history:
-        if m.role == "user" and m.status in _ANSWERED:
-            result.append({"role": "user", "content": m.content})
-            if m.id in replies:
-                result.append({"role": "assistant", "content": replies[m.id].content})
-        elif m.role == "human_agent" or (m.is_final_reply and m.reply_to is None):
+    for turn in turns(history):
+        m = turn[0]
+        if m.role == "user":
+            reply = next((r for r in reversed(turn) if r.is_final_reply), None)
+            if m.status in _ANSWERED:
+                result.append({"role": "user", "content": m.content})
+                if reply is not None:
+                    result.append({"role": "assistant", "content": reply.content})
+        elif m.role == "human_agent" or m.is_final_reply:
             result.append({"role": "assistant", "content": m.content})
     return _merged(result)
 
@@ -91,11 +92,16 @@ def _matches(reply: Reply, filters: ExportFilters) -> bool:
 
 
 def context_before(history: Sequence[StoredMessage], reply: StoredMessage) -> list[dict[str, str]]:
-    """The chat messages the customer had seen when `reply` was written, ending with their question."""
-    question = reply.reply_to
-    # The question's own rows (tool steps, tool results) are not chat text; the question itself is.
-    earlier = [m for m in history if m.id < reply.id and (m.role == "user" or m.reply_to != question)]
-    return chat_messages(earlier)
+    """The conversation up to and including the question `reply` answers, in conversation order:
+    the chat messages the customer had seen before that reply, ending with their question (a
+    message they sent while it was being answered comes after it, as in the chat)."""
+    earlier: list[StoredMessage] = []
+    for turn in turns(history):
+        if turn[0].id == reply.reply_to:
+            # The question's own rows (tool steps, tool results, the reply) are not its context.
+            return chat_messages([*earlier, turn[0]])
+        earlier.extend(turn)
+    return chat_messages([m for m in history if m.id < reply.id])
 
 
 def sft_examples(

@@ -1,6 +1,7 @@
 """The turn inspector: for one reply of the bot, what the model saw (the FIFO window that was kept,
 what was dropped and the token budget), the retrieved chunks with their scores, each tool call with
 its arguments, result and time, the tokens and timings of each model step, and the prompt version.
+A step's tokens are None where the backend reported none (the inspector says "not reported").
 
 It reads the reply's stored trace (agents/trace.py) and the conversation's rows without their traces.
 """
@@ -48,6 +49,18 @@ def window_rows(
         count = kept_count if kept_count is not None else len(candidates)
         keep = {m.id for m in candidates[len(candidates) - count :]} if count else set()
     return [m for m in candidates if m.id in keep], [m for m in candidates if m.id not in keep]
+
+
+def _totals(steps: list[dict[str, Any]]) -> dict[str, Any]:
+    """The turn's tokens: the sums over the steps that reported them (None: no step did, as with a
+    backend that gives no usage; 0 without a model call), and how many steps did not report them
+    (`unreported`)."""
+    totals: dict[str, Any] = {"unreported": 0}
+    for kind in ("input", "output"):
+        counts = [s[f"{kind}_tokens"] for s in steps if s[f"{kind}_tokens"] is not None]
+        totals[kind] = sum(counts) if counts or not steps else None  # no model call: 0
+        totals["unreported"] = max(totals["unreported"], len(steps) - len(counts))
+    return totals
 
 
 def inspect_reply(engine: Engine, message_id: int, feedback: FeedbackService | None = None) -> dict[str, Any]:
@@ -121,10 +134,7 @@ def inspect_reply(engine: Engine, message_id: int, feedback: FeedbackService | N
         "route": trace.get("route"),
         "steps": steps,
         "tool_calls": tools,
-        "tokens": {
-            "input": sum(s.get("input_tokens") or 0 for s in steps),
-            "output": sum(s.get("output_tokens") or 0 for s in steps),
-        },
+        "tokens": _totals(steps),
         "timings_ms": {
             "retrieval": retrieval.get("ms"),
             "model": round(sum(s.get("model_ms") or 0 for s in steps), 1),

@@ -69,6 +69,14 @@ def _rows(rows: list[dict[str, Any]], *, dropped: bool) -> str:
     )
 
 
+def token_counts(tokens_in: int | None, tokens_out: int | None) -> str:
+    """ "12 in / 3 out"; a count the backend did not report says so instead of showing None."""
+    if tokens_in is None and tokens_out is None:
+        return "tokens not reported"
+    shown = ["not reported" if n is None else str(n) for n in (tokens_in, tokens_out)]
+    return f"{shown[0]} in / {shown[1]} out"
+
+
 def inspector_markdown(turn: dict[str, Any]) -> str:
     """The turn inspector as Markdown: window, dropped turns, chunks, tools, steps and timings."""
     window, timings = turn["window"], turn["timings_ms"]
@@ -110,12 +118,21 @@ def inspector_markdown(turn: dict[str, Any]) -> str:
             )
         )
     steps = "\n".join(
-        f"- step {s['step']}: {s['model_ms']} ms, {s['input_tokens']} in / {s['output_tokens']} out ({s['finish_reason']})"
+        f"- step {s['step']}: {s['model_ms']} ms, {token_counts(s['input_tokens'], s['output_tokens'])} "
+        f"({s['finish_reason']})"
         for s in turn["steps"]
     )
     parts.append("#### Model steps\n" + (steps or "*no model call*"))
+    tokens = turn["tokens"]
+    unreported = tokens.get("unreported") or 0
+    partly = (
+        f" (not reported for {unreported} of {len(turn['steps'])} steps)"
+        if unreported and (tokens["input"] is not None or tokens["output"] is not None)
+        else ""
+    )
+    total = token_counts(tokens["input"], tokens["output"]).removeprefix("tokens ")
     parts.append(
-        f"**Tokens:** {turn['tokens']['input']} in / {turn['tokens']['output']} out · **Timings:** retrieval "
+        f"**Tokens:** {total}{partly} · **Timings:** retrieval "
         f"{timings['retrieval']} ms, model {timings['model']} ms, tools {timings['tools']} ms, total {timings['total']} ms"
     )
     return "\n\n".join(parts)

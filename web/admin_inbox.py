@@ -12,6 +12,7 @@ import gradio as gr
 from commerce import CommerceError
 from handoff import ConversationState, HandoffConflictError
 from handoff.service import INBOX_STATES
+from memory.order import conversation_order
 from memory.store import StoredMessage, UnknownSessionError
 from web.api_handoff import Move, move, post_human_reply
 from web.errors import ApiError
@@ -26,9 +27,10 @@ FAILURES = (ApiError, HandoffConflictError, UnknownSessionError, CommerceError)
 
 
 def transcript(history: list[StoredMessage]) -> str:
-    """The whole conversation as Markdown, tool calls and their results included."""
+    """The whole conversation as Markdown, in conversation order (memory/order.py: each reply with
+    its tool calls and their results right after the message it answers)."""
     lines = []
-    for m in history:
+    for m in conversation_order(history):
         if m.role == "user":
             lines.append(f"**Customer:** {m.content}")
         elif m.role == "human_agent":

@@ -17,6 +17,7 @@ from memory.store import UnknownSessionError
 from prompts import (
     PROMPT_NAMES,
     PromptRecord,
+    PromptStore,
     SettingsProblem,
     TemplateProblem,
     UnknownPromptError,
@@ -37,12 +38,42 @@ def diff_text(live: str, draft: str) -> str:
     return "\n".join(lines) or "No changes against the live version."
 
 
+def save_draft(
+    prompts: PromptStore,
+    name: str,
+    *,
+    template: str,
+    note: str,
+    base: int,
+    settings: dict[str, Any] | None,
+    author: str,
+) -> tuple[str, PromptRecord | None]:
+    """Save the editor's draft after version `base`: what the admin is told, and the new version
+    (None when nothing was stored: a problem, starting with ❌, or a draft the same as `base`)."""
+    try:
+        record = prompts.create(
+            name, template=template, note=note.strip(), author=author, base_version=base, settings=settings
+        )
+    except PROBLEMS as exc:
+        message = f"❌ Not saved: {exc}"
+        if isinstance(exc, VersionConflictError):
+            message += " (reload the prompt to edit the newer version)"
+        return message, None
+    if record.version == base:
+        return (
+            f"ℹ️ Nothing changed: the draft is the same as v{base} (template and settings), "
+            "so no new version was saved.",
+            None,
+        )
+    return f"✅ Saved draft v{record.version}. Try it in the side chat, then publish it.", record
+
+
 def _when(record: PromptRecord) -> tuple[str, str]:
     published = f"{record.published_at:%b %d %H:%M} by {record.published_by}" if record.published_at else ""
     return f"{record.created_at:%b %d %H:%M}", published
 
 
-def _settings_from(
+def settings_from(
     company: str,
     assistant: str,
     topics: str,
@@ -61,6 +92,19 @@ def _settings_from(
         # One stop sequence per line; "\n" written out stands for a line break.
         "stop": [s.replace("\\n", "\n") for s in stop.splitlines() if s],
     }
+
+
+def settings_fields(settings: dict[str, Any]) -> tuple[Any, ...]:
+    """A version's settings as the editor's fields show them (the reverse of `settings_from`)."""
+    return (
+        settings.get("company") or "",
+        settings.get("assistant_name") or "",
+        ", ".join(settings.get("topics") or []),
+        settings.get("temperature"),
+        settings.get("top_p"),
+        settings.get("max_answer_tokens"),
+        "\n".join(s.replace("\n", "\\n") for s in settings.get("stop") or []),
+    )
 
 
 def build_prompts_tab(services: Services, ui: gr.Blocks) -> None:
@@ -105,13 +149,7 @@ def build_prompts_tab(services: Services, ui: gr.Blocks) -> None:
             version_rows(name),
             version_choices(name, live.version if live else None),
             gr.Accordion(visible=name == "system"),
-            settings.get("company") or "",
-            settings.get("assistant_name") or "",
-            ", ".join(settings.get("topics") or []),
-            settings.get("temperature"),
-            settings.get("top_p"),
-            settings.get("max_answer_tokens"),
-            "\n".join(s.replace("\n", "\\n") for s in settings.get("stop") or []),
+            *settings_fields(settings),
             "No changes against the live version.",
             "",
         )
@@ -131,31 +169,23 @@ def build_prompts_tab(services: Services, ui: gr.Blocks) -> None:
         request: gr.Request,
     ) -> tuple[Any, ...]:
         settings = (
-            _settings_from(company, assistant, topics, temperature, top_p, max_tokens, stop)
+            settings_from(company, assistant, topics, temperature, top_p, max_tokens, stop)
             if name == "system"
             else None
         )
-        try:
-            record = prompts.create(
-                name,
-                template=template,
-                note=note.strip(),
-                author=request.username or "admin",
-                base_version=int(base),
-                settings=settings,
-            )
-        except PROBLEMS as exc:
-            message = f"❌ Not saved: {exc}"
-            if isinstance(exc, VersionConflictError):
-                message += " (reload the prompt to edit the newer version)"
-            gr.Warning(message)
-            return message, base, gr.skip(), gr.skip()
-        return (
-            f"✅ Saved draft v{record.version}. Try it in the side chat, then publish it.",
-            record.version,
-            version_rows(name),
-            version_choices(name, record.version),
+        message, record = save_draft(
+            prompts,
+            name,
+            template=template,
+            note=note,
+            base=int(base),
+            settings=settings,
+            author=request.username or "admin",
         )
+        if record is None:
+            (gr.Warning if message.startswith("❌") else gr.Info)(message)
+            return message, base, gr.skip(), gr.skip()
+        return message, record.version, version_rows(name), version_choices(name, record.version)
 
     def publish(name: str, version: int | None, request: gr.Request) -> tuple[Any, ...]:
         if version is None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, Path
+from fastapi import APIRouter, Body, Depends, Path, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
 
@@ -183,9 +183,15 @@ def get_version(name: str, version: VersionPath, _: AdminUser, prompts: PromptsD
 @router.post(
     "/{name}/versions",
     summary="Save a draft (it is checked: it must render with the prompt's variables)",
+    description="201 with the new draft; 200 with the newest version itself when the draft is the "
+    "same as it (the same template and settings; the note does not count): nothing is stored.",
     status_code=201,
     response_model=PromptVersionPublic,
     responses={
+        200: {
+            "model": PromptVersionPublic,
+            "description": "Nothing changed: the draft is the same as `base_version`, returned as it is.",
+        },
         404: {"model": ErrorBody, "description": "Unknown prompt."},
         409: {
             "model": ConflictBody,
@@ -197,7 +203,9 @@ def get_version(name: str, version: VersionPath, _: AdminUser, prompts: PromptsD
         },
     },
 )
-def create_version(name: str, body: DraftCreate, user: AdminUser, services: ServicesDep) -> Any:
+def create_version(
+    name: str, body: DraftCreate, user: AdminUser, services: ServicesDep, response: Response
+) -> Any:
     prompts = _prompts(services)
     try:
         _check_answer_room(services, body.settings)
@@ -211,6 +219,8 @@ def create_version(name: str, body: DraftCreate, user: AdminUser, services: Serv
         )
     except PROMPT_ERRORS as exc:
         return _problem(exc)
+    if record.version == body.base_version:
+        response.status_code = 200  # the same as the newest version: nothing was stored
     return record.public()
 
 

@@ -9,6 +9,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query
 from fastapi.responses import StreamingResponse
+from pydantic import Field
 
 from review import ExportFilters, UnknownMessageError, export_lines, inspect_reply
 from web.admin_auth import AdminUser
@@ -39,7 +40,11 @@ class TurnInspection(PublicModel):
     retrieval: dict[str, Any]
     steps: list[dict[str, Any]]
     tool_calls: list[dict[str, Any]]
-    tokens: dict[str, int]
+    tokens: dict[str, int | None] = Field(
+        description="`input` and `output`: the sums over the model steps that reported usage (null: "
+        "none did, the backend gave no usage); `unreported`: how many steps reported none (a step's "
+        "`input_tokens` / `output_tokens` are then null)."
+    )
     timings_ms: dict[str, float | None]
 
 

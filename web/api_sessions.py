@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from memory.order import conversation_order
 from web.schemas import BackendStatus, Health, History, error_responses
 from web.services import ServicesDep
 
@@ -36,8 +37,10 @@ def healthz(services: ServicesDep) -> Health:
     responses=error_responses(401, 404, 422, 429),
 )
 def messages(session_id: str, services: ServicesDep) -> History:
-    """Every stored message of the session, oldest first; knowing the id is what grants access."""
-    history = services.store.messages(session_id)
+    """Every stored message of the session in conversation order: each customer message followed by
+    the rows that answer it (`reply_to`: tool steps, tool results, the reply), as the chat shows them;
+    the ids give the order they were stored in. Knowing the session id is what grants access."""
+    history = conversation_order(services.store.messages(session_id))
     state = services.handoff.state(session_id) if services.handoff else "bot"
     return History.model_validate(
         {"session_id": session_id, "state": str(state), "messages": [m.public() for m in history]}

@@ -1,12 +1,13 @@
-"""What the chat shows: the page's wording for the configured company, and a stored conversation
-with each message followed by its reply, its reply so far, or a notice that it waits or failed,
-and the replies of a person who took the conversation over."""
+"""What the chat shows: the page's wording for the configured company, and a stored conversation in
+conversation order (memory/order.py): each message followed by its reply, its reply so far, or a
+notice that it waits or failed, and the replies of a person who took the conversation over."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
 
+from memory.order import turns
 from memory.store import StoredMessage
 from prompts.library import spoken_list
 from settings import Settings
@@ -79,15 +80,12 @@ def shown_message_ids(history: list[StoredMessage]) -> list[int | None]:
 def _layout(
     history: list[StoredMessage], partial: Mapping[int, str], notices: Mapping[int, str]
 ) -> list[tuple[dict[str, str], int | None]]:
-    replies: dict[int, StoredMessage] = {}
-    for m in history:
-        if m.is_final_reply and m.reply_to is not None:
-            replies[m.reply_to] = m
     shown: list[tuple[dict[str, str], int | None]] = []
-    for m in history:
+    for turn in turns(history):
+        m = turn[0]
         if m.role == "user":
             shown.append(({"role": "user", "content": m.content}, m.id))
-            reply = replies.get(m.id)
+            reply = next((r for r in reversed(turn) if r.is_final_reply), None)
             if reply is not None:
                 shown.append((_reply(reply), reply.id))
             elif m.status == "failed":
@@ -97,7 +95,7 @@ def _layout(
         elif m.role == "human_agent":
             # A person's reply, while they hold the conversation (issue 8's handoff).
             shown.append(({"role": "assistant", "content": f"**{AGENT_LABEL}:** {m.content}"}, m.id))
-        elif m.is_final_reply and m.reply_to is None:
+        elif m.is_final_reply:
             # A reply stored before replies named their message: shown where it was stored.
             shown.append((_reply(m), m.id))
     return shown

@@ -103,7 +103,10 @@ class History(PublicModel):
     state: str = Field(
         default="bot", description="The conversation's state: `bot`, `queued`, `human`, `closed`."
     )
-    messages: list[MessagePublic] = Field(description="The whole stored history, oldest first.")
+    messages: list[MessagePublic] = Field(
+        description="The whole stored history in conversation order: each customer message followed "
+        "by the rows that answer it (`reply_to`); `id` gives the order they were stored in."
+    )
 
 
 class BackendStatus(PublicModel):

@@ -81,6 +81,20 @@ def test_a_second_save_on_the_same_base_is_a_409_with_the_newer_version(demo_cli
     assert newest(demo_client, "handoff") == base + 1  # nothing lost, nothing overwritten
 
 
+def test_saving_the_newest_version_unchanged_is_a_200_and_stores_nothing(demo_client: TestClient) -> None:
+    base = newest(demo_client, "system")
+    current = demo_client.get(f"{BASE}/system/versions/{base}", auth=ADMIN).json()
+    for extra in ({"settings": current["settings"]}, {}):  # the same settings, or the base's kept
+        same = save(demo_client, "system", current["template"], **extra)
+        assert same.status_code == 200, same.text
+        assert same.json()["version"] == base and same.json()["template"] == current["template"]
+        assert newest(demo_client, "system") == base
+    changed = save(demo_client, "system", current["template"], settings={**current["settings"], "top_p": 0.5})
+    assert changed.status_code == 201 and changed.json()["version"] == base + 1
+    documented = demo_client.get("/openapi.json").json()["paths"][f"{BASE}/{{name}}/versions"]["post"]
+    assert {"200", "201"} <= set(documented["responses"])
+
+
 @pytest.mark.parametrize(
     ("template", "settings", "line"),
     [

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
 from langchain_core.tools import tool
@@ -35,6 +37,40 @@ def test_answers_stream_token_by_token_and_respect_max_tokens(backend) -> None:
     chunks = [c for c in backend.model.stream([HumanMessage("Tell me a long story about a ship.")]) if c.text]
     assert len(chunks) > 5
     assert backend.count_text("".join(c.text for c in chunks)) <= 34
+
+
+def test_a_streamed_answer_reports_the_tokens_llama_cpp_counts(backend) -> None:
+    greedy = backend.model.model_copy(update={"temperature": 0, "max_tokens": 8})
+    messages = [SystemMessage("You are brief."), HumanMessage("Say hello.")]
+    chunks = list(greedy.stream(messages))
+    usage = [c.usage_metadata for c in chunks if c.usage_metadata]
+    # Once, with the finished answer; the same counts llama.cpp gives for the answer in one piece.
+    assert len(usage) == 1
+    whole = greedy.invoke(messages)
+    assert whole.content == "".join(c.text for c in chunks)
+    assert usage[0] == whole.usage_metadata
+    assert usage[0]["input_tokens"] > 5 and 0 < usage[0]["output_tokens"] <= 8
+
+
+def test_the_inspector_shows_the_token_counts_of_a_streamed_turn(make_client) -> None:
+    from tests.integration.conftest import ADMIN
+    from web.admin_conversations import inspector_markdown
+
+    client = make_client(answer_tokens=8, demo_data=False, answer_mode="generative")
+    with client.stream("POST", "/api/v1/chat", json={"message": "Hello there!", "stream": True}) as response:
+        assert response.status_code == 200
+        done = [line for line in response.iter_lines() if line.startswith("data:")][-1]
+    reply_id = json.loads(done.removeprefix("data:"))["message_id"]
+    turn = client.get(f"/api/v1/admin/messages/{reply_id}/trace", auth=ADMIN).json()
+    assert turn["steps"]
+    for step in turn["steps"]:
+        assert isinstance(step["input_tokens"], int) and step["input_tokens"] > 0
+        assert isinstance(step["output_tokens"], int) and step["output_tokens"] > 0
+    assert turn["tokens"]["input"] == sum(s["input_tokens"] for s in turn["steps"])
+    shown = inspector_markdown(turn)
+    steps = shown.split("#### Model steps")[1]
+    assert "None in" not in steps and "not reported" not in steps
+    assert f"**Tokens:** {turn['tokens']['input']} in / {turn['tokens']['output']} out" in shown
 
 
 def test_token_counts_come_from_the_model_tokenizer(backend) -> None:

@@ -168,6 +168,26 @@ def test_the_conversation_list_searches_pages_and_keeps_the_inbox(make_app) -> N
     assert client.get("/api/v1/admin/conversations/nope", auth=ADMIN).status_code == 404
 
 
+def test_both_histories_list_each_reply_after_the_message_it_answers(make_app) -> None:
+    client = make_app()
+    agent = client.app.state.services.agent  # type: ignore[attr-defined]
+    first = agent.accept("Where is my parcel?", session_id=None)
+    session = first.session_id
+    # The customer wrote again before the first answer was stored: question, question, answer, answer.
+    second = agent.accept("Is it insured?", session_id=session)
+    list(agent.respond(session, second.id))
+    public = client.get(f"/api/v1/sessions/{session}/messages").json()["messages"]
+    admin = client.get(f"/api/v1/admin/conversations/{session}", auth=ADMIN).json()["messages"]
+    for messages in (public, admin):
+        assert [(m["role"], m["reply_to"]) for m in messages] == [
+            ("user", None),
+            ("assistant", first.id),
+            ("user", None),
+            ("assistant", second.id),
+        ]
+        assert [m["id"] for m in messages] == [first.id, second.id + 1, second.id, second.id + 2]
+
+
 def test_the_inspector_shows_what_the_fifo_window_dropped(make_app) -> None:
     client = make_app(context_tokens=256, answer_tokens=64)
     session = None

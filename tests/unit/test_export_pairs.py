@@ -150,3 +150,28 @@ def test_without_a_person_an_up_rated_answer_to_the_same_question_is_chosen() ->
     # Filters apply to the rejected reply: its date and its prompt version.
     assert list(dpo_pairs(loaded, ExportFilters(prompt_version=3), liked_answers(loaded))) == []
     assert list(dpo_pairs(loaded, ExportFilters(until=T0), liked_answers(loaded))) == []
+
+
+def test_a_message_sent_while_the_first_was_answered_comes_after_its_reply_in_the_export() -> None:
+    c = Conversation("s", 1)
+    first = c._add("user", "Return window?", status="answered")
+    second = c._add("user", "And shipping?", status="answered")
+    disliked = c._add("assistant", "No idea.", reply_to=first.id)
+    c._add("assistant", "Free over $50.", reply_to=second.id)
+    c.ratings[disliked.id] = "down"
+    assert chat_messages(c.rows) == [
+        {"role": "user", "content": "Return window?"},
+        {"role": "assistant", "content": "No idea."},
+        {"role": "user", "content": "And shipping?"},
+        {"role": "assistant", "content": "Free over $50."},
+    ]
+    liked = {"return window?": "30 days."}
+    pairs = list(dpo_pairs([c.loaded()], ExportFilters(), liked=liked))
+    # The prompt ends with the question the disliked reply answers, not the message sent after it.
+    assert pairs == [
+        {
+            "prompt": [{"role": "user", "content": "Return window?"}],
+            "chosen": "30 days.",
+            "rejected": "No idea.",
+        }
+    ]

@@ -54,3 +54,33 @@ def test_traces_from_before_ids_were_stored_keep_the_newest_rows_by_count() -> N
     assert ids(kept) == [8] and ids(dropped) == [1, 2, 4, 5, 6, 7]
     kept, dropped = window_rows(HISTORY, question_id=4, kept_ids=None, kept_count=None)
     assert ids(kept) == [1, 2, 4] and dropped == []
+
+
+def test_tokens_a_backend_did_not_report_are_shown_as_not_reported(store) -> None:
+    from review import inspect_reply
+    from web.admin_conversations import inspector_markdown
+
+    session = store.create_session()
+    question = store.add_message(session_id=session, role="user", content="hi")
+    steps = [
+        {"model_ms": 5.0, "finish_reason": "tool_calls"},  # a backend that gives no usage
+        {"model_ms": 7.0, "finish_reason": "stop", "input_tokens": 30, "output_tokens": 4},
+    ]
+    reply = store.add_message(
+        session_id=session, role="assistant", content="hello", reply_to=question.id, trace={"steps": steps}
+    )
+    turn = inspect_reply(store.engine, reply.id)
+    assert [(s["input_tokens"], s["output_tokens"]) for s in turn["steps"]] == [(None, None), (30, 4)]
+    assert turn["tokens"] == {"input": 30, "output": 4, "unreported": 1}
+    shown = inspector_markdown(turn)
+    assert "- step 1: 5.0 ms, tokens not reported (tool_calls)" in shown
+    assert "- step 2: 7.0 ms, 30 in / 4 out (stop)" in shown
+    assert "**Tokens:** 30 in / 4 out (not reported for 1 of 2 steps)" in shown
+    assert "None in" not in shown and "None out" not in shown
+
+    silent = store.add_message(
+        session_id=session, role="assistant", content="bye", reply_to=question.id, trace={"steps": steps[:1]}
+    )
+    nothing = inspect_reply(store.engine, silent.id)
+    assert nothing["tokens"] == {"input": None, "output": None, "unreported": 1}
+    assert "**Tokens:** not reported ·" in inspector_markdown(nothing)

@@ -321,3 +321,41 @@ def test_older_defaults_and_versions_this_release_cannot_render_are_brought_up_t
     assert prompts.live("handoff").version == 2  # type: ignore[union-attr]
     assert prompts.seed(branding={}) == []
     assert "Acme Tools" in prompts.prompt_set().render("system", **BRANDING).text
+
+
+def test_saving_a_draft_the_same_as_the_newest_version_stores_nothing(prompts: PromptStore) -> None:
+    from web.admin_prompts import save_draft, settings_fields, settings_from
+
+    live = prompts.live("system")
+    assert live is not None
+    # The editor as the admin opened it, saved without an edit (only a note): nothing is stored.
+    fields = settings_fields(live.settings)
+    message, record = save_draft(
+        prompts,
+        "system",
+        template=live.template,
+        note="just looking",
+        base=1,
+        settings=settings_from(*fields),
+        author="lee",
+    )
+    assert record is None and message.startswith("ℹ️ Nothing changed") and "v1" in message
+    assert [v.version for v in prompts.versions("system")] == [1]
+    # The store answers with the newest version itself; without settings, the base's are kept.
+    same = prompts.create(
+        "handoff", template=prompts.get("handoff", 1).template, note="", author="a", base_version=1
+    )
+    assert (same.version, same.status) == (1, "live")
+    assert len(prompts.versions("handoff")) == 1
+
+    # A changed setting or template is a new draft.
+    company = settings_from(*fields) | {"company": "Other Tools"}
+    message, record = save_draft(
+        prompts, "system", template=live.template, note="", base=1, settings=company, author="lee"
+    )
+    assert record is not None and record.version == 2 and message.startswith("✅ Saved draft v2")
+    message, record = save_draft(
+        prompts, "system", template=live.template + " ", note="", base=2, settings=company, author="lee"
+    )
+    assert record is not None and record.version == 3
+    assert [v.version for v in prompts.versions("system")] == [3, 2, 1]
