@@ -340,8 +340,13 @@ class SupportAgent:
                 trace.answer_check = verdict.trace()
                 # A tool looked the answer up or recorded it in our own systems, or said what the
                 # customer must send: the customer is told that (agents/told.py), with the model's
-                # checked sentences when they held, else instead of a quote or "I don't know".
-                told = told_reply(verdict.text, verdict.fallback == "none", loop.outcomes)
+                # checked sentences when they held, else instead of a quote or "I don't know". (In
+                # `generative` mode the model's text is the reply, tidied only.)
+                told = (
+                    told_reply(verdict.text, verdict.fallback == "none", loop.outcomes)
+                    if verdict.mode != "generative"
+                    else None
+                )
                 if told is not None:
                     reply = told.text
                     if told.from_tools:
