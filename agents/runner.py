@@ -13,6 +13,7 @@ marked failed) by the time the reader's close returns.
 from __future__ import annotations
 
 import asyncio
+import logging
 import queue
 import threading
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterator
@@ -20,6 +21,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar, cast
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 _END = object()
 # Threads for the turns' short blocking work (`asyncio.to_thread`: store writes, retrieval, the answer
 # check). Enough that the queries of concurrent turns meet in one embedding batch; a fixed number,
@@ -133,3 +135,13 @@ async def run_async(produce: Callable[[], AsyncIterator[T]], *, detached: bool) 
             cancel()
             while await items.get() is not _END:
                 pass
+
+
+def run_in_background(produce: Callable[[], AsyncIterator[object]], *, what: str) -> None:
+    """Run `produce()` to its end on the turn loop with nobody reading; a failure is logged."""
+
+    def put(item: object) -> None:
+        if isinstance(item, _Raised):
+            log.warning("%s failed: %s: %s", what, type(item.exc).__name__, item.exc)
+
+    _start(produce, put)

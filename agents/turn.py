@@ -33,7 +33,7 @@ from agents.recorder import TurnRecorder, count_text_safely
 from agents.replies import TurnReplies
 from agents.retrieval import search_knowledge
 from agents.routing import RoutingMode, route
-from agents.runner import run_async, run_sync
+from agents.runner import run_async, run_in_background, run_sync
 from agents.told import told_reply
 from agents.trace import TurnTrace
 from agents.validation import clean_message
@@ -184,6 +184,11 @@ class SupportAgent:
         """`respond`, detached: a reader that stops reading does not stop the turn, so the reply is
         still stored (and shown when the customer comes back)."""
         return run_sync(lambda: self.arespond(session_id, message_id), detached=True)
+
+    def answer_waiting(self, session_id: str) -> None:
+        """Answer the session's waiting messages in order, in the background, with nobody reading (the
+        page that was showing them left): the replies are stored for when the customer comes back."""
+        run_in_background(lambda: self.arespond(session_id), what=f"answering session {session_id}")
 
     def run(self, text: object, *, session_id: str | None, client_id: str | None = None) -> TurnResult:
         """A whole turn without streaming."""

@@ -136,7 +136,8 @@ def build_chat_ui(services: Services) -> gr.Blocks:
         """Answer the session's waiting messages in order, streaming each reply into the chat.
 
         The turn runs detached on the turn loop (agents/runner.py): a page that goes away stops
-        showing the answer, the turn goes on and its reply is stored.
+        showing the answer, the turn goes on and its reply is stored, and the messages still waiting
+        behind it are answered in the background.
         """
         state = state or {}
         session_id = state.get("session_id")
@@ -144,36 +145,43 @@ def build_chat_ui(services: Services) -> gr.Blocks:
             yield gr.skip(), gr.skip(), gr.skip()
             return
         tried: set[int] = set()
-        while waiting := [m for m in store.pending(session_id) if m.id not in tried]:
-            message = waiting[0]
-            tried.add(message.id)
-            text, rows, read_at = "", history(session_id), time.monotonic()
-            shown_at = 0.0
-            try:
-                for event in agent.stream(session_id, message.id):
-                    if event.kind != "token":
-                        continue
-                    text += event.text
-                    if time.monotonic() - read_at > REFRESH_S:
-                        rows, read_at = history(session_id), time.monotonic()
-                    # A checked reply can arrive in one burst (a quote from the sources once the
-                    # model's sentences failed the check); paced, the customer sees it being written.
-                    if (wait := shown_at + FRAME_S - time.monotonic()) > 0:
-                        time.sleep(wait)
-                    shown_at = time.monotonic()
-                    yield (
-                        to_chat_messages(rows, partial={message.id: text}, notices=notices),
-                        gr.skip(),
-                        gr.skip(),
-                    )
-            except TurnBusyError:
-                break  # another worker still holds the conversation; the message stays waiting
-            except Exception as exc:
-                if not isinstance(exc, (BackendUnavailableError, ContextOverflowError)):
-                    log.exception("turn for message %s failed", message.id)
-                notices[message.id] = not_answered(_failure_reason(exc))
-                while len(notices) > MAX_NOTICES:
-                    notices.popitem(last=False)
+        try:
+            while waiting := [m for m in store.pending(session_id) if m.id not in tried]:
+                message = waiting[0]
+                tried.add(message.id)
+                text, rows, read_at = "", history(session_id), time.monotonic()
+                shown_at = 0.0
+                try:
+                    for event in agent.stream(session_id, message.id):
+                        if event.kind != "token":
+                            continue
+                        text += event.text
+                        if time.monotonic() - read_at > REFRESH_S:
+                            rows, read_at = history(session_id), time.monotonic()
+                        # A checked reply can arrive in one burst (a quote from the sources once the
+                        # model's sentences failed the check); paced, the customer sees it being written.
+                        if (wait := shown_at + FRAME_S - time.monotonic()) > 0:
+                            time.sleep(wait)
+                        shown_at = time.monotonic()
+                        yield (
+                            to_chat_messages(rows, partial={message.id: text}, notices=notices),
+                            gr.skip(),
+                            gr.skip(),
+                        )
+                except TurnBusyError:
+                    break  # another worker still holds the conversation; the message stays waiting
+                except Exception as exc:
+                    if not isinstance(exc, (BackendUnavailableError, ContextOverflowError)):
+                        log.exception("turn for message %s failed", message.id)
+                    notices[message.id] = not_answered(_failure_reason(exc))
+                    while len(notices) > MAX_NOTICES:
+                        notices.popitem(last=False)
+        except GeneratorExit:
+            # The page left (another conversation, a closed tab): what it was still to answer is
+            # answered in the background, after the turn in progress, and shown when it comes back.
+            if store.pending(session_id):
+                agent.answer_waiting(session_id)
+            raise
         # Polling for a person's replies runs only while a person has (or will take) the conversation.
         with_person = services.handoff is not None and services.handoff.state(session_id) in PERSON_STATES
         yield (

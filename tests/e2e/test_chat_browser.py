@@ -226,6 +226,27 @@ def test_a_message_sent_while_an_answer_streams_is_kept_and_answered_after_it(
             expect(bots.nth(i)).to_contain_text(word)
 
 
+def test_messages_waiting_when_the_customer_leaves_are_still_answered(
+    page: Page, app_url: str, app_data_dir: Path
+) -> None:
+    # Found trying the chat: three messages sent quickly, then "New conversation" while the first was
+    # being answered; the two behind it said "Saved, waiting for an answer" and were never answered.
+    questions = ["Do you ship to Alaska?", "Can I pay with PayPal?", "Do gift cards expire?"]
+    page.goto(f"{app_url}/")
+    expect(page.locator("#message textarea")).to_be_editable()
+    for question in questions:
+        send(page, question)
+        expect(page.locator(USER).last).to_have_text(question)
+    expect(page.locator(BOT).filter(has_text=WAITING)).not_to_have_count(0)
+    page.locator("#new-conversation").click()
+    expect(page.locator(USER)).to_have_count(0)
+
+    wait_for_statuses(app_data_dir, questions[0], ["answered"] * 3)
+    stored = stored_conversation(app_data_dir, questions[0])
+    assert [m.content for m in stored if m.role == "user"] == questions
+    assert len([m for m in stored if m.is_final_reply]) == 3
+
+
 def test_the_trash_icon_starts_a_new_conversation(page: Page, app_url: str) -> None:
     question, next_question = "Can I change my order after placing it?", "Do you offer gift cards?"
     page.goto(f"{app_url}/")

@@ -189,3 +189,29 @@ def test_a_small_context_fits_the_excerpts_instead_of_refusing(store: Conversati
     # The excerpts that fit come with the newest message, before the customer's words.
     assert seen[-1].content.startswith('<excerpt id="doc0:0"') and seen[-1].content.endswith("And refunds?")
     assert "<excerpt id=" not in seen[0].content
+
+
+def test_messages_left_waiting_by_a_page_that_went_away_are_answered_in_the_background(
+    store: ConversationStore,
+) -> None:
+    # The chat page answering this session left after the first reply began: the two messages behind
+    # it are answered anyway, in order, with nobody reading, and stored for when the customer returns.
+    agent = make_agent(store, [echo] * 3)
+    session = store.create_session()
+    first = agent.accept("question 1", session_id=session)
+    reader = agent.stream(session, first.id)
+    next(reader)  # the page saw the first event, then went away
+    reader.close()
+    agent.accept("question 2", session_id=session)
+    agent.accept("question 3", session_id=session)
+
+    agent.answer_waiting(session)
+
+    deadline = time.monotonic() + 30
+    while store.pending(session) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert store.pending(session) == []
+    rows = store.messages(session)
+    replies = [m.content for m in rows if m.role == "assistant"]
+    assert replies == [f"answer to: question {i}" for i in (1, 2, 3)]
+    assert all(m.status == "answered" for m in rows if m.role == "user")
