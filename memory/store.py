@@ -141,6 +141,28 @@ class ConversationStore:
         with self._sessions.begin() as db:
             db.execute(update(Message).where(Message.id == message_id).values(status=status))
 
+    def requeue_held(self, session_id: str) -> int:
+        """The customer's messages kept for a person (`human`) that no person answered (written after
+        the person's last reply) wait for the bot again (`pending`); returns how many."""
+        with self._sessions.begin() as db:
+            last_reply = db.scalar(
+                select(func.max(Message.id)).where(
+                    Message.session_id == session_id, Message.role == "human_agent"
+                )
+            )
+            result = db.execute(
+                update(Message)
+                .where(
+                    Message.session_id == session_id,
+                    Message.role == "user",
+                    Message.status == "human",
+                    Message.id > (last_reply or 0),
+                )
+                .values(status="pending")
+                .execution_options(synchronize_session=False)
+            )
+            return int(getattr(result, "rowcount", 0) or 0)
+
     def message(self, message_id: int) -> StoredMessage | None:
         with self._sessions() as db:
             row = db.get(Message, message_id)

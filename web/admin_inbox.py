@@ -107,7 +107,7 @@ def build_inbox_tab(services: Services, ui: gr.Blocks) -> None:
             gr.Warning("Choose a conversation first.")
             return opened(session_id)
         try:
-            move(handoff, session_id, action, by=who(name, request))
+            move(services, session_id, action, by=who(name, request))
         except FAILURES as exc:
             gr.Warning(str(exc))
         return opened(session_id)

@@ -166,13 +166,20 @@ def post_human_reply(services: Services, session_id: str, *, text: str, agent: s
 Move = Literal["take", "release", "close"]
 
 
-def move(handoff: HandoffService, session_id: str, action: Move, *, by: str, reason: str = "") -> None:
-    """take: queued → human (exactly one of several wins); release: → bot; close: → closed."""
+def move(services: Services, session_id: str, action: Move, *, by: str, reason: str = "") -> None:
+    """take: queued → human (exactly one of several wins); release: → bot; close: → closed.
+
+    A release hands the customer's messages that the person left unanswered to the bot, which
+    answers them in the background (the customer's open chat shows the replies).
+    """
+    handoff = _handoff(services)
     if action == "take":
         handoff.take(session_id, by=by, reason=reason)
         return
     to = ConversationState.BOT if action == "release" else ConversationState.CLOSED
     handoff.transition(session_id, to, by=by, reason=reason)
+    if action == "release" and services.store.requeue_held(session_id):
+        services.agent.answer_waiting(session_id)
 
 
 @router.post(
@@ -184,10 +191,11 @@ def act(
     action: Move,
     user: AdminUser,
     handoff: HandoffDep,
+    services: ServicesDep,
     body: Annotated[AgentAction | None, Body()] = None,
 ) -> dict[str, Any]:
     body = body or AgentAction()
-    move(handoff, session_id, action, by=_who(user, body.agent), reason=body.reason)
+    move(services, session_id, action, by=_who(user, body.agent), reason=body.reason)
     return _status(handoff, session_id)
 
 

@@ -198,9 +198,8 @@ def build_chat_ui(services: Services) -> gr.Blocks:
         session_id = (state or {}).get("session_id")
         if not session_id or not store.exists(session_id) or store.pending(session_id):
             return gr.skip(), shown
-        if services.handoff is None or services.handoff.state(session_id) not in PERSON_STATES:
-            # Only a person writes outside a turn: a conversation with the bot needs no redraw.
-            return gr.skip(), shown
+        # Polling runs while a person has the conversation (and until the page's next answer): the
+        # person's replies, and the bot's to what they left unanswered when handing it back.
         rows = history(session_id)
         if len(rows) == shown:
             return gr.skip(), shown

@@ -4,6 +4,7 @@ routes (issue 8)."""
 
 from __future__ import annotations
 
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -119,12 +120,25 @@ def test_the_handoff_round_trip_through_the_admin_api(client: TestClient) -> Non
     history = client.get(f"/api/v1/sessions/{session}/messages").json()
     assert history["state"] == "human"
     assert [m["role"] for m in history["messages"]][-1] == "human_agent"
+    # A question the person leaves unanswered ...
+    left = chat(client, "Is the replacement free?", session)
+    assert left["reply"] == "" and left["state"] == "human"
 
-    # Handed back, the bot answers again and sees the person's reply as context.
+    # Handed back, the bot answers again and sees the person's reply as context ...
     released = client.post(
         f"/api/v1/admin/conversations/{session}/release", json={"agent": holder}, auth=ADMIN
     )
     assert released.status_code == 200 and released.json()["state"] == "bot"
+    # ... starting with that question, in the background (the customer's open chat shows it).
+    deadline = time.monotonic() + 120
+    while True:
+        rows = client.get(f"/api/v1/sessions/{session}/messages").json()["messages"]
+        question = next(m for m in rows if m["role"] == "user" and m["content"] == "Is the replacement free?")
+        if question["status"] == "answered":
+            break
+        assert time.monotonic() < deadline, question
+        time.sleep(0.5)
+    assert any(m["role"] == "assistant" and m.get("reply_to") == question["id"] for m in rows)
     back = chat(client, "Thanks! How long do refunds take?", session)
     assert back["state"] == "bot" and back["reply"]
     stored = client.get(f"/api/v1/sessions/{session}/messages").json()["messages"]
