@@ -42,6 +42,8 @@ class LoopResult:
     outcomes: list[ToolOutcome] = field(default_factory=list)
     # Knowledge-base chunks that tools returned (the search tool): cited like retrieved ones.
     found_chunks: list[RetrievedChunk] = field(default_factory=list)
+    # The routed call was refused and `final` is the refusal, written to the customer: the reply as it is.
+    refused: bool = False
 
 
 async def run_tool_loop(
@@ -110,8 +112,7 @@ async def run_tool_loop(
             if not outcome.ok and outcome.for_customer:
                 refusals.append(outcome.result)
         if step_no == 0 and routed is not None and refusals and len(refusals) == len(message.tool_calls):
-            out.final = AIMessage(content="\n\n".join(refusals))
-            yield TurnEvent("token", text=out.final.text)
+            out.final, out.refused = AIMessage(content="\n\n".join(refusals)), True
             return
         if step_no + 1 == max_steps:
             trace.step_limit_reached = True

@@ -336,9 +336,13 @@ class SupportAgent:
                 yield await finish(reply, [], tool_calls)
                 return
             generated = (loop.final.text if loop.final is not None else "").strip()
-            verdict = await asyncio.to_thread(checked.verdict, generated, loop.outcomes)
+            # A refusal of the routed call (the email on the order is missing or does not match) is
+            # the reply as it is: our own words to the customer, with nothing to check, quote or cite.
+            verdict = (
+                None if loop.refused else await asyncio.to_thread(checked.verdict, generated, loop.outcomes)
+            )
             # The Sources under the reply: the excerpts it says or quotes (none for a record or "I don't know").
-            cited = checked.cited(verdict, loop.found_chunks)
+            cited = [] if loop.refused else checked.cited(verdict, loop.found_chunks)
             if verdict is None:  # no checker
                 reply = generated
             else:

@@ -5,6 +5,7 @@ the refund request), over one message and over two."""
 from __future__ import annotations
 
 from functools import partial
+from pathlib import Path
 
 import pytest
 from langchain_core.messages import AIMessage
@@ -14,17 +15,32 @@ from agents.turn import AgentConfig
 from commerce import CommerceService, seed_demo_store
 from grounding import AnswerChecker
 from handoff import ConversationState, HandoffService
+from knowledge.types import RetrievedChunk
 from memory import ConversationStore
 from prompts import PromptLibrary
 from tests.utils.scripted import scripted_backend, tool_call
 from tools import ToolContext, build_tools
-from tools.orders import NEED_EMAIL
+from tools.orders import NEED_EMAIL, NO_MATCH
 
+DEMO = Path(__file__).resolve().parents[2] / "knowledge" / "demo"
 MARIA = "maria.lopez@example.com"
 TRACKING = "1Z999AA10123456784"  # NW-10042's, shipped with UPS
 
 
-def make_agent(store: ConversationStore, checker: AnswerChecker, script: list, routing: str = "rules"):
+class TrackingArticle:
+    """A retriever that finds the order-tracking article, as the demo help center does for "where is my order"."""
+
+    def retrieve(self, query: str, *, k: int | None = None) -> list[RetrievedChunk]:
+        text = (DEMO / "order-tracking.md").read_text()
+        return [RetrievedChunk("order-tracking:0", "order-tracking", "Tracking Your Order", "", text, 0.6)]
+
+    def has_documents(self) -> bool:
+        return True
+
+
+def make_agent(
+    store: ConversationStore, checker: AnswerChecker, script: list, routing: str = "rules", retriever=None
+):
     engine = store.engine
     seed_demo_store(engine)
     commerce, handoff = CommerceService(engine), HandoffService(engine)
@@ -39,6 +55,7 @@ def make_agent(store: ConversationStore, checker: AnswerChecker, script: list, r
         handoff=handoff,
         tool_context=partial(ToolContext.for_session, commerce=commerce, handoff=handoff),
         answer_checker=checker,
+        retriever=retriever,
     )
     return agent, commerce
 
@@ -161,3 +178,18 @@ def test_an_error_about_a_malformed_call_is_never_shown(
     assert "Field required" in result.tool_calls[0]["result"]
     assert "Error" not in result.reply and "Field required" not in result.reply
     assert commerce.tickets() == []
+
+
+def test_someone_elses_order_in_a_verified_conversation_gets_the_refusal_alone(
+    store: ConversationStore, checker: AnswerChecker
+) -> None:
+    # Found trying the chat: the email that verified NW-10042 was tried for another customer's order,
+    # and the refusal came cut up, after a fragment of itself and two article quotes (listed as
+    # sources). The refusal is our own words to the customer: it is the reply as it is.
+    agent, _ = make_agent(store, checker, [answer("Here it is.")], retriever=TrackingArticle())
+    first = say(agent, f"Where is my order NW-10042? I'm {MARIA}")
+    assert TRACKING in first.reply
+    second = say(agent, "Where is my order NW-10027?", first.session_id)
+    assert second.tool_calls[0]["arguments"] == {"order_id": "NW-10027", "email": MARIA}
+    assert second.reply == NO_MATCH
+    assert second.citations == []
