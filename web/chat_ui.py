@@ -88,6 +88,12 @@ def build_chat_ui(services: Services) -> gr.Blocks:
         except UnknownSessionError:
             return []
 
+    def streaming(session_id: str, message_id: int) -> list[StoredMessage]:
+        """The conversation while message `message_id`'s reply streams: without that reply once it is
+        stored (the turn stores it before its last pieces are shown), so the reply keeps being written
+        out; the last redraw shows it as stored, with its sources."""
+        return [m for m in history(session_id) if not (m.is_final_reply and m.reply_to == message_id)]
+
     def restore(state: dict | None) -> tuple[Any, Any, Any, dict]:
         """The open conversation and the past ones, as this browser last left them; and the
         conversation restored, whose waiting messages the page load then answers.
@@ -149,7 +155,7 @@ def build_chat_ui(services: Services) -> gr.Blocks:
             while waiting := [m for m in store.pending(session_id) if m.id not in tried]:
                 message = waiting[0]
                 tried.add(message.id)
-                text, rows, read_at = "", history(session_id), time.monotonic()
+                text, rows, read_at = "", streaming(session_id, message.id), time.monotonic()
                 shown_at = 0.0
                 try:
                     for event in agent.stream(session_id, message.id):
@@ -157,7 +163,7 @@ def build_chat_ui(services: Services) -> gr.Blocks:
                             continue
                         text += event.text
                         if time.monotonic() - read_at > REFRESH_S:
-                            rows, read_at = history(session_id), time.monotonic()
+                            rows, read_at = streaming(session_id, message.id), time.monotonic()
                         # A checked reply can arrive in one burst (a quote from the sources once the
                         # model's sentences failed the check); paced, the customer sees it being written.
                         if (wait := shown_at + FRAME_S - time.monotonic()) > 0:
