@@ -3,6 +3,8 @@ thing), the quote added when the kept sentences miss the answer, and near misses
 
 from __future__ import annotations
 
+import pytest
+
 from grounding.claims import places
 from grounding.ranking import asks_for, is_yes_no
 from tests.utils.grounding import article, check
@@ -145,14 +147,34 @@ def test_kept_numbered_items_are_numbered_again() -> None:
     assert join_units([units[0], units[2], units[3]]) == "Steps:\n\n1. Click Orders.\n2. Pick the order."
 
 
-def test_free_without_the_threshold_is_not_said_beside_the_price(checker) -> None:
-    # Found trying the chat: the customer got "free of charge" and, after it, the quote with CA$14.99.
-    verdict = check(
-        checker,
-        "How much does shipping to Canada cost?",
-        "The shipping to Canada is free of charge.",
-        article("shipping-to-canada"),
-    )
-    assert verdict.sentences[0].reason == "partial", verdict.trace()
-    assert verdict.text is not None and "free of charge" not in verdict.text
-    assert "CA$14.99" in verdict.text
+@pytest.mark.parametrize(
+    ("question", "reply", "document", "reason", "dropped", "quoted"),
+    [
+        # Close enough to "you can change or cancel it yourself" to pass on similarity; the sentence
+        # that answers says the opposite, and the customer must not get both.
+        (
+            "order status says packed, is it too late to cancel it",
+            "You can cancel your order at any time.",
+            "change-or-cancel-order",
+            "negation",
+            "at any time",
+            "can no longer be changed or cancelled",
+        ),
+        # Found trying the chat: "free of charge", and after it the quote with CA$14.99.
+        (
+            "How much does shipping to Canada cost?",
+            "The shipping to Canada is free of charge.",
+            "shipping-to-canada",
+            "partial",
+            "free of charge",
+            "CA$14.99",
+        ),
+    ],
+)
+def test_a_reply_never_stands_beside_the_sentence_that_answers_against_it(
+    checker, question: str, reply: str, document: str, reason: str, dropped: str, quoted: str
+) -> None:
+    verdict = check(checker, question, reply, article(document))
+    assert verdict.sentences[0].reason == reason, verdict.trace()
+    assert verdict.text is not None and dropped not in verdict.text
+    assert quoted in verdict.text
