@@ -87,7 +87,7 @@ async def run_tool_loop(
                 async for text in texts:
                     yield TurnEvent("token", text=text)
             step = holder.value
-            trace.add_step(model_ms=step.model_ms, usage=step.usage, finish_reason=step.finish_reason)
+            _record(trace, step, first=step_no == 0)
             message = step.message
             if not message.tool_calls or last_step:
                 out.final = message
@@ -118,6 +118,17 @@ async def run_tool_loop(
             trace.step_limit_reached = True
 
 
+def _record(trace: TurnTrace, step: ModelStep, *, first: bool) -> None:
+    """The step in the trace. A stream the app stopped has the app's counts: the pieces it received,
+    and for the turn's first call the prompt as the window counted it (later calls add tool results)."""
+    usage = dict(step.usage)
+    if step.counted and first and "prompt_tokens" in trace.window:
+        usage.setdefault("input_tokens", trace.window["prompt_tokens"])
+    trace.add_step(
+        model_ms=step.model_ms, usage=usage, finish_reason=step.finish_reason, counted=step.counted
+    )
+
+
 async def _routed_call(
     backend: ChatBackend, tool: BaseTool, route: Route, messages: list[BaseMessage], trace: TurnTrace
 ) -> AIMessage:
@@ -135,7 +146,7 @@ async def _routed_call(
             async for _ in texts:
                 pass
         step = holder.value
-        trace.add_step(model_ms=step.model_ms, usage=step.usage, finish_reason=step.finish_reason)
+        _record(trace, step, first=True)
         filled = next((c for c in step.message.tool_calls if c["name"] == tool.name), None)
         # What the rule read from the message is more reliable than what a small model copies.
         args = {**(filled["args"] if filled else {}), **route.known_args}

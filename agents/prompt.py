@@ -87,6 +87,8 @@ def build_prompt(
         # The conversation's budget: the context less the system prompt, the excerpts and the answer.
         "budget": budget,
         "excerpt_tokens": excerpt_tokens,
+        # What the prompt comes to by the app's count (the server's own count is the step's).
+        "prompt_tokens": system_tokens + excerpt_tokens + sum(count(m) for m in window),
         "messages_kept": len(window),
         "messages_total": len(history),
         "excerpts_used": len(used),
@@ -123,9 +125,15 @@ def stored_counter(
         if row.token_count > 0
     }
 
+    counted: dict[int, int] = {}  # messages without a stored count, counted once (by object)
+
     def count(message: BaseMessage) -> int:
         known = stored.get(message.id) if message.id is not None else None
-        return known if known is not None else backend.count_message(message)
+        if known is None:
+            known = counted.get(id(message))
+        if known is None:
+            known = counted[id(message)] = backend.count_message(message)
+        return known
 
     return count
 

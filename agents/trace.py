@@ -33,8 +33,14 @@ class TurnTrace:
     context_retry: dict[str, Any] | None = None
     total_ms: float = 0.0
 
-    def add_step(self, *, model_ms: float, usage: dict[str, int], finish_reason: str | None) -> None:
-        self.steps.append({"model_ms": round(model_ms, 1), "finish_reason": finish_reason, **usage})
+    def add_step(
+        self, *, model_ms: float, usage: dict[str, int], finish_reason: str | None, counted: bool = False
+    ) -> None:
+        """`counted`: the tokens are the app's count (the prompt's, the pieces streamed), not the server's."""
+        step: dict[str, Any] = {"model_ms": round(model_ms, 1), "finish_reason": finish_reason, **usage}
+        if counted:
+            step["counted"] = True
+        self.steps.append(step)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

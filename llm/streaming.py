@@ -43,12 +43,15 @@ class Holder(Generic[T]):
 
 @dataclass
 class ModelStep:
-    """A finished model call: the whole message, how long it took, and the tokens the server reported."""
+    """A finished model call: the whole message, how long it took, and its tokens: as the server
+    reported them, or, for a stream the app stopped before the server's count came (`counted`), the
+    pieces it received (one token each as vLLM and llama.cpp stream)."""
 
     message: AIMessage
     model_ms: float
     usage: dict[str, int] = field(default_factory=dict)
     finish_reason: str | None = None
+    counted: bool = False
 
 
 async def stream_step(
@@ -136,6 +139,10 @@ async def stream_step(
         if close is not None:
             await close()
     backend.breaker.succeeded()
+    # A stream stopped here (repetition) ends before the server's usage chunk: count what came.
+    counted = finish_reason == "repetition" and not usage
+    if counted:
+        usage = {"output_tokens": len(tokens)}
     tool_calls = [
         {"name": slot["name"], "args": parse_arguments(slot["args"]), "id": call_id(slot["id"])}
         for slot in calls.values()
@@ -146,5 +153,6 @@ async def stream_step(
             model_ms=(time.perf_counter() - started) * 1000,
             usage=usage,
             finish_reason=finish_reason,
+            counted=counted,
         )
     )

@@ -1,7 +1,8 @@
 """The turn inspector: for one reply of the bot, what the model saw (the FIFO window that was kept,
 what was dropped and the token budget), the retrieved chunks with their scores, each tool call with
 its arguments, result and time, the tokens and timings of each model step, and the prompt version.
-A step's tokens are None where the backend reported none (the inspector says "not reported").
+A step's tokens are None where the backend reported none (the inspector says "not reported"), and
+`counted` where they are the app's count of a stream it stopped (a repetition) before the server's.
 
 It reads the reply's stored trace (agents/trace.py) and the conversation's rows without their traces.
 """
@@ -99,6 +100,8 @@ def inspect_reply(engine: Engine, message_id: int, feedback: FeedbackService | N
             "input_tokens": s.get("input_tokens"),
             "output_tokens": s.get("output_tokens"),
             "finish_reason": s.get("finish_reason"),
+            # The app's own count: the stream was stopped before the server's (llm/streaming.py).
+            "counted": bool(s.get("counted")),
         }
         for i, s in enumerate(trace.get("steps") or [])
     ]

@@ -119,7 +119,7 @@ def inspector_markdown(turn: dict[str, Any]) -> str:
         )
     steps = "\n".join(
         f"- step {s['step']}: {s['model_ms']} ms, {token_counts(s['input_tokens'], s['output_tokens'])} "
-        f"({s['finish_reason']})"
+        f"({s['finish_reason']}{', counted by the app' if s.get('counted') else ''})"
         for s in turn["steps"]
     )
     parts.append("#### Model steps\n" + (steps or "*no model call*"))

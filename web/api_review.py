@@ -43,7 +43,9 @@ class TurnInspection(PublicModel):
     tokens: dict[str, int | None] = Field(
         description="`input` and `output`: the sums over the model steps that reported usage (null: "
         "none did, the backend gave no usage); `unreported`: how many steps reported none (a step's "
-        "`input_tokens` / `output_tokens` are then null)."
+        "`input_tokens` / `output_tokens` are then null). A step with `counted` true has the app's own "
+        "count: the pieces it received of a stream it stopped (a repetition) before the server's count, "
+        "and for the turn's first call the prompt as the window counted it."
     )
     timings_ms: dict[str, float | None]
 

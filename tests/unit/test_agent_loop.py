@@ -186,3 +186,39 @@ def test_bad_messages_are_refused_before_anything_is_stored(
         agent.accept(text, session_id=None, client_id="c")
     assert (error.value.code, error.value.status) == (code, status)
     assert store.sessions_for_client("c") == []
+
+
+def test_a_stream_stopped_for_repeating_itself_keeps_the_apps_token_count() -> None:
+    # The app stops a generation that repeats itself before the server's usage arrives: the step
+    # then carries the pieces it received, marked as the app's count.
+    import asyncio
+
+    from grounding.sentences import is_repeating
+    from llm.streaming import Holder, ModelStep, stream_step
+
+    looping = "Our store ships orders fast. " * 12
+    backend = scripted_backend([AIMessage(content=looping), AIMessage(content="Orders ship in two days.")])
+    steps: list[ModelStep] = []
+
+    async def read(stop_when) -> str:
+        holder: Holder[ModelStep] = Holder()
+        text = "".join(
+            [
+                t
+                async for t in stream_step(
+                    backend, backend.model, [HumanMessage("Hi")], holder, stop_when=stop_when
+                )
+            ]
+        )
+        steps.append(holder.value)
+        return text
+
+    stopped = asyncio.run(read(is_repeating))
+    finished = asyncio.run(read(is_repeating))
+
+    assert steps[0].finish_reason == "repetition" and steps[0].counted
+    assert steps[0].usage == {"output_tokens": len(stopped.split())} and len(stopped.split()) < len(
+        looping.split()
+    )
+    # A stream that ran to its end has only what the server reported (this one reports nothing).
+    assert finished == "Orders ship in two days. " and not steps[1].counted and steps[1].usage == {}

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import pytest
 from langchain_core.messages import HumanMessage, SystemMessage
 
-from agents.prompt import build_prompt
+from agents.prompt import MESSAGE_OVERHEAD_TOKENS, build_prompt
 from knowledge.types import RetrievedChunk
 from memory.store import StoredMessage
 from memory.window import ContextOverflowError
@@ -61,6 +61,11 @@ def test_the_excerpts_go_with_the_newest_message_and_the_system_prompt_stays_the
     assert without.messages[-1].content.endswith("No help-center article matches this query.\n\nAnd refunds?")
     assert with_excerpts.trace["excerpt_tokens"] > without.trace["excerpt_tokens"] > 0
     assert with_excerpts.trace["kept_ids"] == [1, 2, 3]
+    # The prompt's size by the app's count: the system prompt, the excerpts, each kept row as stored
+    # (a customer's row with the per-message overhead its stored count leaves out).
+    stored = sum(r.token_count for r in conversation) + 2 * MESSAGE_OVERHEAD_TOKENS
+    trace = with_excerpts.trace
+    assert trace["prompt_tokens"] == trace["system_tokens"] + trace["excerpt_tokens"] + stored
 
 
 def test_each_turns_prompt_starts_with_the_previous_one_minus_its_excerpts() -> None:
