@@ -252,12 +252,14 @@ class KnowledgeBase:
         """Ranked chunks with their cosine similarity as `score` (no threshold)."""
         k = k or self.k
         mode = mode or self.mode
-        if not query.strip() or self._collection.count() == 0:
+        # No count() first: against a Chroma server that is a request per search; an empty store
+        # answers the query with nothing.
+        if not query.strip():
             return []
         if mode == "bm25":
             return self._bm25_search(query, k)
         dense = self._dense_search(query, k if mode == "dense" else max(k * 4, 20))
-        if mode == "dense":
+        if mode == "dense" or not dense:
             return dense
         return self._fuse(query, dense, k)
 
@@ -321,6 +323,8 @@ class KnowledgeBase:
 
     def _bm25_search(self, query: str, k: int) -> list[RetrievedChunk]:
         if self._bm25 is None:
+            if self.chunk_count() == 0:  # once per index build, not per search
+                return []
             self._bm25 = self._bm25_index()
         index, ids, records = self._bm25
         scores = index.get_scores(_tokens(query))

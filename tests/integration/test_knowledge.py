@@ -77,6 +77,16 @@ def test_ingest_search_and_cite(kb: KnowledgeBase) -> None:
     store_is_consistent(kb)
 
 
+def test_an_empty_knowledge_base_finds_nothing_in_every_mode_then_finds_what_is_added(
+    kb: KnowledgeBase,
+) -> None:
+    for mode in ("dense", "bm25", "hybrid"):
+        assert kb.search("how much does gift wrap cost?", mode=mode) == []
+    kb.ingest("gift-wrapping.md", ARTICLE.encode())
+    for mode in ("dense", "bm25", "hybrid"):
+        assert kb.search("how much does gift wrap cost?", k=1, mode=mode)[0].document == "gift-wrapping"
+
+
 def test_the_same_document_again_changes_nothing(kb: KnowledgeBase) -> None:
     first = kb.ingest("gift-wrapping.md", ARTICLE.encode())
     before = kb._collection.get(include=["documents"])
