@@ -1,4 +1,5 @@
-"""What an OpenAI-compatible backend can do, asked at start and on `/healthz`: the model it serves,
+"""What an OpenAI-compatible backend can do, asked at start and again while the app serves (every
+`max_age_s`, and on `/healthz`): the model it serves,
 its context length (vLLM's `max_model_len` in `/v1/models`) and whether tool calling works.
 
 Tool calling is asked twice, both tiny: a request naming a tool in `tool_choice` (vLLM serves it on
@@ -10,6 +11,7 @@ and the agent then names its tools itself (routing rules) instead of sending "au
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
 import time
@@ -172,6 +174,19 @@ class BackendMonitor:
             if latest is None or time.time() - latest.checked_at > self.max_age_s:
                 latest = self.refresh()
             return latest
+
+
+async def keep_fresh(monitor: BackendMonitor, *, tick_s: float = 1.0) -> None:
+    """Probes again whenever the last probe is older than the monitor's `max_age_s`, whether or not
+    anything asks `/healthz`: a server that comes up after the app (or comes back, or restarts
+    without its tool flags) is noticed and logged, and the window and tool routing follow it.
+    Runs until cancelled; the probe's blocking HTTP calls run in a worker thread."""
+    while True:
+        await asyncio.sleep(tick_s)
+        try:
+            await asyncio.to_thread(monitor.current)
+        except Exception:  # a probe that fails unexpectedly must not end the watch
+            log.exception("Model backend probe failed")
 
 
 def _summary(probe: BackendProbe) -> tuple[Any, ...]:

@@ -3,6 +3,7 @@ at /, wrapped in the HTTP-surface middleware (body cap, admin gate, CORS, error 
 
 from __future__ import annotations
 
+import asyncio
 import os
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
@@ -14,6 +15,7 @@ from fastapi.responses import RedirectResponse
 from fastapi_offline import FastAPIOffline
 from starlette.middleware.cors import CORSMiddleware
 
+from llm.probe import keep_fresh
 from web.admin_auth import AdminGate
 from web.admin_sessions import ConsoleSessions
 from web.admin_ui import build_admin_ui
@@ -57,8 +59,9 @@ def _body_limits(upload_limit: int) -> list[tuple[str, int]]:
 
 
 def _lifespan(services: Services, concurrency: int) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
-    """Sizes the worker threads for `concurrency` turns, runs the outbox's delivery worker while the app
-    serves, and finishes webhook turns a crash cut short."""
+    """Sizes the worker threads for `concurrency` turns, runs the outbox's delivery worker and the
+    backend probe's watch (llm/probe.py) while the app serves, and finishes webhook turns a crash cut
+    short."""
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -68,9 +71,12 @@ def _lifespan(services: Services, concurrency: int) -> Callable[[FastAPI], Abstr
         if services.integrations is not None:
             services.integrations.outbox.start()
             services.integrations.webhooks.resume()
+        watch = asyncio.create_task(keep_fresh(services.backend)) if services.backend is not None else None
         try:
             yield
         finally:
+            if watch is not None:
+                watch.cancel()
             if outbox is not None:
                 outbox.stop()
 

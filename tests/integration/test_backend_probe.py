@@ -4,6 +4,7 @@ loopback (bench/openai_standin.py): what /healthz and the log say, and what a cu
 from __future__ import annotations
 
 import logging
+import time
 from pathlib import Path
 
 from tests.utils.server import free_port
@@ -95,3 +96,21 @@ def test_a_local_tokenizer_counts_without_asking_the_server() -> None:
     expected = len(tokenizer.encode(text, add_special_tokens=False).ids)
     # No server listens there: an HTTP count would fall back to the estimate (len // 3 + 1 = 21).
     assert build_chat_backend(settings).count_text(text) == expected != len(text) // 3 + 1
+
+
+def test_a_backend_that_comes_up_after_the_app_is_noticed_without_a_health_check(
+    make_client, tmp_path: Path, caplog
+) -> None:
+    port = free_port()
+    client = openai_client(make_client, f"http://127.0.0.1:{port}/v1")
+    services = client.app.state.services
+    services.backend.max_age_s = 0.5
+    assert not services.backend.current().reachable
+    with client, caplog.at_level(logging.INFO, logger="llm.probe"):  # the app serves: its watch runs
+        with running_standin(tmp_path, *FAST, "--max-model-len", "3000", port=port):
+            deadline = time.monotonic() + 15
+            while "Model backend serves standin" not in caplog.text and time.monotonic() < deadline:
+                time.sleep(0.2)
+    assert "Model backend serves standin (max_model_len 3000" in caplog.text
+    # The conversation window followed the server's context without anyone asking /healthz.
+    assert services.agent.config.context_tokens == 3000

@@ -10,9 +10,10 @@ from tests.utils.server import PYTHON, ROOT, free_port, running
 
 
 @contextmanager
-def running_standin(log_dir: Path, *options: str) -> Iterator[str]:
-    """The stand-in on a free loopback port with `options` (see its --help); yields its /v1 URL."""
-    port = free_port()
+def running_standin(log_dir: Path, *options: str, port: int | None = None) -> Iterator[str]:
+    """The stand-in on loopback (a free port unless `port`) with `options` (see its --help); yields
+    its /v1 URL."""
+    port = port or free_port()
     args = [PYTHON, str(ROOT / "bench" / "openai_standin.py"), "--port", str(port), *options]
     with running(
         args, ready_url=f"http://127.0.0.1:{port}/v1/models", log=log_dir / f"standin-{port}.log", timeout=30
