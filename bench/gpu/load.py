@@ -120,7 +120,9 @@ class RawShapes:
 
     def learn(self, by_question: dict[int, list[dict]]) -> None:
         for i, traces in by_question.items():
-            steps = [s for t in traces for s in t.get("steps", [])[:1]]
+            # Turns without a reported model call (none made, or no usage) say nothing of the size.
+            traces = [t for t in traces if t.get("steps") and t["steps"][0].get("input_tokens")]
+            steps = [t["steps"][0] for t in traces]
             outs = [sum(s.get("output_tokens", 0) for s in t.get("steps", [])) for t in traces]
             if steps:
                 prompt = int(statistics.median(s.get("input_tokens", 0) for s in steps))
@@ -315,6 +317,10 @@ async def main() -> int:
                     )  # fmt: skip
                     sessions = row.pop("sessions")
                     traced = read_traces(args.db, list(sessions))
+                    by_q: dict[int, list[dict]] = {}
+                    for sid, t in traced.items():
+                        by_q.setdefault(sessions[sid], []).append(t)
+                    shapes.learn(by_q)
                     if traced:
                         report["traces"][str(conc)] = summary = trace_summary(list(traced.values()))
                         print(f"  traces conc={conc}: {json.dumps(summary)}", flush=True)
