@@ -34,6 +34,7 @@ def build_services(settings: Settings, *, embedder=None):  # noqa: ANN001, ANN20
     log.info("Applying database migrations…")
     migrate(engine)
     from grounding import AnswerChecker
+    from grounding.stored_vectors import StoredVectors
     from knowledge import build_knowledge_base
     from knowledge.batching import EmbeddingBatcher
     from knowledge.embeddings import build_embedder
@@ -80,6 +81,8 @@ def build_services(settings: Settings, *, embedder=None):  # noqa: ANN001, ANN20
         answer_checker=AnswerChecker(
             batcher.embed_texts,
             mode=settings.answer_mode,
+            # Article sentences are embedded once for every process and restart, not per process.
+            stored=StoredVectors(engine, model=settings.embedding_model),
             # The company's own name may appear in a reply without being in the sources.
             known_names=[n for n in (settings.company_name, settings.assistant_name) if n],
         ),

@@ -33,6 +33,7 @@ from grounding.sentences import (
     split_reply,
     without_dangling_lead_ins,
 )
+from grounding.stored_vectors import StoredVectors
 from grounding.streaming import CheckedReply
 from grounding.vectors import SourceVectors
 from grounding.verdict import AnswerMode, Embed, SentenceVerdict, Source, Verdict, failed_verdict
@@ -80,8 +81,8 @@ class AnswerChecker:
     verdict has no text.
 
     `check` judges a whole reply; `start` returns a `CheckedReply` that judges it sentence by
-    sentence while it streams. Source sentences' vectors are cached (`cache_size` of them, in
-    grounding/vectors.py), so a check usually embeds only the question and the reply's sentences.
+    sentence while it streams. Source sentences' vectors are cached (`cache_size`; `stored`: in the
+    database, for every process), so a check usually embeds only the question and the reply's sentences.
     """
 
     def __init__(
@@ -96,6 +97,7 @@ class AnswerChecker:
         max_quotes: int = 3,
         known_names: Iterable[str] = (),
         cache_size: int = 4096,
+        stored: StoredVectors | None = None,
     ) -> None:
         if mode not in ("checked", "generative", "extractive"):
             raise ValueError(f"unknown answer mode {mode!r}")
@@ -106,7 +108,7 @@ class AnswerChecker:
         self.name_margin = name_margin
         self.max_quotes = max_quotes
         self.known_names = vocabulary(" ".join(known_names))
-        self.sources = SourceVectors(embed, cache_size=cache_size)
+        self.sources = SourceVectors(embed, cache_size=cache_size, stored=stored)
 
     # -- the check --------------------------------------------------------------------------------
 

@@ -1,11 +1,12 @@
 """The answer check's embeddings: source sentences split and embedded once (LRU caches shared by the
-threads that run checks), and each check's own texts embedded in the same model call."""
+threads that run checks, and with `stored`, the database's vectors shared by every process), and each
+check's own texts embedded in the same model call."""
 
 from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -14,12 +15,16 @@ from grounding.facts import tokens
 from grounding.sentences import Unit, split_markdown
 from grounding.verdict import Embed, Source
 
+if TYPE_CHECKING:
+    from grounding.stored_vectors import StoredVectors
+
 
 class SourceVectors:
     """Splits sources into sentences and embeds them, remembering both (`cache_size` entries each)."""
 
-    def __init__(self, embed: Embed, *, cache_size: int = 4096) -> None:
+    def __init__(self, embed: Embed, *, cache_size: int = 4096, stored: StoredVectors | None = None) -> None:
         self.embed = embed
+        self.stored = stored
         self._size = cache_size
         self._vectors: OrderedDict[str, np.ndarray] = OrderedDict()
         self._splits: OrderedDict[str, list[Unit]] = OrderedDict()
@@ -45,9 +50,14 @@ class SourceVectors:
         with self._lock:
             known = {k: self._vectors[k] for k in keys if k in self._vectors}
         missing = list(dict.fromkeys(k for k in keys if k not in known))
-        batch = missing + texts
+        loaded = self.stored.load(missing) if self.stored is not None and missing else {}
+        known.update(loaded)
+        new = [k for k in missing if k not in loaded]
+        batch = new + texts
         vectors = _normalise(np.asarray(self.embed(batch), dtype=np.float32)) if batch else _empty()
-        known.update(zip(missing, vectors[: len(missing)], strict=True))
+        known.update(zip(new, vectors[: len(new)], strict=True))
+        if self.stored is not None and new:
+            self.stored.save({k: known[k] for k in new})
         with self._lock:
             for key in missing:
                 self._remember(self._vectors, key, known[key])
@@ -55,7 +65,7 @@ class SourceVectors:
                 if key in self._vectors:
                     self._vectors.move_to_end(key)
         matrix = np.stack([known[k] for k in keys]) if keys else _empty()
-        return vectors[len(missing) :], matrix
+        return vectors[len(new) :], matrix
 
     def _remember(self, cache: OrderedDict[str, Any], key: str, value: Any) -> None:
         cache[key] = value

@@ -1,12 +1,13 @@
 """SQLAlchemy 2 table models: chat sessions (with their handoff state), their messages, the handoff
-transitions, and the knowledge-base document list. The store's tables live in `commerce_models.py`."""
+transitions, the knowledge-base document list, and the answer check's
+sentence vectors. The store's tables live in `commerce_models.py`."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, DateTime, ForeignKey, Index, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
@@ -104,3 +105,14 @@ class Document(Base):
     size_bytes: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class SentenceVector(Base):
+    """The answer check's embedding of one source sentence (in its context), computed once and shared
+    by every app process and restart (grounding/stored_vectors.py)."""
+
+    __tablename__ = "sentence_vectors"
+
+    # sha256 of the embedding model's name and the text: another model gets other rows.
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    vector: Mapped[bytes] = mapped_column(LargeBinary)  # float32, unit length
