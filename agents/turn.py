@@ -38,7 +38,7 @@ from agents.told import told_reply
 from agents.trace import TurnTrace
 from agents.validation import clean_message
 from grounding import AnswerChecker, is_repeating
-from handoff import ConversationState, HandoffService
+from handoff import PERSON_STATES, ConversationState, HandoffService
 from knowledge.types import Retriever
 from llm.factory import BackendUnavailableError, ChatBackend
 from memory.store import ConversationStore, StoredMessage, UnknownSessionError
@@ -49,7 +49,6 @@ from prompts.source import PromptSource
 __all__ = ["AgentConfig", "SupportAgent", "TurnEvent", "TurnResult"]
 
 # States in which a person, not the bot, answers the customer.
-PERSON_STATES = (ConversationState.QUEUED, ConversationState.HUMAN)
 
 
 @dataclass

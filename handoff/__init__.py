@@ -3,6 +3,7 @@ service that stores every move and lets exactly one person take a queued convers
 
 from handoff.machine import (
     ALLOWED_TRANSITIONS,
+    PERSON_STATES,
     AlreadyTakenError,
     ConversationState,
     HandoffConflictError,
@@ -18,6 +19,7 @@ __all__ = [
     "ConversationState",
     "ConversationStatus",
     "HandoffConflictError",
+    "PERSON_STATES",
     "HandoffService",
     "InvalidTransitionError",
     "Transition",

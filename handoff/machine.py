@@ -13,6 +13,9 @@ class ConversationState(StrEnum):
     CLOSED = "closed"  # finished; nothing moves it again
 
 
+# The states in which a person, not the agent, answers the customer.
+PERSON_STATES = frozenset({ConversationState.QUEUED, ConversationState.HUMAN})
+
 ALLOWED_TRANSITIONS: dict[ConversationState, frozenset[ConversationState]] = {
     ConversationState.BOT: frozenset({ConversationState.QUEUED}),
     ConversationState.QUEUED: frozenset(

@@ -22,6 +22,7 @@ from sqlalchemy import Connection, CursorResult, Engine, event, insert, or_, sel
 from sqlalchemy.orm import Mapper, sessionmaker
 from tenacity import RetryCallState, wait_exponential_jitter
 
+from handoff import PERSON_STATES
 from integrations.callback_urls import CallbackUrlError, pin_callback_url
 from integrations.channels import ChannelRegistry
 from integrations.signing import SIGNATURE_HEADER, sign
@@ -30,7 +31,6 @@ from storage.models import ChatSession, Message, as_utc
 
 log = logging.getLogger(__name__)
 USER_AGENT = "Frontdesk-Webhooks/1"
-PERSON_STATES = ("queued", "human")
 
 
 def new_event_id() -> str:

@@ -21,8 +21,8 @@ from typing import Any
 
 import gradio as gr
 
-from agents.turn import PERSON_STATES
 from agents.validation import InvalidMessageError
+from handoff import PERSON_STATES
 from llm.factory import BackendUnavailableError
 from memory.store import StoredMessage, UnknownSessionError
 from memory.turnlock import TurnBusyError
