@@ -34,9 +34,10 @@ def chat_placeholder(settings: Settings) -> str:
 def format_sources(citations: list[dict[str, Any]] | None) -> str:
     if not citations:
         return ""
+    # One entry per article, by its title: the chunk ids are the knowledge base's, not the customer's.
     seen: dict[str, str] = {}
     for c in citations:
-        seen.setdefault(c["document"], f"{c['title']} (`{c['chunk_id']}`)")
+        seen.setdefault(c["document"], c["title"])
     return "\n\n**Sources:** " + "; ".join(seen.values())
 
 

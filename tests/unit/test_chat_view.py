@@ -37,7 +37,7 @@ def test_each_reply_is_shown_under_the_message_it_answers() -> None:
     ]
     assert to_chat_messages(history) == [
         {"role": "user", "content": "Alaska?"},
-        {"role": "assistant", "content": "Yes, Alaska.\n\n**Sources:** Shipping (`ship:0`)"},
+        {"role": "assistant", "content": "Yes, Alaska.\n\n**Sources:** Shipping"},
         {"role": "user", "content": "Hawaii?"},
         {"role": "assistant", "content": "Yes, Hawaii."},
     ]
