@@ -24,6 +24,11 @@ TICKET_COLUMNS = ["number", "subject", "status", "created"]
 # The tab lists this many conversations; the Conversations tab and the REST route page through all.
 INBOX_ROWS = 100
 FAILURES = (ApiError, HandoffConflictError, UnknownSessionError, CommerceError)
+NAME_FIRST = "Type your name in “Your name” first: it says who holds the conversation and who replied."
+
+
+class NameMissing(Exception):
+    """A move or reply with no name in the inbox's name box."""
 
 
 def transcript(history: list[StoredMessage]) -> str:
@@ -84,49 +89,53 @@ def build_inbox_tab(services: Services, ui: gr.Blocks) -> None:
         head += f" · {status.reason}" if status.reason else ""
         return transcript(store.messages(session_id)), head
 
-    def who(name: str, request: gr.Request) -> str:
-        return name.strip() or (request.username or "admin")
+    def who(name: str) -> str:
+        # Everyone signs in as "admin": only the name says which person holds a conversation, so a
+        # move without one is refused rather than recorded as "admin" (whom nobody else can replace).
+        if not name.strip():
+            raise NameMissing(NAME_FIRST)
+        return name.strip()
 
-    def take(session_id: str | None, name: str, request: gr.Request) -> tuple[str, str]:
-        return act("take", session_id, name, request)
+    def take(session_id: str | None, name: str) -> tuple[str, str]:
+        return act("take", session_id, name)
 
-    def release(session_id: str | None, name: str, request: gr.Request) -> tuple[str, str]:
-        return act("release", session_id, name, request)
+    def release(session_id: str | None, name: str) -> tuple[str, str]:
+        return act("release", session_id, name)
 
-    def close(session_id: str | None, name: str, request: gr.Request) -> tuple[str, str]:
-        return act("close", session_id, name, request)
+    def close(session_id: str | None, name: str) -> tuple[str, str]:
+        return act("close", session_id, name)
 
-    def approve(number: str, name: str, request: gr.Request) -> list[list[Any]]:
-        return decide(number, True, name, request)
+    def approve(number: str, name: str) -> list[list[Any]]:
+        return decide(number, True, name)
 
-    def reject(number: str, name: str, request: gr.Request) -> list[list[Any]]:
-        return decide(number, False, name, request)
+    def reject(number: str, name: str) -> list[list[Any]]:
+        return decide(number, False, name)
 
-    def act(action: Move, session_id: str | None, name: str, request: gr.Request) -> tuple[str, str]:
+    def act(action: Move, session_id: str | None, name: str) -> tuple[str, str]:
         if not session_id:
             gr.Warning("Choose a conversation first.")
             return opened(session_id)
         try:
-            move(services, session_id, action, by=who(name, request))
-        except FAILURES as exc:
+            move(services, session_id, action, by=who(name))
+        except (*FAILURES, NameMissing) as exc:
             gr.Warning(str(exc))
         return opened(session_id)
 
-    def reply(session_id: str | None, text: str, name: str, request: gr.Request) -> tuple[str, str, str]:
+    def reply(session_id: str | None, text: str, name: str) -> tuple[str, str, str]:
         if not session_id or not text.strip():
             gr.Warning("Choose a conversation and write a reply.")
             return text, *opened(session_id)
         try:
-            post_human_reply(services, session_id, text=text, agent=who(name, request))
-        except FAILURES as exc:
+            post_human_reply(services, session_id, text=text, agent=who(name))
+        except (*FAILURES, NameMissing) as exc:
             gr.Warning(getattr(exc, "message", str(exc)))
             return text, *opened(session_id)
         return "", *opened(session_id)
 
-    def decide(number: str, approve: bool, name: str, request: gr.Request) -> list[list[Any]]:
+    def decide(number: str, approve: bool, name: str) -> list[list[Any]]:
         try:
-            commerce.decide_refund(number=number.strip(), approve=approve, by=who(name, request))
-        except FAILURES as exc:
+            commerce.decide_refund(number=number.strip(), approve=approve, by=who(name))
+        except (*FAILURES, NameMissing) as exc:
             gr.Warning(str(exc))
         return refund_rows()
 

@@ -27,6 +27,10 @@ def test_a_person_takes_over_replies_and_hands_back(browser, app_url: str) -> No
         admin.locator("#inbox-chosen input").click()
         admin.get_by_role("option").first.click()
         expect(admin.locator("#inbox-transcript")).to_contain_text("I want to talk to a human agent please.")
+        # Taking it without a name is refused: the name is what tells the people at the desk apart.
+        admin.locator("#inbox-take").click()
+        expect(admin.get_by_text("Type your name").first).to_be_visible()
+        expect(admin.locator("#inbox-state")).to_contain_text("queued")
         admin.locator("#inbox-agent textarea").fill("Ana")
         admin.locator("#inbox-take").click()
         expect(admin.locator("#inbox-state")).to_contain_text("held by Ana")
