@@ -169,7 +169,7 @@ def build_conversations_tab(services: Services, ui: gr.Blocks) -> None:
         return (
             rows,
             gr.Dropdown(choices=choices, value=None),
-            f"{found.total} conversations · page {found.page} of {pages}",
+            f"{found.total} conversation{'' if found.total == 1 else 's'} · page {found.page} of {pages}",
         )
 
     def opened(session_id: str | None) -> tuple[str, gr.Dropdown]:

@@ -17,7 +17,22 @@ from web.admin_integrations import build_integrations_tab
 from web.admin_prompts import build_prompts_tab
 from web.services import Services
 
-COLUMNS = ["id", "title", "filename", "chunks", "size_bytes", "updated_at"]
+# The documents table: each field of `KnowledgeBase.documents()` and its column header, title first.
+COLUMNS = {
+    "title": "Title",
+    "id": "Id",
+    "filename": "File",
+    "chunks": "Chunks",
+    "size_bytes": "Size (bytes)",
+    "updated_at": "Updated",
+}
+
+
+def _shown(value: Any) -> Any:
+    """A time to the minute (the stored ISO form is too wide for the table); anything else as it is."""
+    if isinstance(value, str) and len(value) > 16 and value[4:5] == "-" and value[10:11] == "T":
+        return value[:16].replace("T", " ") + " UTC"
+    return value
 
 
 def build_admin_ui(services: Services) -> gr.Blocks:
@@ -26,7 +41,7 @@ def build_admin_ui(services: Services) -> gr.Blocks:
     def table() -> list[list[Any]]:
         if kb is None:
             return []
-        return [[d[c] for c in COLUMNS] for d in kb.documents()]
+        return [[_shown(d[c]) for c in COLUMNS] for d in kb.documents()]
 
     def doc_choices() -> gr.Dropdown:
         return gr.Dropdown(
@@ -81,7 +96,9 @@ def build_admin_ui(services: Services) -> gr.Blocks:
             )
             upload_button = gr.Button("Upload and index", variant="primary", elem_id="kb-upload-button")
             status = gr.Textbox(label="Result", lines=3, interactive=False, elem_id="kb-status")
-            documents = gr.Dataframe(headers=COLUMNS, value=table, interactive=False, elem_id="kb-documents")
+            documents = gr.Dataframe(
+                headers=list(COLUMNS.values()), value=table, interactive=False, elem_id="kb-documents"
+            )
             with gr.Row():
                 chosen = gr.Dropdown(label="Document", choices=[], elem_id="kb-chosen")
                 delete_button = gr.Button("Delete", variant="stop")
