@@ -50,7 +50,14 @@ def _validation_message(exc: RequestValidationError) -> str:
     parts = []
     for err in exc.errors():
         where = ".".join(str(p) for p in err.get("loc", ()) if p != "body")
-        parts.append(f"{where or 'body'}: {err.get('msg')}")
+        if err.get("type") == "json_invalid":
+            # pydantic's "12: JSON decode error" names only the character position.
+            detail = (err.get("ctx") or {}).get("error") or "not valid JSON"
+            parts.append(f"the body is not valid JSON ({detail}, at character {where or 0})")
+        elif not where and err.get("type") in ("model_attributes_type", "dict_type"):
+            parts.append("the body must be a JSON object, sent with Content-Type: application/json")
+        else:
+            parts.append(f"{where or 'body'}: {err.get('msg')}")
     return "; ".join(parts) or "invalid request"
 
 

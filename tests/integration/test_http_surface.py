@@ -146,6 +146,18 @@ def test_a_non_utf8_json_body_is_a_422(client: TestClient) -> None:
     assert_error(response, 422)
 
 
+def test_a_body_that_is_not_json_gets_an_error_that_says_what_to_send(client: TestClient) -> None:
+    broken = client.post(
+        "/api/v1/chat", content=b'{"message": "hi",}', headers={"content-type": "application/json"}
+    )
+    assert "the body is not valid JSON" in assert_error(broken, 422, "invalid_request")["message"]
+    as_text = client.post("/api/v1/chat", content=b"hi there", headers={"content-type": "text/plain"})
+    as_form = client.post("/api/v1/chat", data={"message": "hi there"})
+    for response in (as_text, as_form):
+        error = assert_error(response, 422, "invalid_request")
+        assert "Content-Type: application/json" in error["message"], error
+
+
 # -- 12: security headers and CORS -------------------------------------------------------------------
 
 
