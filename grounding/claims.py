@@ -107,17 +107,25 @@ def places(question: str) -> list[str]:
     return out
 
 
+# "Thanks Dana!", "hi Sam,": the name after a greeting or thanks is the person addressed, not the subject.
+_ADDRESSED = re.compile(
+    r"\b(?:thanks|thank you|thx|hi|hello|hey|dear|cheers)[,!.]?\s+([A-Z][a-z'-]+)", re.IGNORECASE
+)
+
+
 def missing_terms(question: str, known: frozenset[str]) -> list[str]:
     """Names in the question that no source contains ("Berlin"): a quote must cover them.
 
     Only capitalised words and places ("in chicago", "ship to australia") count: another lower-case
     word missing from the sources is as often a synonym ("coupon" for "promo code") as a name, and the
-    answer threshold judges those. `known` is the sources' vocabulary and the company's names.
+    answer threshold judges those. A name the customer greets or thanks (a person of the support team)
+    is not. `known` is the sources' vocabulary and the company's names.
     """
+    addressed = {m.group(1).lower() for m in _ADDRESSED.finditer(question) if m.group(1)[0].isupper()}
     out = []
     for name in names(question):
         word = name.lower()
-        if word in STOPWORDS or len(word) <= 2 or name_supported(name, known):
+        if word in STOPWORDS or len(word) <= 2 or word in addressed or name_supported(name, known):
             continue
         out.append(word)
     # A place is a name however it is written: "do you have a store in chicago".

@@ -392,3 +392,15 @@ def test_a_greeting_naming_any_company_is_small_talk_but_a_policy_after_welcome_
     known = frozenset({"acme", "outdoors"})
     assert kind("Welcome to Acme Outdoors!", known) == "small_talk"
     assert kind("You're welcome to return any item within 30 days.", known) == "claim"
+
+
+def test_a_person_the_customer_thanks_by_name_is_not_a_name_the_articles_must_cover(checker) -> None:
+    # After a hand-back the customer thanks the person by name and asks on: the articles do not name
+    # "Dana", which must not make the check answer "I don't know" when the article answers.
+    changes = article("change-or-cancel-order")
+    unsupported = "Sure, just email us the new address and we will take care of it today."
+    thanked = check(checker, "Thanks Dana! Can I change the shipping address?", unsupported, changes)
+    assert thanked.text is not None and "changed free of charge before the order is packed" in thanked.text
+    # A name asked about still counts: no article covers Dana Point.
+    asked = check(checker, "Can I change the shipping address to Dana Point?", unsupported, changes)
+    assert asked.text is None
