@@ -71,7 +71,9 @@ def choose_quote(
         j = int(j)
         if j not in chosen and float(whole[j]) >= float(whole[best]) - 0.08:
             chosen.append(j)
-    chosen_units = with_list_items([eligible[j] for j in chosen[: checker.max_quotes]], source_units)
+    chosen_units = with_antecedents(
+        with_list_items([eligible[j] for j in chosen[: checker.max_quotes]], source_units), source_units
+    )
     if missing_terms:
         # A word of the question that no source contains ("berlin") must at least be close in
         # meaning to what is quoted ("toronto" to "Canada"), or the quote answers another question.
@@ -138,6 +140,37 @@ def with_list_items(chosen: list[int], source_units: list[SourceUnit], most: int
                 break
             if k not in out and k not in chosen:
                 out.append(k)
+    return out
+
+
+# A sentence that leans on the one before it: "These take 5–10 business days" (oversized items), "If you
+# don't, most items can be returned" (love what you bought). Quoted alone it says something else.
+_LEANS_BACK = re.compile(
+    r"^(these|those|they|it|its|their|them|otherwise|however|also|if (you|it|they) (don't|do not|can't)"
+    r"|if not|in that case|this (one|way)|that way)\b",
+    re.IGNORECASE,
+)
+
+
+def with_antecedents(chosen: list[int], source_units: list[SourceUnit]) -> list[int]:
+    """`chosen` with the sentence right before each one that leans on it (same paragraph)."""
+    out: list[int] = []
+    for j in chosen:
+        unit, k = source_units[j], j - 1
+        before = source_units[k] if k >= 0 else None
+        if (
+            before is not None
+            and k not in chosen
+            and k not in out
+            and _LEANS_BACK.match(unit.unit.text)
+            and before.source == unit.source
+            and before.position == unit.position - 1
+            and before.unit.block == unit.unit.block
+            and not unit.unit.prefix
+            and quotable(before.unit)
+        ):
+            out.append(k)
+        out.append(j)
     return out
 
 

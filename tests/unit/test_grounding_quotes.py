@@ -12,7 +12,7 @@ from collections.abc import AsyncGenerator
 from agents.checking import CheckedAnswer
 from agents.events import TurnEvent
 from grounding import Source
-from tests.utils.grounding import check
+from tests.utils.grounding import article, check
 
 DELIVERY = Source(
     title="Delivery Times",
@@ -67,3 +67,19 @@ def test_a_tool_result_is_quoted_whole_and_named_for_the_customer(checker) -> No
     assert "*Your order* says" in verdict.text, verdict.text
     assert "UPS, tracking number 1Z999AA1" in verdict.text, verdict.text  # the record quoted whole
     assert "lookup_order" not in verdict.text
+
+
+def test_a_quoted_sentence_that_leans_on_the_one_before_comes_with_it(checker) -> None:
+    # "These take 5–10 business days" is about oversized items: quoted alone, it contradicts the
+    # standard 3–7 days it follows in the reply. "If you don't, …" needs what it answers.
+    unsupported = "Everything arrives the next morning by drone."
+    freight = check(
+        checker, "How long do furniture and rugs take to arrive?", unsupported, article("shipping-times")
+    )
+    assert freight.text is not None
+    assert (
+        "Furniture-sized items such as shelving units"
+        in freight.text.split("These take 5–10 business days")[0]
+    )
+    returns = check(checker, "What is your return policy?", unsupported, article("returns-policy"))
+    assert returns.text is not None and "We want you to love what you bought. If you don't" in returns.text
