@@ -37,7 +37,7 @@ def build_services(settings: Settings, *, embedder=None):  # noqa: ANN001, ANN20
     from grounding.stored_vectors import StoredVectors
     from knowledge import build_knowledge_base
     from knowledge.batching import EmbeddingBatcher
-    from knowledge.embeddings import build_embedder
+    from knowledge.embeddings import LocalEmbedder, build_embedder
     from knowledge.seeding import seed_demo_data
 
     embedder = embedder or build_embedder(settings)
@@ -83,6 +83,8 @@ def build_services(settings: Settings, *, embedder=None):  # noqa: ANN001, ANN20
             mode=settings.answer_mode,
             # Article sentences are embedded once for every process and restart, not per process.
             stored=StoredVectors(engine, model=settings.embedding_model),
+            # A rare lower-case word no source has ("afterpay") is a name written small.
+            common_words=embedder.whole_words() if isinstance(embedder, LocalEmbedder) else None,
             # The company's own name may appear in a reply without being in the sources.
             known_names=[n for n in (settings.company_name, settings.assistant_name) if n],
         ),

@@ -200,6 +200,7 @@ def main() -> None:
     if args.shuffle is not None:
         random.Random(args.shuffle).shuffle(questions)
     embedder = LocalEmbedder()
+    words = embedder.whole_words()
     rows: dict[str, list[dict]] = {m: [] for m in modes}
     with tempfile.TemporaryDirectory(prefix="frontdesk-bench-") as tmp:
         overrides = {"data_dir": Path(tmp) / "data", "admin_password": "bench-admin", "demo_data": True}
@@ -220,7 +221,9 @@ def main() -> None:
 
         def checkers() -> dict:
             return {
-                m: AnswerChecker(embedder.embed_documents, mode=m, known_names=["Northwind Goods"])
+                m: AnswerChecker(
+                    embedder.embed_documents, mode=m, known_names=["Northwind Goods"], common_words=words
+                )
                 for m in modes
             }
 
@@ -299,12 +302,15 @@ def replay(args: argparse.Namespace) -> None:
     records = load_questions(args.replay)[:: args.every]
     print(f"# answer benchmark, replaying {args.replay} ({len(records)} turns) — {machine()}\n")
     embedder = LocalEmbedder()
+    words = embedder.whole_words()
     rendered = PromptLibrary().render(
         "no_answer", company=DEMO_COMPANY_NAME, assistant_name=None, topics=list(DEMO_TOPICS)
     )
     rows: dict[str, list[dict]] = {m: [] for m in modes}
     for mode in modes:
-        checker = AnswerChecker(embedder.embed_documents, mode=mode, known_names=["Northwind Goods"])
+        checker = AnswerChecker(
+            embedder.embed_documents, mode=mode, known_names=["Northwind Goods"], common_words=words
+        )
         for r in records:
             no_answer = r.get("no_answer") or rendered  # recordings made before it was saved
             if r["raw"] is None:

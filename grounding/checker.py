@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from grounding import claims as said
-from grounding.extractive import SourceUnit, choose_quote, format_quote, neighbourhood
+from grounding.extractive import SourceUnit, against_answer, choose_quote, format_quote, neighbourhood
 from grounding.facts import (
     content_stems,
     contradicts,
@@ -20,7 +20,7 @@ from grounding.facts import (
     fact_supported,
     name_supported,
     names,
-    stem,
+    rare_words,
     tokens,
     vocabulary,
 )
@@ -70,8 +70,9 @@ class AnswerChecker:
 
     `embed` is `Embedder.embed_documents` (any function from texts to vectors). A sentence is kept
     when a source sentence is at least `support_threshold` similar to it, every number, price,
-    duration and time in it appears in its closest source sentences, every name in it appears in
-    some source (a name the customer used may be repeated in a sentence `name_margin` more similar),
+    duration and time in it appears in its closest source sentences, every name in it (with
+    `common_words`, a rare lower-case word too: grounding.facts.rare_words) appears in some source
+    (a name the customer used may be repeated in a sentence `name_margin` more similar),
     and it does not negate what they assert (or the reverse). Greetings and small talk pass
     unchecked. Kept sentences that miss the answer (grounding.ranking.misses_answer), or that do not
     say what the quote's best sentence says (its names, numbers and durations; `_says`), get the quote
@@ -98,6 +99,7 @@ class AnswerChecker:
         known_names: Iterable[str] = (),
         cache_size: int = 4096,
         stored: StoredVectors | None = None,
+        common_words: Collection[str] | None = None,
     ) -> None:
         if mode not in ("checked", "generative", "extractive"):
             raise ValueError(f"unknown answer mode {mode!r}")
@@ -109,6 +111,7 @@ class AnswerChecker:
         self.max_quotes = max_quotes
         self.known_names = vocabulary(" ".join(known_names))
         self.sources = SourceVectors(embed, cache_size=cache_size, stored=stored)
+        self.common_words = frozenset(common_words) if common_words else None
 
     # -- the check --------------------------------------------------------------------------------
 
@@ -289,30 +292,11 @@ class AnswerChecker:
         )
 
     def _against_answer(self, context: _Context, claim: str, closest: str | None) -> tuple[str, str] | None:
-        """Why a supported `claim` may still not stand beside the source sentences that answer the
-        question (those a quote would be made of), as (reason, detail); None when it may.
-
-        It negates what one of them asserts, or the reverse ("You can cancel your order at any time"
-        is close to "for 1 hour you can cancel it", and the sentence that answers says "once packed,
-        it can no longer be cancelled"); or it stands for one of them without any of its numbers
-        ("Shipping to Canada is free of charge" for "Cost: CA$14.99, free on orders of CA$129 or more").
-        """
+        """Why a supported `claim` may still not stand beside the sentences that answer the question
+        (those a quote would be made of): grounding.extractive.against_answer."""
         if context.answer is None:
             context.answer = self._choose(context)[0] or []
-        claimed = fact_keys(extract_facts(claim))
-        for j in context.answer:
-            source, text = context.units[j].unit.context, context.units[j].unit.text
-            conflict = contradicts(claim, source)
-            # What is negated in a sentence that answers is an action or a state ("can no longer be
-            # cancelled"), not a name in its scope ("not available to Canada").
-            if conflict and stem(conflict.removeprefix("not ")) not in {stem(n) for n in names(source)}:
-                return "negation", f"{conflict} (against the answer: {text})"
-            # (An order record's lines are told whole when the reply leaves them out: agents/told.py.)
-            article = context.sources[context.units[j].source].document is not None
-            facts = extract_facts(text) if text == closest and article else []
-            if facts and not any(fact_supported(f, claimed) for f in facts):
-                return "partial", f"without the numbers of the answer: {text}"
-        return None
+        return against_answer(claim, [context.units[j] for j in context.answer], context.sources, closest)
 
     def _says(self, context: _Context, unit: int) -> bool:
         """Whether the kept sentences say what source sentence `unit` says: together they state its names
@@ -364,7 +348,10 @@ class AnswerChecker:
             source_sentence=closest.unit.text,
             source_index=closest.source,
         )
-        unknown = [n for n in names(claim) if not name_supported(n, source_vocab | self.known_names)]
+        # Names: capitalised words, and rare lower-case ones ("afterpay"), that no source has.
+        vocab = source_vocab | self.known_names
+        unknown = [n for n in names(claim) if not name_supported(n, vocab)]
+        unknown += [w for w in rare_words(claim, self.common_words) if w not in vocab]
         asked = set(tokens(question))
         if [n for n in unknown if n.lower() not in asked]:
             verdict.reason, verdict.detail = "name", ", ".join(unknown)

@@ -10,7 +10,16 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from grounding.facts import content_stems, tokens
+from grounding.facts import (
+    content_stems,
+    contradicts,
+    extract_facts,
+    fact_keys,
+    fact_supported,
+    names,
+    stem,
+    tokens,
+)
 from grounding.ranking import relevance
 from grounding.sentences import Unit
 from grounding.verdict import Source
@@ -201,3 +210,29 @@ def neighbourhood(indices: list[int], source_units: list[SourceUnit]) -> set[int
             if 0 <= k < len(source_units) and source_units[k].source == source_units[j].source:
                 out.add(k)
     return out
+
+
+def against_answer(
+    claim: str, answer: list[SourceUnit], sources: list[Source], closest: str | None
+) -> tuple[str, str] | None:
+    """Why a supported `claim` may still not stand beside the `answer` sentences (those a quote would
+    be made of), as (reason, detail); None when it may.
+
+    It negates what one of them asserts, or the reverse ("You can cancel your order at any time"
+    is close to "for 1 hour you can cancel it", and the sentence that answers says "once packed,
+    it can no longer be cancelled"); or it stands for one of them (`closest`) without any of its
+    numbers ("Shipping to Canada is free of charge" for "Cost: CA$14.99, free on orders of CA$129 or more").
+    """
+    claimed = fact_keys(extract_facts(claim))
+    for su in answer:
+        source, text = su.unit.context, su.unit.text
+        conflict = contradicts(claim, source)
+        # What is negated in a sentence that answers is an action or a state ("can no longer be
+        # cancelled"), not a name in its scope ("not available to Canada").
+        if conflict and stem(conflict.removeprefix("not ")) not in {stem(n) for n in names(source)}:
+            return "negation", f"{conflict} (against the answer: {text})"
+        # (An order record's lines are told whole when the reply leaves them out: agents/told.py.)
+        facts = extract_facts(text) if text == closest and sources[su.source].document is not None else []
+        if facts and not any(fact_supported(f, claimed) for f in facts):
+            return "partial", f"without the numbers of the answer: {text}"
+    return None

@@ -264,6 +264,15 @@ def names(text: str) -> list[str]:
     return found
 
 
+def rare_words(text: str, common: frozenset[str] | None) -> list[str]:
+    """Lower-case words of four letters or more outside `common` (the words an embedding model's
+    tokenizer knows whole): a brand or product written small ("afterpay"). None without `common`."""
+    if not common:
+        return []
+    found = (w for w in re.findall(r"\b[a-z]{4,}\b", text) if w not in common and w not in STOPWORDS)
+    return list(dict.fromkeys(found))
+
+
 @lru_cache(maxsize=4096)
 def vocabulary(text: str) -> frozenset[str]:
     """Lower-case words and their stems, to look a name up in."""

@@ -53,6 +53,12 @@ class LocalEmbedder:
     def embed_query(self, text: str) -> list[float]:
         return self.embed_documents([text])[0]
 
+    def whole_words(self) -> frozenset[str]:
+        """The lower-case words the model's tokenizer knows whole (~20k common English words): one
+        it splits into pieces ("afterpay" → "after", "##pay") is rare, often a name."""
+        vocab = getattr(self._model.tokenizer, "vocab", {}) or {}
+        return frozenset(w for w in vocab if w.isalpha() and w.islower())
+
 
 def build_embedder(settings: Settings) -> Embedder:
     """The embedder FRONTDESK_EMBEDDING_BACKEND names, loaded now."""

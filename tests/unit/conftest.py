@@ -19,4 +19,6 @@ def store(data_dir: Path) -> ConversationStore:
 @pytest.fixture(scope="module")
 def checker(embedder) -> AnswerChecker:
     """The answer check with the real embedding model, as the app builds it for the demo company."""
-    return AnswerChecker(embedder.embed_documents, known_names=["Northwind Goods"])
+    return AnswerChecker(
+        embedder.embed_documents, known_names=["Northwind Goods"], common_words=embedder.whole_words()
+    )

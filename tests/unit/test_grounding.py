@@ -404,3 +404,24 @@ def test_a_person_the_customer_thanks_by_name_is_not_a_name_the_articles_must_co
     # A name asked about still counts: no article covers Dana Point.
     asked = check(checker, "Can I change the shipping address to Dana Point?", unsupported, changes)
     assert asked.text is None
+
+
+def test_a_rare_lower_case_word_no_article_has_is_a_name_the_reply_made_up(checker) -> None:
+    # From the answer benchmark: the model invented a "dropdown menu" that the account article does
+    # not have; close in meaning to its steps, so only the rare word shows it is made up.
+    account = article("account-and-login")
+    reply = (
+        "Select it from the dropdown menu and click Change Email Address. "
+        "To reset your password, click Sign in, then Forgot password."
+    )
+    verdict = check(checker, "How do I change the email address on my account?", reply, account)
+    dropdown = verdict.sentences[0]
+    assert dropdown.text.startswith("Select it from the dropdown menu")
+    assert not dropdown.kept and dropdown.reason == "name" and "dropdown" in (dropdown.detail or "")
+    assert verdict.text is None or "dropdown" not in verdict.text
+    # Without the model's whole words the rule is off (an embeddings endpoint has no tokenizer here).
+    plain = AnswerChecker(checker.sources.embed, known_names=["Northwind Goods"])
+    assert (
+        check(plain, "How do I change the email address on my account?", reply, account).sentences[0].reason
+        != "name"
+    )
