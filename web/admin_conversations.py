@@ -24,7 +24,8 @@ from review import (
 from web.services import Services
 
 PAGE_SIZE = 20
-LIST_COLUMNS = ["session", "state", "started", "last message", "messages", "👍", "👎", "summary"]
+# "customer messages": what the customer wrote (the stored rows also hold the agent's tool steps).
+LIST_COLUMNS = ["session", "state", "started", "last message", "customer messages", "👍", "👎", "summary"]
 RATING_COLUMNS = ["prompt version", "👍", "👎", "share 👍"]
 ROLE_NAMES = {"user": "Customer", "assistant": "Assistant", "human_agent": "Support agent", "tool": "Tool"}
 THUMBS = {"up": "👍", "down": "👎"}
@@ -154,7 +155,7 @@ def build_conversations_tab(services: Services, ui: gr.Blocks) -> None:
                 str(c.state),
                 f"{c.started_at:%b %d %H:%M}",
                 f"{c.last_message_at:%b %d %H:%M}",
-                c.messages,
+                c.customer_messages,
                 c.feedback.get("up", 0),
                 c.feedback.get("down", 0),
                 c.summary,

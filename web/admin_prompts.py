@@ -191,6 +191,10 @@ def build_prompts_tab(services: Services, ui: gr.Blocks) -> None:
         if version is None:
             gr.Warning("Choose a version first.")
             return "Choose a version first.", gr.skip(), gr.skip(), gr.skip()
+        live = prompts.live(name)
+        if live is not None and live.version == int(version):
+            gr.Info(f"v{live.version} is already live.")
+            return f"v{live.version} is already live: nothing to publish.", gr.skip(), gr.skip(), gr.skip()
         try:
             if trials is not None:
                 trials.check_fits({name: int(version)})

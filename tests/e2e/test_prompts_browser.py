@@ -73,4 +73,7 @@ def test_edit_try_publish_and_restore_the_no_answer_reply(browser: Browser, page
     page.locator("#prompts-publish").click()
     expect(page.locator("#prompts-status")).to_contain_text("v1 is live")
     expect(page.locator("#prompts-versions")).to_contain_text("retired")
+    # Publishing the live version again changes nothing, and says so.
+    page.locator("#prompts-publish").click()
+    expect(page.locator("#prompts-status")).to_contain_text("v1 is already live")
     assert OLD_TEXT in customer_asks(browser, app_url)
