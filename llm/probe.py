@@ -176,13 +176,14 @@ class BackendMonitor:
             return latest
 
 
-async def keep_fresh(monitor: BackendMonitor, *, tick_s: float = 1.0) -> None:
+async def keep_fresh(monitor: BackendMonitor) -> None:
     """Probes again whenever the last probe is older than the monitor's `max_age_s`, whether or not
     anything asks `/healthz`: a server that comes up after the app (or comes back, or restarts
     without its tool flags) is noticed and logged, and the window and tool routing follow it.
     Runs until cancelled; the probe's blocking HTTP calls run in a worker thread."""
     while True:
-        await asyncio.sleep(tick_s)
+        # `current` probes only when the last probe (this watch's or /healthz's) is that old.
+        await asyncio.sleep(monitor.max_age_s)
         try:
             await asyncio.to_thread(monitor.current)
         except Exception:  # a probe that fails unexpectedly must not end the watch
