@@ -23,12 +23,15 @@ REFUND_COLUMNS = ["number", "order", "status", "reason", "requested"]
 TICKET_COLUMNS = ["number", "subject", "status", "created"]
 # The tab lists this many conversations; the Conversations tab and the REST route page through all.
 INBOX_ROWS = 100
-FAILURES = (ApiError, HandoffConflictError, UnknownSessionError, CommerceError)
 NAME_FIRST = "Type your name in “Your name” first: it says who holds the conversation and who replied."
 
 
 class NameMissing(Exception):
     """A move or reply with no name in the inbox's name box."""
+
+
+# What an inbox action may answer with a warning instead of a change.
+FAILURES = (ApiError, HandoffConflictError, UnknownSessionError, CommerceError, NameMissing)
 
 
 def transcript(history: list[StoredMessage]) -> str:
@@ -117,7 +120,7 @@ def build_inbox_tab(services: Services, ui: gr.Blocks) -> None:
             return opened(session_id)
         try:
             move(services, session_id, action, by=who(name))
-        except (*FAILURES, NameMissing) as exc:
+        except FAILURES as exc:
             gr.Warning(str(exc))
         return opened(session_id)
 
@@ -127,7 +130,7 @@ def build_inbox_tab(services: Services, ui: gr.Blocks) -> None:
             return text, *opened(session_id)
         try:
             post_human_reply(services, session_id, text=text, agent=who(name))
-        except (*FAILURES, NameMissing) as exc:
+        except FAILURES as exc:
             gr.Warning(getattr(exc, "message", str(exc)))
             return text, *opened(session_id)
         return "", *opened(session_id)
@@ -135,7 +138,7 @@ def build_inbox_tab(services: Services, ui: gr.Blocks) -> None:
     def decide(number: str, approve: bool, name: str) -> list[list[Any]]:
         try:
             commerce.decide_refund(number=number.strip(), approve=approve, by=who(name))
-        except (*FAILURES, NameMissing) as exc:
+        except FAILURES as exc:
             gr.Warning(str(exc))
         return refund_rows()
 
