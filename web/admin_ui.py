@@ -5,6 +5,7 @@ the Prompts tab (web/admin_prompts.py) and the Integrations tab (web/admin_integ
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -28,11 +29,10 @@ COLUMNS = {
 }
 
 
-def _shown(value: Any) -> Any:
-    """A time to the minute (the stored ISO form is too wide for the table); anything else as it is."""
-    if isinstance(value, str) and len(value) > 16 and value[4:5] == "-" and value[10:11] == "T":
-        return value[:16].replace("T", " ") + " UTC"
-    return value
+def _row(document: dict[str, Any]) -> list[Any]:
+    """A document's table row; its time to the minute (the ISO form is too wide for the table)."""
+    updated = datetime.fromisoformat(document["updated_at"]).astimezone(UTC)
+    return [f"{updated:%Y-%m-%d %H:%M} UTC" if c == "updated_at" else document[c] for c in COLUMNS]
 
 
 def build_admin_ui(services: Services) -> gr.Blocks:
@@ -41,7 +41,7 @@ def build_admin_ui(services: Services) -> gr.Blocks:
     def table() -> list[list[Any]]:
         if kb is None:
             return []
-        return [[_shown(d[c]) for c in COLUMNS] for d in kb.documents()]
+        return [_row(d) for d in kb.documents()]
 
     def doc_choices() -> gr.Dropdown:
         return gr.Dropdown(
