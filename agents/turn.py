@@ -48,8 +48,6 @@ from prompts.source import PromptSource
 
 __all__ = ["AgentConfig", "SupportAgent", "TurnEvent", "TurnResult"]
 
-# States in which a person, not the bot, answers the customer.
-
 
 @dataclass
 class AgentConfig:

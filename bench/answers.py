@@ -152,6 +152,15 @@ class _RecordingReply:
         return primary
 
 
+def demo_checker(embedder, mode: str, words: frozenset[str]):
+    """The answer check for the demo company, as app.py builds it (without the stored vectors)."""
+    from grounding import AnswerChecker
+
+    return AnswerChecker(
+        embedder.embed_documents, mode=mode, known_names=["Northwind Goods"], common_words=words
+    )
+
+
 def run_turn(agent, question: str) -> tuple[str, float, dict]:
     started = time.perf_counter()
     stored = agent.accept(question, session_id=None)
@@ -191,7 +200,6 @@ def main() -> None:
         return
 
     import app
-    from grounding import AnswerChecker
     from knowledge.embeddings import LocalEmbedder
     from settings import Settings
 
@@ -220,12 +228,7 @@ def main() -> None:
         )
 
         def checkers() -> dict:
-            return {
-                m: AnswerChecker(
-                    embedder.embed_documents, mode=m, known_names=["Northwind Goods"], common_words=words
-                )
-                for m in modes
-            }
+            return {m: demo_checker(embedder, m, words) for m in modes}
 
         agent.run("warm up the model", session_id=None)
         plans = [[m] for m in modes] if args.turn_per_mode else [modes]
@@ -293,7 +296,7 @@ def show(mode: str, row: dict, fallback: str) -> None:
 
 def replay(args: argparse.Namespace) -> None:
     """Score saved turns with the current checker (no model): the tables as if the turns ran again."""
-    from grounding import AnswerChecker, Source
+    from grounding import Source
     from knowledge.embeddings import LocalEmbedder
     from prompts import PromptLibrary
     from settings import DEMO_COMPANY_NAME, DEMO_TOPICS
@@ -308,9 +311,7 @@ def replay(args: argparse.Namespace) -> None:
     )
     rows: dict[str, list[dict]] = {m: [] for m in modes}
     for mode in modes:
-        checker = AnswerChecker(
-            embedder.embed_documents, mode=mode, known_names=["Northwind Goods"], common_words=words
-        )
+        checker = demo_checker(embedder, mode, words)
         for r in records:
             no_answer = r.get("no_answer") or rendered  # recordings made before it was saved
             if r["raw"] is None:
