@@ -14,8 +14,11 @@ import copy
 import re
 from collections.abc import AsyncGenerator, Iterator, Sequence
 from contextlib import aclosing
+from dataclasses import dataclass, field
 
 from agents.events import TurnEvent
+from agents.loop import LoopResult
+from agents.told import told_reply
 from grounding import AnswerChecker, CheckedReply, Source, Verdict
 from grounding.facts import vocabulary
 from knowledge.types import RetrievedChunk
@@ -30,6 +33,15 @@ TOOL_SOURCES = {
     "request_human": "Our support queue",
     "calculator": "The calculator",
 }
+
+
+@dataclass
+class Decided:
+    """What a turn sends after its tool loop: `text` None means nothing held up (say "I don't know")."""
+
+    text: str | None
+    cited: list[RetrievedChunk] = field(default_factory=list)
+    from_tools: bool = False  # the reply is the tools' texts alone (agents/told.py)
 
 
 class CheckedAnswer:
@@ -104,6 +116,32 @@ class CheckedAnswer:
         if self._live is not None:
             return self._live.finish()
         return self.checker.check(question=self.question, reply=generated, sources=self.sources)
+
+    def decide(
+        self,
+        generated: str,
+        verdict: Verdict | None,
+        loop: LoopResult,
+    ) -> Decided:
+        """The reply for the model's final text and its verdict, with the excerpts it cites (the
+        Sources under it: those it says or quotes; none for a record or "I don't know").
+
+        A refusal of the routed call (the email on the order is missing or does not match) is sent as
+        it is: our own words, with nothing to check, quote or cite. Without a checker the text is sent
+        as generated. A tool that looked the answer up or recorded it in our own systems, or
+        said what the customer must send, is told (agents/told.py): with the model's checked sentences
+        when they held, else instead of a quote or "I don't know". In `generative` mode the model's
+        text is the reply, tidied only."""
+        if loop.refused or verdict is None:
+            return Decided(generated, [] if loop.refused else self.cited(None, loop.found_chunks))
+        cited = self.cited(verdict, loop.found_chunks)
+        if verdict.mode != "generative":
+            told = told_reply(verdict.text, verdict.fallback == "none", loop.outcomes)
+            if told is not None:
+                return Decided(told.text, [] if told.from_tools else cited, told.from_tools)
+        if verdict.text is None:
+            return Decided(None)
+        return Decided(verdict.text, cited)
 
     def cited(self, verdict: Verdict | None, found: Sequence[RetrievedChunk]) -> list[RetrievedChunk]:
         """The help-center excerpts a reply draws on, best first: those its kept sentences and its

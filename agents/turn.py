@@ -34,7 +34,6 @@ from agents.replies import TurnReplies
 from agents.retrieval import search_knowledge
 from agents.routing import RoutingMode, route
 from agents.runner import run_async, run_in_background, run_sync
-from agents.told import told_reply
 from agents.trace import TurnTrace
 from agents.validation import clean_message
 from grounding import AnswerChecker, is_repeating
@@ -333,41 +332,24 @@ class SupportAgent:
                 yield await finish(reply, [], tool_calls)
                 return
             generated = (loop.final.text if loop.final is not None else "").strip()
-            # A refusal of the routed call (the email on the order is missing or does not match) is
-            # the reply as it is: our own words to the customer, with nothing to check, quote or cite.
+            # A refusal of the routed call is our own words: nothing to check (CheckedAnswer.decide).
             verdict = (
                 None if loop.refused else await asyncio.to_thread(checked.verdict, generated, loop.outcomes)
             )
-            # The Sources under the reply: the excerpts it says or quotes (none for a record or "I don't know").
-            cited = [] if loop.refused else checked.cited(verdict, loop.found_chunks)
-            if verdict is None:  # no checker
-                reply = generated
-            else:
+            decided = checked.decide(generated, verdict, loop)
+            if verdict is not None:
                 trace.answer_check = verdict.trace()
-                # A tool looked the answer up or recorded it in our own systems, or said what the
-                # customer must send: the customer is told that (agents/told.py), with the model's
-                # checked sentences when they held, else instead of a quote or "I don't know". (In
-                # `generative` mode the model's text is the reply, tidied only.)
-                told = (
-                    told_reply(verdict.text, verdict.fallback == "none", loop.outcomes)
-                    if verdict.mode != "generative"
-                    else None
-                )
-                if told is not None:
-                    reply = told.text
-                    if told.from_tools:
-                        trace.grounding = "tool_result"
-                        cited = []
-                elif verdict.text is None:
-                    reply = await asyncio.to_thread(replies.no_answer, conversation, "no_supported_answer")
-                    cited = []
-                else:
-                    reply = verdict.text
+            if decided.from_tools:
+                trace.grounding = "tool_result"
+            if decided.text is None:
+                reply = await asyncio.to_thread(replies.no_answer, conversation, "no_supported_answer")
+            else:
+                reply = decided.text
             if not reply:
                 reply = replies.empty()
             for piece in checked.unsent(reply):
                 yield TurnEvent("token", text=piece)
-            yield await finish(reply, [c.citation() for c in cited], tool_calls)
+            yield await finish(reply, [c.citation() for c in decided.cited], tool_calls)
         except BaseException:
             # Whatever stopped the turn before its reply was stored (including a reader that went
             # away, or a cancelled request), the message stays stored, is shown as unanswered, and
