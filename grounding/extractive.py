@@ -98,8 +98,9 @@ def choose_quote(
 
 
 def format_quote(chosen: list[int], source_units: list[SourceUnit], sources: list[Source]) -> str:
-    """The `chosen` source sentences in their articles' order, quoted per article with its title; a
-    tool's result (a source without a document) whole."""
+    """The `chosen` source sentences in their articles' order, quoted per article with its title (the
+    parts from two excerpts of one article joined by "…"); a tool's result (a source without a
+    document) whole."""
     # A tool's result is a record (an order, a sum): quoted whole, so that the carrier and the
     # tracking number come with the status the question matched.
     records = {source_units[j].source for j in chosen if sources[source_units[j].source].document is None}
@@ -107,25 +108,34 @@ def format_quote(chosen: list[int], source_units: list[SourceUnit], sources: lis
     chosen_units = sorted(
         set(chosen) | whole, key=lambda j: (source_units[j].source, source_units[j].position)
     )
-    lines: list[str] = []
+    # Two excerpts of one article are one quote, its parts in the order the excerpts were found.
+    articles: dict[object, list[int]] = {}
     for index in dict.fromkeys(source_units[j].source for j in chosen_units):
-        quoted: list[str] = []
-        intros: set[str] = set()
-        for j in chosen_units:
-            unit = source_units[j].unit
-            if source_units[j].source != index:
-                continue
-            # A list item is quoted with its lead-in ("What It Doesn't Cover: water damage"), once.
-            intro = unit.context[: -len(unit.text)] if unit.prefix and unit.context != unit.text else ""
-            quoted.append(as_sentence(unit.text if intro in intros or not intro else unit.context))
-            intros.add(intro)
-            if unit.text.rstrip().endswith(":"):  # a quoted lead-in: its items follow without it
-                intros.add(unit.text.rstrip()[:-1] + ": ")
-        quoted_text = " ".join(quoted)
-        title = sources[index].title.strip() or "our help center"
-        who = f"Our *{title}* article" if sources[index].document is not None else f"*{title}*"
-        lines.append(f"{who} says: “{quoted_text}”")
+        articles.setdefault(sources[index].document or ("record", index), []).append(index)
+    lines: list[str] = []
+    for indices in articles.values():
+        parts = [_quoted(index, chosen_units, source_units) for index in indices]
+        title = sources[indices[0]].title.strip() or "our help center"
+        who = f"Our *{title}* article" if sources[indices[0]].document is not None else f"*{title}*"
+        lines.append(f"{who} says: “{' … '.join(parts)}”")
     return "\n\n".join(lines)
+
+
+def _quoted(index: int, chosen_units: list[int], source_units: list[SourceUnit]) -> str:
+    """The chosen sentences of source `index`, in order; a list item with its lead-in, once."""
+    quoted: list[str] = []
+    intros: set[str] = set()
+    for j in chosen_units:
+        unit = source_units[j].unit
+        if source_units[j].source != index:
+            continue
+        # A list item is quoted with its lead-in ("What It Doesn't Cover: water damage"), once.
+        intro = unit.context[: -len(unit.text)] if unit.prefix and unit.context != unit.text else ""
+        quoted.append(as_sentence(unit.text if intro in intros or not intro else unit.context))
+        intros.add(intro)
+        if unit.text.rstrip().endswith(":"):  # a quoted lead-in: its items follow without it
+            intros.add(unit.text.rstrip()[:-1] + ": ")
+    return " ".join(quoted)
 
 
 def continues(first: SourceUnit, then: SourceUnit, question: str) -> bool:

@@ -83,3 +83,19 @@ def test_a_quoted_sentence_that_leans_on_the_one_before_comes_with_it(checker) -
     )
     returns = check(checker, "What is your return policy?", unsupported, article("returns-policy"))
     assert returns.text is not None and "We want you to love what you bought. If you don't" in returns.text
+
+
+def test_two_excerpts_of_one_article_are_quoted_once_under_its_title(checker) -> None:
+    # Retrieval found the article as two chunks; the customer reads one quote, not the title twice.
+    workshop, highlands = (
+        Source(title="Delivery Times", text=text, document="delivery")
+        for text in (
+            "Orders placed before 2 pm leave the workshop within 3 business days.",
+            "Delivery to the Scottish Highlands takes 2 extra days.",
+        )
+    )
+    question = "how long until my bike leaves the workshop, and how much longer for the Scottish Highlands?"
+    verdict = check(checker, question, "Everything arrives the next morning by drone.", workshop, highlands)
+    assert verdict.text is not None, verdict.trace()
+    assert verdict.text.count("Delivery Times") == 1, verdict.text
+    assert "within 3 business days" in verdict.text and "2 extra days" in verdict.text, verdict.text
