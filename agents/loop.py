@@ -60,6 +60,7 @@ async def run_tool_loop(
     context: Any = None,
     stop_when: Callable[[str], bool] | None = None,
     show_excerpts: Callable[[list[RetrievedChunk]], str] | None = None,
+    ends_turn: Callable[[ToolOutcome], bool] | None = None,
 ) -> AsyncGenerator[TurnEvent, None]:
     """Run the loop over `messages` (extended in place), yielding answer tokens and finished tool
     calls; the model's final message, the tool outcomes and found chunks are filled into `out`.
@@ -70,7 +71,9 @@ async def run_tool_loop(
     that carries knowledge-base chunks is shown to the model through `show_excerpts` (a template).
     When the tool refuses the routed call (the email on the order is missing), its refusal, written
     to the customer, is the answer: the arguments came from the customer's words, so the model has
-    nothing to fix or to add (what it added was invented).
+    nothing to fix or to add (what it added was invented). A tool result for which `ends_turn` is
+    true (the conversation went to a person) ends the loop with no final message: the turn's reply is
+    then our own words, so no model step is spent writing one.
     """
     offer_tools = bool(tools) and offer_tools
     model = backend.model.bind_tools(list(tools)) if offer_tools else backend.model
@@ -113,6 +116,8 @@ async def run_tool_loop(
                 refusals.append(outcome.result)
         if step_no == 0 and routed is not None and refusals and len(refusals) == len(message.tool_calls):
             out.final, out.refused = AIMessage(content="\n\n".join(refusals)), True
+            return
+        if ends_turn is not None and any(ends_turn(o) for o in out.outcomes):
             return
         if step_no + 1 == max_steps:
             trace.step_limit_reached = True

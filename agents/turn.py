@@ -44,8 +44,12 @@ from memory.store import ConversationStore, StoredMessage, UnknownSessionError
 from memory.turnlock import TurnLock
 from memory.window import ContextOverflowError, conversation_for
 from prompts.source import PromptSource
+from tools.registry import ToolOutcome
 
 __all__ = ["AgentConfig", "SupportAgent", "TurnEvent", "TurnResult"]
+
+# The tools after whose success the conversation is a person's: the reply is the handoff notice.
+HANDED_OVER_BY = frozenset({"request_human", "request_refund"})
 
 
 @dataclass
@@ -312,6 +316,7 @@ class SupportAgent:
                 context=tool_context,
                 stop_when=is_repeating if self.answer_checker is not None else None,
                 show_excerpts=lambda found: replies.render("excerpts", chunks=found),
+                ends_turn=self._hands_over if self.handoff is not None else None,
             )
             async with aclosing(checked.events(turn)) as events:
                 async for event in events:
@@ -358,6 +363,12 @@ class SupportAgent:
             if not done:
                 recorder.failed()
             raise
+
+    @staticmethod
+    def _hands_over(outcome: ToolOutcome) -> bool:
+        """A tool result after which a person answers: the customer asked for one, or a refund
+        request waits for a person's approval (the turn hands it over, below)."""
+        return outcome.ok and outcome.name in HANDED_OVER_BY
 
     def _state(self, session_id: str) -> ConversationState:
         return self.handoff.state(session_id) if self.handoff is not None else ConversationState.BOT

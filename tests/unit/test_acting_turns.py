@@ -132,6 +132,20 @@ def test_a_refund_asked_for_before_the_email(store: ConversationStore, checker: 
     # Handed to a person for approval; the customer is told the request's number all the same.
     assert second.state == ConversationState.QUEUED
     assert refund.number in second.reply and "No refund has been issued or promised" in second.reply
+    # The reply is our own words: no model step wrote one (the script's answer was never read).
+    assert agent.backend.model.calls == []  # type: ignore[attr-defined]
+
+
+def test_asking_for_a_person_is_answered_without_a_model_step(
+    store: ConversationStore, checker: AnswerChecker
+) -> None:
+    agent, _ = make_agent(store, checker, [answer("I am a human service agent, how can I help?")])
+    result = say(agent, "I want to talk to a person please")
+    assert result.state == ConversationState.QUEUED and result.handoff
+    assert "human service agent" not in result.reply
+    assert agent.backend.model.calls == []  # type: ignore[attr-defined]
+    trace = agent.store.messages(result.session_id)[-1].trace or {}
+    assert trace.get("steps", []) == [] and trace["tool_calls"][0]["name"] == "request_human"
 
 
 @pytest.mark.parametrize(
