@@ -2,8 +2,9 @@
 capped exponential backoff and jitter, survives restarts, and gives up after a set number of tries.
 
 Replies enter the outbox in the same transaction as the reply itself (a mapper hook on `Message`):
-a stored reply to a webhook event with a callback URL, or a person's reply in a conversation that
-came from a channel, always has its delivery row, and a delivery row always has its reply.
+a stored reply to a webhook event with a callback URL, or a person's reply or the notice of their
+move (handoff/notices.py) in a conversation that came from a channel, always has its delivery row,
+and a delivery row always has its reply.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from sqlalchemy.orm import Mapper, sessionmaker
 from tenacity import RetryCallState, wait_exponential_jitter
 
 from handoff import PERSON_STATES
+from handoff.notices import NOTICE_ROLE
 from integrations.callback_urls import CallbackUrlError, pin_callback_url
 from integrations.channels import ChannelRegistry
 from integrations.signing import SIGNATURE_HEADER, sign
@@ -88,7 +90,7 @@ def _reply_payload(connection: Connection, message: Message) -> tuple[int, str |
             return None
         channel_id, url, conversation_id, in_reply_to = event_row
         kind = "reply"
-    elif message.role == "human_agent":
+    elif message.role in ("human_agent", NOTICE_ROLE):
         conversation = connection.execute(
             select(
                 ChannelConversation.channel_id,
@@ -102,7 +104,7 @@ def _reply_payload(connection: Connection, message: Message) -> tuple[int, str |
         if conversation is None:
             return None
         channel_id, url, conversation_id = conversation
-        kind = "human_reply"
+        kind = "human_reply" if message.role == "human_agent" else "notice"
     else:
         return None
     channel_name = connection.scalar(select(Channel.name).where(Channel.id == channel_id))

@@ -27,7 +27,13 @@ PAGE_SIZE = 20
 # "customer messages": what the customer wrote (the stored rows also hold the agent's tool steps).
 LIST_COLUMNS = ["session", "state", "started", "last message", "customer messages", "👍", "👎", "summary"]
 RATING_COLUMNS = ["prompt version", "👍", "👎", "share 👍"]
-ROLE_NAMES = {"user": "Customer", "assistant": "Assistant", "human_agent": "Support agent", "tool": "Tool"}
+ROLE_NAMES = {
+    "user": "Customer",
+    "assistant": "Assistant",
+    "human_agent": "Support agent",
+    "tool": "Tool",
+    "notice": "Notice",
+}
 THUMBS = {"up": "👍", "down": "👎"}
 
 

@@ -11,6 +11,7 @@ import gradio as gr
 
 from commerce import CommerceError
 from handoff import ConversationState, HandoffConflictError
+from handoff.notices import NOTICE_ROLE
 from handoff.service import INBOX_STATES
 from memory.order import conversation_order
 from memory.store import StoredMessage, UnknownSessionError
@@ -43,6 +44,8 @@ def transcript(history: list[StoredMessage]) -> str:
             lines.append(f"**Customer:** {m.content}")
         elif m.role == "human_agent":
             lines.append(f"**Support agent:** {m.content}")
+        elif m.role == NOTICE_ROLE:
+            lines.append(f"*— {m.content}*")
         elif m.role == "tool":
             lines.append(f"> *tool result:* {m.content[:500]}")
         elif m.tool_calls:

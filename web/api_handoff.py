@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from dataclasses import asdict
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Query
 from pydantic import BaseModel, ConfigDict, Field, StrictStr
 
 from commerce import CommerceService
 from handoff import ConversationState, HandoffService
+from handoff.notices import NOTICE_ROLE, Move, notice
 from handoff.service import INBOX_STATES
 from web.admin_auth import AdminUser
 from web.errors import ApiError
@@ -163,21 +164,20 @@ def post_human_reply(services: Services, session_id: str, *, text: str, agent: s
     return {"message": stored.public(), **_status(handoff, session_id)}
 
 
-Move = Literal["take", "release", "close"]
-
-
 def move(services: Services, session_id: str, action: Move, *, by: str, reason: str = "") -> None:
     """take: queued → human (exactly one of several wins); release: → bot; close: → closed.
 
-    A release hands the customer's messages that the person left unanswered to the bot, which
-    answers them in the background (the customer's open chat shows the replies).
+    The customer is told each move (handoff/notices.py). A release hands the customer's messages
+    that the person left unanswered to the bot, which answers them in the background (the
+    customer's open chat shows the replies).
     """
     handoff = _handoff(services)
     if action == "take":
         handoff.take(session_id, by=by, reason=reason)
-        return
-    to = ConversationState.BOT if action == "release" else ConversationState.CLOSED
-    handoff.transition(session_id, to, by=by, reason=reason)
+    else:
+        to = ConversationState.BOT if action == "release" else ConversationState.CLOSED
+        handoff.transition(session_id, to, by=by, reason=reason)
+    services.store.add_message(session_id=session_id, role=NOTICE_ROLE, content=notice(action, by))
     if action == "release" and services.store.requeue_held(session_id):
         services.agent.answer_waiting(session_id)
 

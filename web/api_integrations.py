@@ -58,7 +58,7 @@ class DeliveryPublic(PublicModel):
     id: int
     event_id: str
     channel: str
-    kind: str = Field(description="`reply`, `human_reply` or `reply_failed`.")
+    kind: str = Field(description="`reply`, `human_reply`, `notice` or `reply_failed`.")
     url: str
     status: str = Field(description="`pending`, `delivered` or `failed` (gave up; may be retried).")
     attempts: int

@@ -1,12 +1,14 @@
 """What the chat shows: the page's wording for the configured company, and a stored conversation in
 conversation order (memory/order.py): each message followed by its reply, its reply so far, or a
-notice that it waits or failed, and the replies of a person who took the conversation over."""
+notice that it waits or failed, and the replies of a person who took the conversation over, with
+the notices of their moves (joined, handed back, closed)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
 
+from handoff.notices import NOTICE_ROLE
 from memory.order import turns
 from memory.store import StoredMessage
 from prompts.library import spoken_list
@@ -96,6 +98,9 @@ def _layout(
         elif m.role == "human_agent":
             # A person's reply, while they hold the conversation (issue 8's handoff).
             shown.append(({"role": "assistant", "content": f"**{AGENT_LABEL}:** {m.content}"}, m.id))
+        elif m.role == NOTICE_ROLE:
+            # A person joined, handed the conversation back, or closed it: nothing to rate.
+            shown.append(({"role": "assistant", "content": f"*{m.content}*"}, None))
         elif m.is_final_reply:
             # A reply stored before replies named their message: shown where it was stored.
             shown.append((_reply(m), m.id))

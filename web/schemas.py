@@ -83,7 +83,10 @@ class ChatReply(PublicModel):
 
 class MessagePublic(PublicModel):
     id: int
-    role: str = Field(description="`user`, `assistant`, `tool` or `human_agent` (a person's reply).")
+    role: str = Field(
+        description="`user`, `assistant`, `tool`, `human_agent` (a person's reply) or `notice` (a person "
+        "joined, handed the conversation back to the assistant, or closed it)."
+    )
     content: str
     created_at: str = Field(description="ISO 8601, UTC.")
     token_count: int

@@ -105,6 +105,13 @@ def test_the_handoff_round_trip_through_the_admin_api(client: TestClient) -> Non
         assert sorted(pool.map(take, ["ana", "ben"])) == [200, 409]
     holder = client.get(f"/api/v1/admin/conversations/{session}", auth=ADMIN).json()["assignee"]
     other = "ben" if holder == "ana" else "ana"
+    # The customer is told who joined (once: the losing take stored nothing).
+    notices = [
+        m
+        for m in client.get(f"/api/v1/sessions/{session}/messages").json()["messages"]
+        if m["role"] == "notice"
+    ]
+    assert [m["content"] for m in notices] == [f"{holder} from our support team has joined the conversation."]
 
     refused = client.post(
         f"/api/v1/admin/conversations/{session}/reply", json={"text": "Hi!", "agent": other}, auth=ADMIN
@@ -129,6 +136,11 @@ def test_the_handoff_round_trip_through_the_admin_api(client: TestClient) -> Non
         f"/api/v1/admin/conversations/{session}/release", json={"agent": holder}, auth=ADMIN
     )
     assert released.status_code == 200 and released.json()["state"] == "bot"
+    rows = client.get(f"/api/v1/sessions/{session}/messages").json()["messages"]
+    assert (
+        "handed this conversation back to our assistant" in rows[-1]["content"]
+        and rows[-1]["role"] == "notice"
+    )
     # ... starting with that question, in the background (the customer's open chat shows it).
     deadline = time.monotonic() + 120
     while True:
@@ -142,8 +154,10 @@ def test_the_handoff_round_trip_through_the_admin_api(client: TestClient) -> Non
     back = chat(client, "Thanks! How long do refunds take?", session)
     assert back["state"] == "bot" and back["reply"]
     stored = client.get(f"/api/v1/sessions/{session}/messages").json()["messages"]
-    trace_window = stored[-1]
-    assert trace_window["role"] == "assistant"
+    assert stored[-1]["role"] == "assistant"
+    # The notices are the customer's to read, not the model's: the window the turn sent left them out.
+    seen = client.get(f"/api/v1/admin/messages/{stored[-1]['id']}/trace", auth=ADMIN).json()["window"]["kept"]
+    assert {m["role"] for m in seen} >= {"user", "human_agent"} and "notice" not in {m["role"] for m in seen}
 
     # Transitions are stored with who and why; a move the state does not allow is a 409.
     transitions = client.get(f"/api/v1/admin/conversations/{session}", auth=ADMIN).json()["transitions"]

@@ -119,12 +119,14 @@ def test_a_persons_reply_reaches_the_callback(live: TestClient, channel: tuple[s
             f"/api/v1/admin/conversations/{session_id}/reply", json={"text": "Hi, Sam here."}, auth=ADMIN
         )
         assert reply.status_code == 201, reply.text
-        events = receiver.wait_for(2)
+        events = sorted(receiver.wait_for(3), key=lambda e: e["message_id"])
+    # The channel's customer is told that a person joined, as the chat's customer is.
     assert [(e["type"], e["text"]) for e in events] == [
         ("reply", "You said: Hello"),
+        ("notice", "admin from our support team has joined the conversation."),
         ("human_reply", "Hi, Sam here."),
     ]
-    assert events[1]["state"] == "human" and events[1]["handoff"] is True
+    assert events[2]["state"] == "human" and events[2]["handoff"] is True
 
 
 def test_pending_deliveries_are_sent_after_a_restart(data_dir: Path) -> None:
