@@ -5,6 +5,7 @@ handoff and commerce services (the same rules as the admin REST routes in web/ap
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from typing import Any
 
 import gradio as gr
@@ -12,18 +13,24 @@ import gradio as gr
 from commerce import CommerceError
 from handoff import ConversationState, HandoffConflictError
 from handoff.notices import NOTICE_ROLE
-from handoff.service import INBOX_STATES
+from handoff.service import INBOX_STATES, ConversationStatus
 from memory.order import conversation_order
 from memory.store import StoredMessage, UnknownSessionError
+from review.browser import ConversationRow
 from web.api_handoff import Move, move, post_human_reply
 from web.errors import ApiError
 from web.services import Services
 
-INBOX_COLUMNS = ["session", "state", "since", "assignee", "why"]
-REFUND_COLUMNS = ["number", "order", "status", "reason", "requested"]
-TICKET_COLUMNS = ["number", "subject", "status", "created"]
+INBOX_COLUMNS = ["session", "state", "since (UTC)", "assignee", "why"]
+REFUND_COLUMNS = ["number", "order", "status", "reason", "requested (UTC)"]
+TICKET_COLUMNS = ["number", "subject", "status", "created (UTC)"]
 # The tab lists this many conversations; the Conversations tab and the REST route page through all.
 INBOX_ROWS = 100
+# How often an open Inbox reloads its list and the open conversation, in seconds.
+REFRESH_S = 5
+# A dropdown entry names its conversation by this many characters of the session id (the list's first column).
+ID_PREFIX = 8
+NOTHING_OPEN = "*Choose a conversation.*"
 NAME_FIRST = "Type your name in “Your name” first: it says who holds the conversation and who replied."
 
 
@@ -33,6 +40,31 @@ class NameMissing(Exception):
 
 # What an inbox action may answer with a warning instead of a change.
 FAILURES = (ApiError, HandoffConflictError, UnknownSessionError, CommerceError, NameMissing)
+# The tab's view of the open conversation: the list, the dropdown, the header and the transcript.
+Board = tuple[list[list[Any]], gr.Dropdown, str, str]
+
+
+def stamp(moment: datetime) -> str:
+    """A time as the Inbox shows it, in UTC to the minute ("Nov 27 00:09"); its columns say "(UTC)"."""
+    return f"{moment.astimezone(UTC):%b %d %H:%M}"
+
+
+def entry(state: str, since: datetime, session_id: str, summary: str) -> str:
+    """A Conversation dropdown entry: two customers who ask alike still differ by time and session id."""
+    return f"{state} · {stamp(since)} · {session_id[:ID_PREFIX]} · {summary[:60]}"
+
+
+def state_line(status: ConversationStatus | ConversationRow) -> str:
+    """The open conversation's header: its state, who holds it, and why, each said once. A take's
+    default reason ("taken by Ana") only repeats the holder, so it is left out."""
+    parts = [f"**{status.state}**"]
+    if status.assignee and status.state == ConversationState.HUMAN:
+        parts.append(f"held by {status.assignee}")
+    elif status.assignee and status.state == ConversationState.CLOSED:
+        parts.append(f"handled by {status.assignee}")
+    if status.reason and status.reason != f"taken by {status.assignee}":
+        parts.append(status.reason)
+    return " · ".join(parts)
 
 
 def transcript(history: list[StoredMessage]) -> str:
@@ -64,36 +96,52 @@ def build_inbox_tab(services: Services, ui: gr.Blocks) -> None:
     if handoff is None or commerce is None:
         return
 
-    def inbox_rows(show: str) -> list[list[Any]]:
+    def listed(show: str) -> list[ConversationRow]:
         states = [str(s) for s in INBOX_STATES] if show == "waiting" else [show]
-        found = services.browser.search(states=states, order="inbox", page_size=INBOX_ROWS)
-        return [
-            [c.session_id, str(c.state), f"{c.since:%b %d %H:%M}", c.assignee or "", c.summary]
-            for c in found.conversations
-        ]
+        return services.browser.search(states=states, order="inbox", page_size=INBOX_ROWS).conversations
 
-    def session_choices(show: str) -> gr.Dropdown:
-        return gr.Dropdown(choices=[(f"{r[1]} · {r[4][:60]}", r[0]) for r in inbox_rows(show)])
+    def opened(session_id: str | None) -> tuple[str, str]:
+        if not session_id:
+            return NOTHING_OPEN, ""
+        return transcript(store.messages(session_id)), state_line(handoff.status(session_id))
+
+    def board(show: str, session_id: str | None) -> Board:
+        """The list, the dropdown's entries, and the chosen conversation's header and transcript, from
+        one list search and one read of its messages (its state comes from its row when listed). The
+        chosen conversation keeps its entry when the list no longer shows it (closed, say), so the
+        dropdown, the header and the transcript always speak of the same conversation, as it is now."""
+        rows = listed(show)
+        table = [[r.session_id, str(r.state), stamp(r.since), r.assignee or "", r.summary] for r in rows]
+        choices = [(entry(r.state, r.since, r.session_id, r.summary), r.session_id) for r in rows]
+        if not session_id:
+            return table, gr.Dropdown(choices=choices), "", NOTHING_OPEN
+        row = next((r for r in rows if r.session_id == session_id), None)
+        try:
+            status = row or handoff.status(session_id)
+            history = store.messages(session_id)
+        except UnknownSessionError:  # deleted meanwhile: nothing is open any more
+            return table, gr.Dropdown(choices=choices, value=None), "", NOTHING_OPEN
+        if row is None:
+            said = next((m.content for m in reversed(history) if m.role == "user"), "")
+            summary = status.reason or " ".join(said.split())
+            choices.append((entry(status.state, status.since, session_id, summary), session_id))
+        return table, gr.Dropdown(choices=choices), state_line(status), transcript(history)
 
     def refund_rows() -> list[list[Any]]:
         return [
-            [r.number, r.order_number, r.status, r.reason, f"{r.created_at:%b %d %H:%M}"]
+            [r.number, r.order_number, r.status, r.reason, stamp(r.created_at)]
             for r in commerce.refund_requests()
         ]
 
     def ticket_rows() -> list[list[Any]]:
-        return [[t.number, t.subject, t.status, f"{t.created_at:%b %d %H:%M}"] for t in commerce.tickets()]
+        return [[t.number, t.subject, t.status, stamp(t.created_at)] for t in commerce.tickets()]
 
-    def refresh(show: str) -> tuple[list, gr.Dropdown, list, list]:
-        return inbox_rows(show), session_choices(show), refund_rows(), ticket_rows()
+    def refresh(show: str, session_id: str | None) -> tuple[Any, ...]:
+        return *board(show, session_id), refund_rows(), ticket_rows()
 
-    def opened(session_id: str | None) -> tuple[str, str]:
-        if not session_id:
-            return "*Choose a conversation.*", ""
-        status = handoff.status(session_id)
-        head = f"**{status.state}**" + (f" · held by {status.assignee}" if status.assignee else "")
-        head += f" · {status.reason}" if status.reason else ""
-        return transcript(store.messages(session_id)), head
+    def picked(event: gr.SelectData) -> str:
+        """The session id (column 0) of the list row clicked, to open in the Conversation dropdown."""
+        return str(event.row_value[0])
 
     def who(name: str) -> str:
         # Everyone signs in as "admin": only the name says which person holds a conversation, so a
@@ -102,14 +150,14 @@ def build_inbox_tab(services: Services, ui: gr.Blocks) -> None:
             raise NameMissing(NAME_FIRST)
         return name.strip()
 
-    def take(session_id: str | None, name: str) -> tuple[str, str]:
-        return act("take", session_id, name)
+    def take(show: str, session_id: str | None, name: str) -> Board:
+        return act("take", show, session_id, name)
 
-    def release(session_id: str | None, name: str) -> tuple[str, str]:
-        return act("release", session_id, name)
+    def release(show: str, session_id: str | None, name: str) -> Board:
+        return act("release", show, session_id, name)
 
-    def close(session_id: str | None, name: str) -> tuple[str, str]:
-        return act("close", session_id, name)
+    def close(show: str, session_id: str | None, name: str) -> Board:
+        return act("close", show, session_id, name)
 
     def approve(number: str, name: str) -> list[list[Any]]:
         return decide(number, True, name)
@@ -117,15 +165,15 @@ def build_inbox_tab(services: Services, ui: gr.Blocks) -> None:
     def reject(number: str, name: str) -> list[list[Any]]:
         return decide(number, False, name)
 
-    def act(action: Move, session_id: str | None, name: str) -> tuple[str, str]:
+    def act(action: Move, show: str, session_id: str | None, name: str) -> Board:
         if not session_id:
             gr.Warning("Choose a conversation first.")
-            return opened(session_id)
+            return board(show, session_id)
         try:
             move(services, session_id, action, by=who(name))
         except FAILURES as exc:
             gr.Warning(str(exc))
-        return opened(session_id)
+        return board(show, session_id)
 
     def reply(session_id: str | None, text: str, name: str) -> tuple[str, str, str]:
         if not session_id or not text.strip():
@@ -161,7 +209,7 @@ def build_inbox_tab(services: Services, ui: gr.Blocks) -> None:
         conversations = gr.Dataframe(headers=INBOX_COLUMNS, interactive=False, elem_id="inbox-list")
         chosen = gr.Dropdown(label="Conversation", choices=[], elem_id="inbox-chosen")
         header = gr.Markdown(elem_id="inbox-state")
-        shown = gr.Markdown("*Choose a conversation.*", elem_id="inbox-transcript")
+        shown = gr.Markdown(NOTHING_OPEN, elem_id="inbox-transcript")
         with gr.Row():
             take_button = gr.Button("Take", variant="primary", elem_id="inbox-take")
             release_button = gr.Button("Hand back to the bot", elem_id="inbox-release")
@@ -177,16 +225,17 @@ def build_inbox_tab(services: Services, ui: gr.Blocks) -> None:
         with gr.Accordion("Tickets", open=False):
             tickets = gr.Dataframe(headers=TICKET_COLUMNS, interactive=False, elem_id="inbox-tickets")
 
-        listing = [conversations, chosen, refunds, tickets]
-        refresh_button.click(refresh, inputs=[show], outputs=listing)
-        show.change(refresh, inputs=[show], outputs=listing)
-        gr.Timer(5).tick(lambda s: inbox_rows(s), inputs=[show], outputs=[conversations])
+        # The open conversation is redrawn with the list, so a customer's new message shows unasked.
+        viewed = [conversations, chosen, header, shown]
+        listing = [*viewed, refunds, tickets]
+        refresh_button.click(refresh, inputs=[show, chosen], outputs=listing)
+        show.change(refresh, inputs=[show, chosen], outputs=listing)
+        gr.Timer(REFRESH_S).tick(board, inputs=[show, chosen], outputs=viewed)
+        conversations.select(picked, inputs=None, outputs=[chosen])
         chosen.change(opened, inputs=[chosen], outputs=[shown, header])
         for button, handler in ((take_button, take), (release_button, release), (close_button, close)):
-            button.click(handler, inputs=[chosen, name], outputs=[shown, header]).then(
-                lambda s: inbox_rows(s), inputs=[show], outputs=[conversations]
-            )
+            button.click(handler, inputs=[show, chosen, name], outputs=viewed)
         send_button.click(reply, inputs=[chosen, answer, name], outputs=[answer, shown, header])
         approve_button.click(approve, inputs=[refund_number, name], outputs=[refunds])
         reject_button.click(reject, inputs=[refund_number, name], outputs=[refunds])
-    ui.load(refresh, inputs=[show], outputs=listing)
+    ui.load(refresh, inputs=[show, chosen], outputs=listing)
