@@ -1,8 +1,8 @@
 """The human handoff round trip in two real browsers: the customer asks for a person in the chat,
 an admin takes the conversation in the Inbox and replies, the reply appears in the customer's open
-chat without a reload, the admin hands back, and the bot answers the next message (issue 8). And the
-Inbox as a person at the desk uses it: a list row opens its conversation, and the open transcript
-shows what the customer writes meanwhile without a click."""
+chat without a reload, the customer is told who joined and when they hand back or close, and the bot
+answers the next message (issue 8). And the Inbox as a person at the desk uses it: a list row opens
+its conversation, and the open transcript shows what the customer writes meanwhile without a click."""
 
 from __future__ import annotations
 
@@ -41,6 +41,10 @@ def test_a_person_takes_over_replies_and_hands_back(browser, app_url: str) -> No
         admin.locator("#inbox-agent textarea").fill("Ana")
         admin.locator("#inbox-take").click()
         expect(admin.locator("#inbox-state")).to_contain_text("held by Ana")
+        # The customer is told who joined, without a reload.
+        expect(customer.locator(BOT).last).to_contain_text(
+            "Ana from our support team has joined the conversation.", timeout=15_000
+        )
 
         admin.locator("#inbox-reply textarea").fill("Hi, this is Ana from support. How can I help?")
         admin.locator("#inbox-send").click()
@@ -51,6 +55,9 @@ def test_a_person_takes_over_replies_and_hands_back(browser, app_url: str) -> No
 
         admin.locator("#inbox-release").click()
         expect(admin.locator("#inbox-state")).to_contain_text("bot")
+        expect(customer.locator(BOT).last).to_contain_text(
+            "Ana has handed this conversation back to our assistant", timeout=15_000
+        )
 
         send(customer, "How many days do I have to return something?")
         expect(customer.locator(BOT).last).to_contain_text("Sources:")
@@ -107,6 +114,19 @@ def test_a_list_row_opens_its_conversation_and_new_messages_show_unasked(
         expect(chosen).to_have_value(re.compile(rf"^closed · .* · {re.escape(session_id[:ID_PREFIX])} · "))
         expect(state).to_contain_text("closed")
         expect(transcript).to_contain_text(LATER)
+
+        # The customer is told it is closed; writing again starts a new conversation, which the
+        # bot answers (and could hand to a person again), instead of a closed one that cannot.
+        expect(customer.locator(BOT).last).to_contain_text(
+            "Dana has closed this conversation", timeout=15_000
+        )
+        send(customer, "One more thing: how many days do I have to return something?")
+        expect(customer.locator(BOT).last).to_contain_text("Sources:")
+        expect(customer.locator(USER)).to_have_count(1)  # the new conversation holds only this message
+        new = stored_conversation(
+            app_data_dir, "One more thing: how many days do I have to return something?"
+        )
+        assert new[0].session_id != session_id
     finally:
         customer.context.close()
         admin.context.close()
