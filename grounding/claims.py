@@ -93,8 +93,18 @@ _PLACE = re.compile(
 )
 
 
+# "in january", "in late november", "in the morning": when, not where.
+_TIMES = set(
+    """january february march april may june july august september october november december jan feb
+    mar apr jun jul aug sep sept oct nov dec monday tuesday wednesday thursday friday saturday sunday
+    spring summer fall autumn winter morning afternoon evening night today tomorrow yesterday week
+    weeks month months year years day days time late early mid weekend holidays holiday christmas""".split()
+)
+
+
 def places(question: str) -> list[str]:
-    """Lower-case phrases a question names a place with ("chicago", "new york"), up to a common word."""
+    """Lower-case phrases a question names a place with ("chicago", "new york"), up to a common word;
+    not a time ("in late november")."""
     out = []
     for match in _PLACE.finditer(question):
         words = []
@@ -102,7 +112,7 @@ def places(question: str) -> list[str]:
             if word in STOPWORDS or len(word) <= 2:
                 break
             words.append(word)
-        if words:
+        if words and not _TIMES & set(words):
             out.append(" ".join(words))
     return out
 

@@ -146,20 +146,51 @@ def continues(first: SourceUnit, then: SourceUnit, question: str) -> bool:
 
 
 def with_list_items(chosen: list[int], source_units: list[SourceUnit], most: int = 4) -> list[int]:
-    """`chosen` with the list under each chosen lead-in ("Before contacting us, please:"), `most` items."""
+    """`chosen` with the list under each chosen lead-in ("Before contacting us, please:"), `most` items;
+    and with the other items of a short list (`most` items or fewer) one of whose items is chosen: "UPS
+    handles larger packages" alone does not answer "which carriers do you use" (USPS and FedEx do too)."""
     out: list[int] = []
     for j in chosen:
-        out.append(j)
         lead_in = source_units[j].unit.text.rstrip()
-        if not lead_in.endswith(":"):
-            continue
-        for k in range(j + 1, min(j + 1 + most, len(source_units))):
-            item = source_units[k]
-            if item.source != source_units[j].source or not item.unit.prefix:
-                break
-            if k not in out and k not in chosen:
-                out.append(k)
+        if lead_in.endswith(":"):
+            items = list(range(j + 1, min(j + 1 + most, len(source_units))))
+            items = items[
+                : next((n for n, k in enumerate(items) if not _same_list(source_units, j, k)), None)
+            ]
+            group = [j, *items]
+        elif source_units[j].unit.prefix:
+            siblings = _list_of(j, source_units)
+            group = [j, *(k for k in siblings if k != j)] if len(siblings) <= most else [j]
+        else:
+            group = [j]
+        out.extend(k for k in group if k not in out and (k == j or k not in chosen))
     return out
+
+
+def _same_list(source_units: list[SourceUnit], lead_in: int, k: int) -> bool:
+    item = source_units[k]
+    return item.source == source_units[lead_in].source and bool(item.unit.prefix)
+
+
+def _list_of(j: int, source_units: list[SourceUnit]) -> list[int]:
+    """The items of the list that item `j` is in (same source and lead-in, one after another)."""
+    unit = source_units[j].unit
+    lead = unit.context[: len(unit.context) - len(unit.text)]
+
+    def sibling(k: int) -> bool:
+        other = source_units[k]
+        return (
+            other.source == source_units[j].source
+            and bool(other.unit.prefix)
+            and other.unit.context[: len(other.unit.context) - len(other.unit.text)] == lead
+        )
+
+    first, last = j, j
+    while first > 0 and sibling(first - 1):
+        first -= 1
+    while last + 1 < len(source_units) and sibling(last + 1):
+        last += 1
+    return list(range(first, last + 1))
 
 
 # A sentence that leans on the one before it: "These take 5–10 business days" (oversized items), "If you

@@ -43,6 +43,9 @@ def test_places_are_found_in_lower_case_but_not_in_every_to() -> None:
     assert places("how long does standard shipping take to new york?") == []  # "to" only after ship/deliver
     assert places("how much do i have to spend to get free shipping") == []
     assert places("my tracking number hasnt updated in like 4 days") == []
+    # A time is not a place: "late november" is not a name the sources must contain.
+    assert places("bought a present in late november, can i still return it in january") == []
+    assert places("will it arrive in the morning from chicago") == ["chicago"]
 
 
 # -- the quote picks the sentence that answers ---------------------------------------------------------

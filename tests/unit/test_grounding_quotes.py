@@ -99,3 +99,25 @@ def test_two_excerpts_of_one_article_are_quoted_once_under_its_title(checker) ->
     assert verdict.text is not None, verdict.trace()
     assert verdict.text.count("Delivery Times") == 1, verdict.text
     assert "within 3 business days" in verdict.text and "2 extra days" in verdict.text, verdict.text
+
+
+COURIERS = Source(
+    title="Couriers",
+    text=(
+        "# Couriers\n\n"
+        "We pick the courier for each bike from its size and your address:\n\n"
+        "- **Parcelforce** carries folding bikes and parts.\n"
+        "- **DPD** carries most full-size bikes.\n"
+        "- **Pallet Express** carries cargo bikes on a pallet.\n\n"
+        "You can't choose the courier yourself."
+    ),
+    document="couriers",
+)
+
+
+def test_an_item_of_a_short_list_is_quoted_with_the_others(checker) -> None:
+    # "DPD carries most full-size bikes" alone would answer "which couriers" with one of three.
+    verdict = check(checker, "which couriers do you use, dpd?", "We only use Royal Mail.", COURIERS)
+    assert verdict.text is not None, verdict.trace()
+    for courier in ("Parcelforce", "DPD", "Pallet Express"):
+        assert courier in verdict.text, verdict.text
