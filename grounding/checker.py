@@ -311,6 +311,8 @@ class AnswerChecker:
         if facts:
             keys = fact_keys(extract_facts(said_text))
             return all(fact_supported(f, keys) for f in facts)
+        if not said.says_condition(source, said_text, context.question):
+            return False
         row = context.matrix[unit]
         if not any(float(row @ v) >= self.support_threshold for v in context.kept_vectors):
             return False

@@ -8,6 +8,7 @@ import re
 
 from grounding.facts import (
     STOPWORDS,
+    content_stems,
     extract_facts,
     is_negated,
     name_supported,
@@ -146,3 +147,21 @@ def missing_terms(question: str, known: frozenset[str]) -> list[str]:
         if words:
             out.append(" ".join(words))
     return list(dict.fromkeys(out))[:6]
+
+
+# Where a source sentence sets its condition: "An address can be changed … before the order is packed".
+_CONDITION = re.compile(
+    r"\b(?:before|until|unless|as long as|only if|only when|provided)\b([^,;]*)", re.IGNORECASE
+)
+
+
+def says_condition(source: str, said: str, question: str) -> bool:
+    """Whether `said` states the condition of `source` (its "before the order is packed", "unless it
+    arrived damaged"), when the question does not already: a plain "yes, you can change the address"
+    leaves out when you can. A source sentence without a condition has nothing to leave out."""
+    asked, told = content_stems(question), content_stems(said)
+    for match in _CONDITION.finditer(source):
+        wanted = content_stems(match.group(1)) - asked
+        if wanted and not wanted & told:
+            return False
+    return True

@@ -79,3 +79,27 @@ def test_a_close_sentence_that_says_something_else_gets_the_quote(checker) -> No
     assert "seat tube" in verdict.text, verdict.trace()
     said = "The frame size is printed on the seat tube of your bike, above the bottom bracket."
     assert check(checker, question, said, SIZING).text == said
+
+
+BOOKINGS = Source(
+    title="Repair Bookings",
+    text=(
+        "# Repair Bookings\n\n"
+        "Book a repair online or in the shop. "
+        "A booked repair can be moved to another day free of charge before the mechanic has started on it."
+    ),
+    document="bookings",
+)
+
+
+def test_a_yes_without_the_sources_condition_gets_the_quote(checker) -> None:
+    # Close to the article, and says some of what it adds ("free of charge"), but not *when* you can.
+    question = "can i move my repair booking to another day?"
+    reply = "Yes, you can move your repair booking to another day free of charge."
+    verdict = check(checker, question, reply, BOOKINGS)
+    assert verdict.text.startswith(reply), verdict.trace()
+    assert "before the mechanic has started on it" in verdict.text, verdict.trace()
+    conditional = (
+        "Yes, you can move your repair booking to another day before the mechanic has started on it."
+    )
+    assert check(checker, question, conditional, BOOKINGS).text == conditional
