@@ -24,6 +24,11 @@ _HUMAN = re.compile(
     r"representative|operator|speak to someone|talk to someone|escalate)\b",
     re.IGNORECASE,
 )
+# "where is my order 1002": a number given as the order's that is not an order number. Routed all
+# the same, so that the tool's refusal says what one looks like, rather than the model guessing.
+_OTHER_ORDER_NUMBER = re.compile(
+    r"\border\s*(?:number\s*|no\.?\s*|#\s*|id\s*)?(?:is\s*)?:?\s*(#?\d{3,12})\b", re.IGNORECASE
+)
 _REFUND = re.compile(r"\b(refund|money back|reimburse)", re.IGNORECASE)
 _DAMAGE = re.compile(
     r"\b(broken|cracked|damaged|defective|faulty|missing part|doesn'?t work|does not work|stopped working|"
@@ -102,6 +107,8 @@ def route(message: str, *, tools: Collection[str], earlier: Sequence[str] = ()) 
             "an order number in the message" if order_message is message else "an order number given earlier"
         )
         return offer("lookup_order", why, order_id=order.group(1).upper(), **verify)
+    if other := _OTHER_ORDER_NUMBER.search(message):
+        return offer("lookup_order", "a number given as the order's", order_id=other.group(1), **verify)
     expression = _EXPRESSION.search(message) if _ARITHMETIC.search(message) else None
     if expression:
         return offer(

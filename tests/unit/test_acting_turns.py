@@ -20,7 +20,7 @@ from memory import ConversationStore
 from prompts import PromptLibrary
 from tests.utils.scripted import scripted_backend, tool_call
 from tools import ToolContext, build_tools
-from tools.orders import NEED_EMAIL, NO_MATCH
+from tools.orders import NEED_EMAIL, NO_MATCH, NOT_AN_ORDER_NUMBER
 
 DEMO = Path(__file__).resolve().parents[2] / "knowledge" / "demo"
 MARIA = "maria.lopez@example.com"
@@ -207,3 +207,13 @@ def test_someone_elses_order_in_a_verified_conversation_gets_the_refusal_alone(
     assert second.tool_calls[0]["arguments"] == {"order_id": "NW-10027", "email": MARIA}
     assert second.reply == NO_MATCH
     assert second.citations == []
+
+
+def test_a_number_that_is_not_an_order_number_is_told_what_one_looks_like(
+    store: ConversationStore, checker: AnswerChecker
+) -> None:
+    # A new user asked "where is my order 1002?" and read an invented "Exchanges section".
+    agent, _ = make_agent(store, checker, [answer("You can find it in the Exchanges section of our site.")])
+    result = say(agent, "where is my order 1002?")
+    assert result.reply == NOT_AN_ORDER_NUMBER
+    assert agent.backend.model.calls == []  # type: ignore[attr-defined]

@@ -39,6 +39,9 @@ ALL = {"lookup_order", "request_human", "calculator", "open_ticket", "request_re
             "request_refund",
             {"order_id": "NW-10042", "reason": "I want a refund for NW-10042, it broke"},
         ),
+        # A number given as the order's that is not one: the tool's refusal says what one looks like.
+        ("where is my order 1002?", "lookup_order", {"order_id": "1002"}),
+        ("my order number is #55821", "lookup_order", {"order_id": "#55821"}),
     ],
 )
 def test_clear_intents_name_their_tool(message: str, tool: str, known: dict | None) -> None:
@@ -50,7 +53,13 @@ def test_clear_intents_name_their_tool(message: str, tool: str, known: dict | No
 
 @pytest.mark.parametrize(
     "message",
-    ["How long do I have to return something?", "Do you ship to Canada?", "Is the 2024 catalogue out?", "hi"],
+    [
+        "How long do I have to return something?",
+        "Do you ship to Canada?",
+        "Is the 2024 catalogue out?",
+        "hi",
+        "do orders over 100 ship free?",
+    ],
 )
 def test_ordinary_questions_are_left_to_the_model(message: str) -> None:
     assert route(message, tools=ALL) is None
