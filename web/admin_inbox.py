@@ -17,7 +17,7 @@ from handoff.service import INBOX_STATES, ConversationStatus
 from memory.order import conversation_order
 from memory.store import StoredMessage, UnknownSessionError
 from review.browser import ConversationRow
-from web.api_handoff import Move, move, post_human_reply
+from web.api_handoff import Move, decide_refund, move, post_human_reply
 from web.errors import ApiError
 from web.services import Services
 
@@ -188,7 +188,7 @@ def build_inbox_tab(services: Services, ui: gr.Blocks) -> None:
 
     def decide(number: str, approve: bool, name: str) -> list[list[Any]]:
         try:
-            commerce.decide_refund(number=number.strip(), approve=approve, by=who(name))
+            decide_refund(services, number.strip(), approve=approve, by=who(name))
         except FAILURES as exc:
             gr.Warning(str(exc))
         return refund_rows()

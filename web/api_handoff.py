@@ -10,9 +10,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Depends, Query
 from pydantic import BaseModel, ConfigDict, Field, StrictStr
 
-from commerce import CommerceService
+from commerce import CommerceService, RefundRecord
 from handoff import ConversationState, HandoffService
-from handoff.notices import NOTICE_ROLE, Move, notice
+from handoff.notices import NOTICE_ROLE, Move, notice, refund_decided
 from handoff.service import INBOX_STATES
 from web.admin_auth import AdminUser
 from web.errors import ApiError
@@ -216,8 +216,21 @@ def refunds(_: AdminUser, commerce: CommerceDep, status: str | None = None) -> d
     }
 
 
-def _decide(commerce: CommerceService, number: str, *, approve: bool, by: str, note: str) -> dict[str, Any]:
-    record = commerce.decide_refund(number=number, approve=approve, by=by, note=note)
+def decide_refund(services: Services, number: str, *, approve: bool, by: str, note: str = "") -> RefundRecord:
+    """A person approves or rejects a pending refund request; the conversation that asked for it is
+    told the decision (handoff/notices.py)."""
+    record = _commerce(services).decide_refund(number=number, approve=approve, by=by, note=note)
+    if record.session_id is not None and services.store.exists(record.session_id):
+        services.store.add_message(
+            session_id=record.session_id,
+            role=NOTICE_ROLE,
+            content=refund_decided(record.number, record.order_number, approve, record.decision_note),
+        )
+    return record
+
+
+def _decide(services: Services, number: str, *, approve: bool, by: str, note: str) -> dict[str, Any]:
+    record = decide_refund(services, number, approve=approve, by=by, note=note)
     return _plain({**asdict(record), "number": record.number})
 
 
@@ -227,17 +240,17 @@ def _decide(commerce: CommerceService, number: str, *, approve: bool, by: str, n
     tags=["admin: tickets and refunds"],
 )
 def approve(
-    number: str, user: AdminUser, commerce: CommerceDep, body: Annotated[RefundDecision | None, Body()] = None
+    number: str, user: AdminUser, services: ServicesDep, body: Annotated[RefundDecision | None, Body()] = None
 ) -> dict[str, Any]:
     body = body or RefundDecision()
-    return _decide(commerce, number, approve=True, by=_who(user, body.agent), note=body.note)
+    return _decide(services, number, approve=True, by=_who(user, body.agent), note=body.note)
 
 
 @router.post(
     "/refunds/{number}/reject", summary="Reject a pending refund request", tags=["admin: tickets and refunds"]
 )
 def reject(
-    number: str, user: AdminUser, commerce: CommerceDep, body: Annotated[RefundDecision | None, Body()] = None
+    number: str, user: AdminUser, services: ServicesDep, body: Annotated[RefundDecision | None, Body()] = None
 ) -> dict[str, Any]:
     body = body or RefundDecision()
-    return _decide(commerce, number, approve=False, by=_who(user, body.agent), note=body.note)
+    return _decide(services, number, approve=False, by=_who(user, body.agent), note=body.note)

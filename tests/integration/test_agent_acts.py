@@ -170,6 +170,27 @@ def test_the_handoff_round_trip_through_the_admin_api(client: TestClient) -> Non
     assert again.status_code == 409 and again.json()["error"]["code"] == "conflict"
 
 
+def test_the_customer_is_told_a_persons_refund_decision(client: TestClient) -> None:
+    asked = chat(
+        client, "I want a refund for order NW-10042, the blender is too loud. maria.lopez@example.com"
+    )
+    [call] = asked["tool_calls"]
+    assert call["name"] == "request_refund" and asked["state"] == "queued"
+    number = call["result"].split("request ", 1)[1].split(" ", 1)[0]
+    rejected = client.post(
+        f"/api/v1/admin/refunds/{number}/reject",
+        json={"agent": "Ana", "note": "The blender was used for three months"},
+        auth=ADMIN,
+    )
+    assert rejected.status_code == 200 and rejected.json()["status"] == "rejected"
+    rows = client.get(f"/api/v1/sessions/{asked['session_id']}/messages").json()["messages"]
+    assert (rows[-1]["role"], rows[-1]["content"]) == (
+        "notice",
+        f"Your refund request {number} for order NW-10042 was not approved. "
+        "The reason: The blender was used for three months.",
+    )
+
+
 def test_admin_conversation_routes_refuse_bad_input(client: TestClient) -> None:
     assert client.get("/api/v1/admin/conversations").status_code == 401
     bad_state = client.get("/api/v1/admin/conversations", params={"state": "nope"}, auth=ADMIN)
