@@ -233,7 +233,7 @@ def build_conversations_tab(services: Services, ui: gr.Blocks) -> None:
             out.writelines(export_lines(engine, kind=kind, filters=filters))
         return str(path)
 
-    with gr.Tab("Conversations"):
+    with gr.Tab("Conversations") as tab:
         with gr.Row():
             query = gr.Textbox(label="Search (words, or a session id)", scale=4, elem_id="conv-search")
             page = gr.Number(label="Page", value=1, minimum=1, precision=0, scale=1, elem_id="conv-page")
@@ -265,3 +265,5 @@ def build_conversations_tab(services: Services, ui: gr.Blocks) -> None:
         reply.change(inspect, inputs=[reply], outputs=[inspector])
         export_button.click(export, inputs=[kind, since, until, rating, version], outputs=[exported])
     ui.load(search, inputs=[query, page], outputs=found).then(ratings, outputs=[rating_table])
+    # Opening the tab shows the conversations since the page was loaded, not those it loaded with.
+    tab.select(search, inputs=[query, page], outputs=found).then(ratings, outputs=[rating_table])

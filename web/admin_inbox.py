@@ -23,7 +23,8 @@ from web.services import Services
 
 INBOX_COLUMNS = ["session", "state", "since (UTC)", "assignee", "why"]
 REFUND_COLUMNS = ["number", "order", "status", "reason", "requested (UTC)"]
-TICKET_COLUMNS = ["number", "subject", "status", "created (UTC)"]
+# A ticket's session is the conversation it came from (find it in the Conversations tab).
+TICKET_COLUMNS = ["number", "subject", "status", "created (UTC)", "session"]
 # The tab lists this many conversations; the Conversations tab and the REST route page through all.
 INBOX_ROWS = 100
 # How often an open Inbox reloads its list and the open conversation, in seconds.
@@ -134,7 +135,10 @@ def build_inbox_tab(services: Services, ui: gr.Blocks) -> None:
         ]
 
     def ticket_rows() -> list[list[Any]]:
-        return [[t.number, t.subject, t.status, stamp(t.created_at)] for t in commerce.tickets()]
+        return [
+            [t.number, t.subject, t.status, stamp(t.created_at), t.session_id or ""]
+            for t in commerce.tickets()
+        ]
 
     def refresh(show: str, session_id: str | None) -> tuple[Any, ...]:
         return *board(show, session_id), refund_rows(), ticket_rows()

@@ -59,6 +59,8 @@ def test_a_thumbs_down_reaches_the_admin_and_the_inspector_shows_dropped_turns(b
     customer = browser.new_context(viewport={"width": 1280, "height": 1000}).new_page()
     admin = browser.new_context(viewport={"width": 1280, "height": 1600}).new_page()
     try:
+        # The admin page is open before the customer writes: opening the tab shows what came since.
+        log_in(admin, app_url)
         customer.goto(app_url)
         for number, question in enumerate(QUESTIONS, start=1):
             send(customer, question)
@@ -75,7 +77,6 @@ def test_a_thumbs_down_reaches_the_admin_and_the_inspector_shows_dropped_turns(b
         expect(customer.get_by_role("button", name="Disliked")).to_have_count(1)
         wait_until(lambda: conversations(app_url)[0]["feedback"] == {"up": 0, "down": 1}, timeout=30)
 
-        log_in(admin, app_url)
         admin.get_by_role("tab", name="Conversations").click()
         expect(admin.locator("#conv-list")).to_contain_text("Charlie question")
         admin.locator("#conv-chosen input").click()
