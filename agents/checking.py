@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 from agents.events import TurnEvent
 from agents.loop import LoopResult
-from agents.told import told_reply
+from agents.told import reports_problem, told_reply
 from grounding import AnswerChecker, CheckedReply, Source, Verdict
 from grounding.facts import vocabulary
 from knowledge.types import RetrievedChunk
@@ -130,18 +130,37 @@ class CheckedAnswer:
         it is: our own words, with nothing to check, quote or cite. Without a checker the text is sent
         as generated. A tool that looked the answer up or recorded it in our own systems, or
         said what the customer must send, is told (agents/told.py): with the model's checked sentences
-        when they held, else instead of a quote or "I don't know". In `generative` mode the model's
-        text is the reply, tidied only."""
+        when they held, else instead of a quote or "I don't know" (a reported problem's ticket is
+        followed by the help center's quote about it, when one answers). In `generative` mode the
+        model's text is the reply, tidied only."""
         if loop.refused or verdict is None:
             return Decided(generated, [] if loop.refused else self.cited(None, loop.found_chunks))
         cited = self.cited(verdict, loop.found_chunks)
         if verdict.mode != "generative":
             told = told_reply(verdict.text, verdict.fallback == "none", loop.outcomes)
+            if told is not None and told.from_tools and reports_problem(loop.outcomes):
+                # "My plates arrived broken": the ticket's number, then what the help center says
+                # about such a problem (report it within 7 days, what happens next), quoted.
+                policy = self._article_quote()
+                if policy is not None:
+                    return Decided(f"{told.text}\n\n{policy[0]}", policy[1], from_tools=True)
             if told is not None:
                 return Decided(told.text, [] if told.from_tools else cited, told.from_tools)
         if verdict.text is None:
             return Decided(None)
         return Decided(verdict.text, cited)
+
+    def _article_quote(self) -> tuple[str, list[RetrievedChunk]] | None:
+        """The help-center quote that answers the question (and the excerpts it comes from), if any."""
+        articles = [i for i, s in enumerate(self.sources) if s.document is not None]
+        if self.checker is None or not articles:
+            return None
+        verdict = self.checker.check(
+            question=self.question, reply="", sources=[self.sources[i] for i in articles]
+        )
+        if verdict.fallback != "extractive" or verdict.text is None:
+            return None
+        return verdict.text, [self.chunks[articles[i]] for i in verdict.cited if articles[i] in self.chunks]
 
     def cited(self, verdict: Verdict | None, found: Sequence[RetrievedChunk]) -> list[RetrievedChunk]:
         """The help-center excerpts a reply draws on, best first: those its kept sentences and its

@@ -36,6 +36,15 @@ class ToldReply:
     from_tools: bool  # the reply is the tools' texts alone (nothing the model wrote is in it)
 
 
+# The tools that record a problem the customer reported: the help center's policy on it is worth quoting
+# after the record's number.
+PROBLEM_REPORTS = frozenset({"open_ticket"})
+
+
+def reports_problem(outcomes: Sequence[ToolOutcome]) -> bool:
+    return any(o.ok and o.name in PROBLEM_REPORTS for o in outcomes)
+
+
 def to_tell(outcomes: Sequence[ToolOutcome]) -> list[ToolOutcome]:
     """The last outcome of each tool in `KEYS` whose text the customer may read (a result or the
     tool's own refusal; not an error about a malformed call), in the order they ran."""

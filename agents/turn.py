@@ -341,7 +341,7 @@ class SupportAgent:
             verdict = (
                 None if loop.refused else await asyncio.to_thread(checked.verdict, generated, loop.outcomes)
             )
-            decided = checked.decide(generated, verdict, loop)
+            decided = await asyncio.to_thread(checked.decide, generated, verdict, loop)
             if verdict is not None:
                 trace.answer_check = verdict.trace()
             if decided.from_tools:

@@ -38,6 +38,17 @@ class TrackingArticle:
         return True
 
 
+class DamagedArticle(TrackingArticle):
+    """A retriever that finds the damaged-items article, as the demo help center does for "arrived broken"."""
+
+    def retrieve(self, query: str, *, k: int | None = None) -> list[RetrievedChunk]:
+        text = (DEMO / "damaged-or-defective-items.md").read_text()
+        title = "Damaged, Defective, or Wrong Items on Arrival"
+        return [
+            RetrievedChunk("damaged-or-defective-items:0", "damaged-or-defective-items", title, "", text, 0.6)
+        ]
+
+
 def make_agent(
     store: ConversationStore, checker: AnswerChecker, script: list, routing: str = "rules", retriever=None
 ):
@@ -217,3 +228,20 @@ def test_a_number_that_is_not_an_order_number_is_told_what_one_looks_like(
     result = say(agent, "where is my order 1002?")
     assert result.reply == NOT_AN_ORDER_NUMBER
     assert agent.backend.model.calls == []  # type: ignore[attr-defined]
+
+
+def test_a_reported_problem_gets_its_ticket_and_what_the_help_center_says_about_it(
+    store: ConversationStore, checker: AnswerChecker
+) -> None:
+    agent, commerce = make_agent(
+        store, checker, [answer("I have opened ticket T-9999 for you.")], retriever=DamagedArticle()
+    )
+    result = say(agent, "My plates arrived broken")
+    [ticket] = commerce.tickets()
+    assert result.reply.startswith(result.tool_calls[0]["result"]) and ticket.number in result.reply
+    assert "T-9999" not in result.reply
+    # Then what the retrieved article says about such a problem, quoted and cited under the reply.
+    after = result.reply.split("follow up on it.", 1)[1]
+    assert after.strip().startswith("Our *Damaged, Defective, or Wrong Items on Arrival* article says: “")
+    assert "damaged" in after, result.reply
+    assert [c["document"] for c in result.citations] == ["damaged-or-defective-items"]
