@@ -177,14 +177,19 @@ class ConversationBrowser:
             page_size=page_size,
         )
 
+    def history(self, session_id: str) -> list[StoredMessage]:
+        """The session's messages in the order they were stored, without their traces (what a
+        transcript shows: a polling Inbox reads this every few seconds); UnknownSessionError if none."""
+        with self._sessions() as db:
+            if db.get(ChatSession, session_id) is None:
+                raise UnknownSessionError(session_id)
+            return light_history(db, session_id)
+
     def transcript(self, session_id: str) -> list[dict[str, Any]]:
         """The session's messages in conversation order (each reply, with its turn's tool steps,
         right after the message it answers: memory/order.py), each with its rating and whether it
         has a trace."""
-        with self._sessions() as db:
-            if db.get(ChatSession, session_id) is None:
-                raise UnknownSessionError(session_id)
-            history = conversation_order(light_history(db, session_id))
+        history = conversation_order(self.history(session_id))
         ratings = self.feedback.for_messages([m.id for m in history if m.role != "user"])
         return [
             {

@@ -93,18 +93,18 @@ def transcript(history: list[StoredMessage]) -> str:
 
 def build_inbox_tab(services: Services, ui: gr.Blocks) -> None:
     """Adds the Inbox tab to `ui`, the Blocks being built (call inside its `with`)."""
-    handoff, commerce, store = services.handoff, services.commerce, services.store
+    handoff, commerce, browser = services.handoff, services.commerce, services.browser
     if handoff is None or commerce is None:
         return
 
     def listed(show: str) -> list[ConversationRow]:
         states = [str(s) for s in INBOX_STATES] if show == "waiting" else [show]
-        return services.browser.search(states=states, order="inbox", page_size=INBOX_ROWS).conversations
+        return browser.search(states=states, order="inbox", page_size=INBOX_ROWS).conversations
 
     def opened(session_id: str | None) -> tuple[str, str]:
         if not session_id:
             return NOTHING_OPEN, ""
-        return transcript(store.messages(session_id)), state_line(handoff.status(session_id))
+        return transcript(browser.history(session_id)), state_line(handoff.status(session_id))
 
     def board(show: str, session_id: str | None) -> Board:
         """The list, the dropdown's entries, and the chosen conversation's header and transcript, from
@@ -119,7 +119,7 @@ def build_inbox_tab(services: Services, ui: gr.Blocks) -> None:
         row = next((r for r in rows if r.session_id == session_id), None)
         try:
             status = row or handoff.status(session_id)
-            history = store.messages(session_id)
+            history = browser.history(session_id)
         except UnknownSessionError:  # deleted meanwhile: nothing is open any more
             return table, gr.Dropdown(choices=choices, value=None), "", NOTHING_OPEN
         if row is None:
