@@ -137,7 +137,10 @@ class CheckedAnswer:
             return Decided(generated, [] if loop.refused else self.cited(None, loop.found_chunks))
         cited = self.cited(verdict, loop.found_chunks)
         if verdict.mode != "generative":
-            told = told_reply(verdict.text, verdict.fallback == "none", loop.outcomes)
+            # A record a tool looked up answers: a help-center quote the check put after the model's
+            # sentences is beside the point next to it (and was not streamed); the sentences stay.
+            said = verdict.said if verdict.said is not None else verdict.text
+            told = told_reply(said, verdict.fallback == "none", loop.outcomes)
             if told is not None and told.from_tools and reports_problem(loop.outcomes):
                 # "My plates arrived broken": the ticket's number, then what the help center says
                 # about such a problem (report it within 7 days, what happens next), quoted.

@@ -259,7 +259,8 @@ class AnswerChecker:
             if chosen is None:
                 return Verdict(text=text, fallback="none", sentences=verdicts, quote=info), []
             quote = format_quote(chosen, context.units, context.sources)
-            return Verdict(text=f"{text}\n\n{quote}", fallback="none", sentences=verdicts, quote=info), chosen
+            appended = Verdict(f"{text}\n\n{quote}", "none", verdicts, quote=info, said=text)
+            return appended, chosen
         if (
             context.kept
             and all(k == "small_talk" for k in context.kinds)

@@ -49,6 +49,9 @@ class Verdict:
     error: str | None = None
     quote: dict[str, Any] | None = None  # how the extractive answer was chosen (or why there is none)
     cited: list[int] = field(default_factory=list)  # the sources the text draws on (their positions)
+    # The model's kept sentences alone, when `text` adds a quote after them (the quote follows sentences
+    # that do not say what the answering source sentence says).
+    said: str | None = None
 
     def trace(self) -> dict[str, Any]:
         """A JSON-able summary for the turn trace."""

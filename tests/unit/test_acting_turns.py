@@ -245,3 +245,17 @@ def test_a_reported_problem_gets_its_ticket_and_what_the_help_center_says_about_
     assert after.strip().startswith("Our *Damaged, Defective, or Wrong Items on Arrival* article says: “")
     assert "damaged" in after, result.reply
     assert [c["document"] for c in result.citations] == ["damaged-or-defective-items"]
+
+
+def test_a_looked_up_order_is_not_buried_under_article_quotes(
+    store: ConversationStore, checker: AnswerChecker
+) -> None:
+    # A sentence close to the tracking article passes the check, and the check would put the article's
+    # answer after it; next to the order's own record that quote is beside the point.
+    said = "You can track your order by signing in to your account."
+    agent, _ = make_agent(store, checker, [answer(said)], retriever=TrackingArticle())
+    result = say(agent, f"Where is my order NW-10042? I'm {MARIA}")
+    record = result.tool_calls[0]["result"]
+    assert "article says" not in result.reply, result.reply
+    assert "Status: Shipped" in result.reply and TRACKING in result.reply, result.reply
+    assert record in result.reply
