@@ -1,7 +1,7 @@
 """What the customer is told when a person moves their conversation (they joined, they handed it back
-to the assistant, or they closed it) or decides their refund request. Stored in the conversation as a `notice` row: the chat and the
-conversation's channel show it, and the model never reads it (memory/window.py takes only the
-customer's, the assistant's and people's messages)."""
+to the assistant, or they closed it) or decides their refund request. Stored in the conversation as a
+`notice` row: the chat and the conversation's channel show it, and the model never reads it
+(memory/window.py takes only the customer's, the assistant's and people's messages)."""
 
 from __future__ import annotations
 

@@ -14,6 +14,7 @@ from typing import Any
 
 import gradio as gr
 
+from handoff.notices import NOTICE_ROLE
 from memory.store import UnknownSessionError
 from review import (
     ExportFilters,
@@ -32,7 +33,7 @@ ROLE_NAMES = {
     "assistant": "Assistant",
     "human_agent": "Support agent",
     "tool": "Tool",
-    "notice": "Notice",
+    NOTICE_ROLE: "Notice",
 }
 THUMBS = {"up": "👍", "down": "👎"}
 
