@@ -1,4 +1,5 @@
-"""The knowledge base: loading and splitting documents, embeddings, the Chroma store, retrieval."""
+"""The knowledge base: loading and splitting documents, embeddings, the Chroma store (chunks and their
+sentences), retrieval."""
 
 from knowledge.loaders import DocumentError
 from knowledge.store import IngestResult, KnowledgeBase, build_knowledge_base

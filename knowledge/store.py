@@ -1,10 +1,10 @@
-"""The knowledge base: documents listed in SQL, their chunks and vectors in Chroma, kept consistent."""
+"""The knowledge base: documents listed in SQL, their chunks and vectors in Chroma, and each chunk's
+sentence vectors beside them (knowledge/sentence_index.py), kept consistent."""
 
 from __future__ import annotations
 
 import hashlib
 import logging
-import re
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -17,7 +17,9 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import sessionmaker
 
 from knowledge.embeddings import Embedder
+from knowledge.lexical import LexicalIndex
 from knowledge.loaders import DocumentError, LoadedDocument, load_document
+from knowledge.sentence_index import SENTENCE_MARGIN, SENTENCES_PER_RESULT, SentenceIndex, cosine
 from knowledge.splitting import Chunk, split_text
 from knowledge.types import RetrievedChunk
 from settings import Settings
@@ -27,7 +29,6 @@ log = logging.getLogger(__name__)
 
 COLLECTION = "frontdesk_kb"
 SearchMode = Literal["dense", "bm25", "hybrid"]
-_WORD = re.compile(r"\w+")
 
 
 @dataclass(frozen=True)
@@ -60,10 +61,6 @@ def make_chroma_client(settings: Settings) -> Any:
     return chromadb.PersistentClient(path=str(path), settings=chroma_settings)
 
 
-def _tokens(text: str) -> list[str]:
-    return _WORD.findall(text.lower())
-
-
 class KnowledgeBase:
     """Ingest, list, delete and search help-center documents. Writes are serialised by a lock."""
 
@@ -87,6 +84,9 @@ class KnowledgeBase:
             name=collection, metadata={"hnsw:space": "cosine"}, embedding_function=None
         )
         self._embedder = embedder
+        self._sentences = SentenceIndex(chroma, embedder, name=f"{collection}_sentences")
+        if self._sentences.count() == 0 and self._collection.count() > 0:
+            self._sentences.backfill(self._collection)
         self._uploads = uploads_dir
         self._uploads.mkdir(parents=True, exist_ok=True)
         self._max_bytes = max_upload_bytes
@@ -94,7 +94,7 @@ class KnowledgeBase:
         self.threshold = threshold
         self.mode: SearchMode = mode
         self._write_lock = threading.Lock()
-        self._bm25: tuple[Any, list[str], dict[str, RetrievedChunk]] | None = None
+        self._bm25: LexicalIndex | None = None
 
     # -- writes -----------------------------------------------------------------------------------
 
@@ -142,6 +142,7 @@ class KnowledgeBase:
                 if row is None:
                     return False
                 self._collection.delete(where={"document": doc_id})
+                self._sentences.delete(doc_id)
                 db.delete(row)
             for path in (self._uploads / doc_id).glob("*"):
                 path.unlink()
@@ -155,6 +156,9 @@ class KnowledgeBase:
         # Embed before touching the store, so a failure here leaves everything as it was.
         vectors = self._embedder.embed_documents([self._embedding_text(loaded, c) for c in chunks])
         ids = [f"{loaded.doc_id}:{c.position}" for c in chunks]
+        sentences = self._sentences.embed(
+            loaded.doc_id, [(i, c.text) for i, c in zip(ids, chunks, strict=True)]
+        )
         try:
             batch = max(1, self._chroma.get_max_batch_size())
             for start in range(0, len(ids), batch):
@@ -176,6 +180,7 @@ class KnowledgeBase:
             stale = [f"{loaded.doc_id}:{n}" for n in range(len(chunks), previous)]
             if stale:
                 self._collection.delete(ids=stale)
+            self._sentences.replace(sentences)
             now = datetime.now(UTC)
             with self._sessions.begin() as db:
                 row = db.get(Document, loaded.doc_id)
@@ -191,6 +196,7 @@ class KnowledgeBase:
         except Exception:
             # Never leave chunks that the document list does not account for.
             self._collection.delete(where={"document": loaded.doc_id})
+            self._sentences.delete(loaded.doc_id)
             with self._sessions.begin() as db:
                 row = db.get(Document, loaded.doc_id)
                 if row is not None:
@@ -264,19 +270,32 @@ class KnowledgeBase:
         return self._fuse(query, dense, k)
 
     def _dense_search(self, query: str, k: int) -> list[RetrievedChunk]:
+        """The `k` chunks nearest to the query, each scored by the better of its own similarity and its
+        best sentence's (less SENTENCE_MARGIN: see knowledge/sentence_index.py)."""
+        vector = self._embedder.embed_query(query)
         result = self._collection.query(
-            query_embeddings=[self._embedder.embed_query(query)],
-            n_results=k,
-            include=["documents", "metadatas", "distances"],
+            query_embeddings=[vector], n_results=k, include=["documents", "metadatas", "distances"]
         )
+        found = {
+            chunk_id: (text, meta, 1.0 - float(distance))
+            for chunk_id, text, meta, distance in zip(
+                result["ids"][0],
+                result["documents"][0],
+                result["metadatas"][0],
+                result["distances"][0],
+                strict=True,
+            )
+        }
+        by_sentence = self._sentences.best(vector, k * SENTENCES_PER_RESULT)
+        missing = [c for c in by_sentence if c not in found]
+        if missing:
+            got = self._collection.get(ids=missing, include=["documents", "metadatas", "embeddings"])
+            for chunk_id, text, meta, similarity in zip(
+                got["ids"], got["documents"], got["metadatas"], cosine(vector, got["embeddings"]), strict=True
+            ):
+                found[chunk_id] = (text, meta, similarity)
         chunks = []
-        for chunk_id, text, meta, distance in zip(
-            result["ids"][0],
-            result["documents"][0],
-            result["metadatas"][0],
-            result["distances"][0],
-            strict=True,
-        ):
+        for chunk_id, (text, meta, similarity) in found.items():
             if text is None or meta is None:
                 # Another process deleted this chunk after this one loaded its vector index
                 # (embedded Chroma caches the index per process): it no longer exists, skip it.
@@ -289,50 +308,18 @@ class KnowledgeBase:
                     title=str(meta["title"]),
                     section=str(meta.get("section") or ""),
                     text=text,
-                    score=1.0 - float(distance),
+                    score=max(similarity, by_sentence.get(chunk_id, -1.0) - SENTENCE_MARGIN),
                 )
             )
-        return chunks
-
-    def _bm25_index(self) -> tuple[Any, list[str], dict[str, RetrievedChunk]]:
-        from rank_bm25 import BM25Okapi
-
-        records: dict[str, RetrievedChunk] = {}
-        offset, page = 0, 5000
-        while True:
-            got = self._collection.get(include=["documents", "metadatas"], limit=page, offset=offset)
-            for chunk_id, text, meta in zip(got["ids"], got["documents"], got["metadatas"], strict=True):
-                if text is None or meta is None:
-                    continue
-                records[chunk_id] = RetrievedChunk(
-                    chunk_id,
-                    str(meta["document"]),
-                    str(meta["title"]),
-                    str(meta.get("section") or ""),
-                    text,
-                    0.0,
-                )
-            if len(got["ids"]) < page:
-                break
-            offset += page
-        ids = list(records)
-        index = BM25Okapi(
-            [_tokens(f"{records[i].title} {records[i].section} {records[i].text}") for i in ids]
-        )
-        return index, ids, records
+        chunks.sort(key=lambda c: -c.score)
+        return chunks[:k]
 
     def _bm25_search(self, query: str, k: int) -> list[RetrievedChunk]:
         if self._bm25 is None:
             if self.chunk_count() == 0:  # once per index build, not per search
                 return []
-            self._bm25 = self._bm25_index()
-        index, ids, records = self._bm25
-        scores = index.get_scores(_tokens(query))
-        best = sorted(range(len(ids)), key=lambda i: -scores[i])[:k]
-        top = max(scores[best[0]], 1e-9) if best else 1.0
-        return [
-            RetrievedChunk(**{**records[ids[i]].as_dict(), "score": float(scores[i] / top)}) for i in best
-        ]
+            self._bm25 = LexicalIndex(self._collection)
+        return self._bm25.search(query, k)
 
     def _fuse(self, query: str, dense: list[RetrievedChunk], k: int) -> list[RetrievedChunk]:
         """Reciprocal-rank fusion of dense and BM25; the reported score stays the cosine similarity."""

@@ -61,6 +61,10 @@ def store_is_consistent(kb: KnowledgeBase) -> None:
     for d in documents:
         ids = kb._collection.get(where={"document": d["id"]})["ids"]
         assert sorted(ids) == sorted(f"{d['id']}:{n}" for n in range(d["chunks"]))
+    # Every sentence row belongs to a chunk that exists, and every document has its sentences.
+    sentences = kb._sentences._collection.get(include=["metadatas"])["metadatas"]
+    assert {m["chunk_id"] for m in sentences} <= set(kb._collection.get()["ids"])
+    assert {m["document"] for m in sentences} == {d["id"] for d in documents}
 
 
 def test_ingest_search_and_cite(kb: KnowledgeBase) -> None:
@@ -75,6 +79,37 @@ def test_ingest_search_and_cite(kb: KnowledgeBase) -> None:
     assert hits == sorted(hits, key=lambda c: -c.score)
     assert kb.retrieve("what is the capital of Mongolia?") == []
     store_is_consistent(kb)
+
+
+def test_a_question_one_sentence_answers_finds_its_chunk(kb: KnowledgeBase) -> None:
+    # The Contact Support chunk that holds the e-mail reply time is about e-mail, chat and phone
+    # together: as a whole it is below the relevance threshold for this question, its sentence is not.
+    kb.ingest("contact-support.md", (DEMO / "contact-support.md").read_bytes())
+    question = "how long does it take you guys to answer emails"
+    hits = kb.retrieve(question)
+    assert hits and "within 1 business day" in hits[0].text
+    assert hits[0].score >= kb.threshold
+    assert kb.retrieve("what is the capital of Mongolia?") == []
+
+
+def test_a_knowledge_base_indexed_before_the_sentence_index_gets_one_at_start(kb: KnowledgeBase) -> None:
+    kb.ingest("contact-support.md", (DEMO / "contact-support.md").read_bytes())
+    name = kb._sentences._collection.name
+    kb._chroma.delete_collection(name)
+    reopened = KnowledgeBase(
+        engine=kb._sessions.kw["bind"],
+        chroma=kb._chroma,
+        embedder=kb._embedder,
+        uploads_dir=kb._uploads,
+        max_upload_bytes=200_000,
+        collection=kb._collection.name,
+    )
+    assert reopened._sentences.count() > 0
+    assert (
+        "within 1 business day"
+        in reopened.retrieve("how long does it take you guys to answer emails")[0].text
+    )
+    store_is_consistent(reopened)
 
 
 def test_an_empty_knowledge_base_finds_nothing_in_every_mode_then_finds_what_is_added(
