@@ -11,7 +11,14 @@ from typing import Any
 import numpy as np
 
 from grounding import claims as said
-from grounding.extractive import SourceUnit, against_answer, choose_quote, format_quote, neighbourhood
+from grounding.extractive import (
+    SourceUnit,
+    against_answer,
+    choose_quote,
+    format_quote,
+    is_pointer,
+    neighbourhood,
+)
 from grounding.facts import (
     content_stems,
     contradicts,
@@ -337,7 +344,9 @@ class AnswerChecker:
         text = unit.text
         if not source_units:
             return SentenceVerdict(text, False, "no_sources"), text
-        scores = matrix @ vector
+        # A pointer to another article ("…, see Shipping to Canada.") is close to any sentence on its
+        # subject and supports none of them.
+        scores = np.where([is_pointer(su.unit) for su in source_units], -1.0, matrix @ vector)
         order = np.argsort(-scores)
         best = int(order[0])
         best_score = float(scores[best])

@@ -54,7 +54,12 @@ def choose_quote(
     closeness = matrix[eligible] @ np.asarray(part_vectors).T  # sentences × question parts
     # Closeness in meaning decides whether the sources answer at all; the ranking adds the question's
     # words and what it asks for (grounding.ranking), which picks the sentence that answers.
-    scores = relevance(parts, [source_units[j].unit.context for j in eligible], closeness)
+    scores = relevance(
+        parts,
+        [source_units[j].unit.context for j in eligible],
+        closeness,
+        [source_units[j].unit.heading for j in eligible],
+    )
     info["score"] = round(float(closeness[:, 0].max()), 3)
     if float(closeness[:, 0].max()) < checker.answer_threshold:
         info["why_none"] = "no source sentence is close enough to the question"
@@ -222,6 +227,20 @@ def with_antecedents(chosen: list[int], source_units: list[SourceUnit]) -> list[
             out.append(k)
         out.append(j)
     return out
+
+
+_POINTER = re.compile(r"\b[Ss]ee (?:our |the )?[A-Z]")  # "see Shipping to Canada", not "see a charge"
+_ABOUT = re.compile(r"^(?:this article|here's how|here is how)\b", re.IGNORECASE)
+_ASIDE = re.compile(r"\(see [^)]*\)", re.IGNORECASE)
+
+
+@lru_cache(maxsize=16384)
+def is_pointer(unit: Unit) -> bool:
+    """A sentence that sends the reader to an article ("For orders going to Canada, see Shipping to
+    Canada.") or says what this one is about: it states no policy, so it supports no claim. An aside
+    ("… as US customers (see Returns Policy).") does not make its sentence a pointer."""
+    text = _ASIDE.sub("", unit.text)
+    return bool(_POINTER.search(text) or _ABOUT.match(text))
 
 
 @lru_cache(maxsize=16384)

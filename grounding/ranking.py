@@ -39,7 +39,6 @@ _YES_NO = re.compile(
 )
 
 WORD_WEIGHT = 0.3  # a sentence with every (weighted) content word of the question gains this much
-KIND_BONUS = 0.06  # a sentence carrying the kind of fact the question asks for
 DECIDES_BONUS = 0.05  # a sentence that says yes or no to a yes/no question
 MISS_MARGIN = 0.1  # kept sentences this much further from the question than a source sentence miss it
 
@@ -59,14 +58,25 @@ def is_yes_no(question: str) -> bool:
     return any(_YES_NO.match(clause) for clause in re.split(r"[,;?]|\band\b|\bbut\b", question))
 
 
-def relevance(questions: Sequence[str], contexts: Sequence[str], similarity: np.ndarray) -> np.ndarray:
+def relevance(
+    questions: Sequence[str],
+    contexts: Sequence[str],
+    similarity: np.ndarray,
+    headings: Sequence[str] | None = None,
+) -> np.ndarray:
     """`similarity` (sentences × questions, cosine) raised by each question's words and wants.
 
-    `contexts` are the sentences as matched (with their heading or lead-in); a word's weight is its
-    inverse document frequency over them, so a word every sentence shares ("shipping" in a shipping
-    article) counts for little and one only the answer has ("door") for much.
+    `contexts` are the sentences as matched (with their heading or lead-in); a sentence also has the
+    words of the heading it stands under (`headings`): "Call 1-800-555-0142" under "Phone" answers
+    "what's your phone number" more than "check that your phone number is correct" does. A word's
+    weight is its inverse document frequency over them, so a word every sentence shares ("shipping" in
+    a shipping article, a heading's words under it) counts for little and one only the answer has
+    ("door") for much.
     """
-    stems = [content_stems(c) for c in contexts]
+    stems = [
+        content_stems(c) | content_stems(h)
+        for c, h in zip(contexts, headings or [""] * len(contexts), strict=True)
+    ]
     frequency = Counter(s for sentence in stems for s in sentence)
     total = len(contexts)
     out = np.array(similarity, dtype=np.float32, copy=True)
@@ -75,15 +85,20 @@ def relevance(questions: Sequence[str], contexts: Sequence[str], similarity: np.
         # A word no sentence has counts as the rarest: a sentence with the question's only common
         # word ("pay" of "can I pay in installments?") has not matched the question.
         asked = {s: math.log((1 + total) / (1 + frequency[s])) for s in content_stems(question)}
-        weight = sum(asked.values())
         wanted = asks_for(question)
+        # What the question asks for counts as one more of its words, as rare as the sentences that
+        # carry it: the one phone number among the sources weighs as much as "phone".
+        carries = [bool(wanted & kinds) for kinds in facts]
+        kind_weight = math.log((1 + total) / (1 + sum(carries))) if wanted else 0.0
+        weight = sum(asked.values()) + kind_weight
         yes_no = is_yes_no(question)
         for j, sentence in enumerate(stems):
             bonus = 0.0
             if weight > 0:
-                bonus += WORD_WEIGHT * sum(w for s, w in asked.items() if s in sentence) / weight
-            if wanted & facts[j]:
-                bonus += KIND_BONUS
+                matched = sum(w for s, w in asked.items() if s in sentence) + (
+                    kind_weight if carries[j] else 0
+                )
+                bonus += WORD_WEIGHT * matched / weight
             if yes_no and expected_yes(question, contexts[j]) is not None:
                 bonus += DECIDES_BONUS
             out[j, q] += bonus

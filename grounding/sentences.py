@@ -42,7 +42,8 @@ class Unit:
     """One sentence (or list item, or table row) with where it sits in its text.
 
     `raw` is the text as written (Markdown kept), `text` the plain sentence, `context` the sentence
-    with its heading or list lead-in ("What It Doesn't Cover: water damage") for matching.
+    with its heading or list lead-in ("What It Doesn't Cover: water damage") for matching; `heading`
+    the heading it stands under whether or not `context` names it.
     """
 
     raw: str
@@ -50,6 +51,7 @@ class Unit:
     context: str
     block: int
     prefix: str = ""
+    heading: str = ""  # the heading the sentence stands under, in a source
 
 
 def plain(markdown: str) -> str:
@@ -157,7 +159,7 @@ def split_markdown(text: str) -> list[Unit]:
             pairs = [f"{h}: {c}" for h, c in zip(header[1:], cells[1:], strict=False) if c]
             row = f"{cells[0]} — {'; '.join(pairs)}" if pairs else cells[0]
             context = f"{heading}: {row}" if heading else row
-            units.append(Unit(raw=row, text=row, context=context, block=block, prefix="- "))
+            units.append(Unit(raw=row, text=row, context=context, block=block, prefix="- ", heading=heading))
             continue
         header = None
         sentences = split_sentences(body)
@@ -172,7 +174,9 @@ def split_markdown(text: str) -> list[Unit]:
                     context = f"{intro}: {sentence}"
             elif not prefix and heading and len(sentence.split()) < 6:
                 context = f"{heading}: {sentence}"
-            units.append(Unit(raw=raw, text=sentence, context=context, block=block, prefix=prefix))
+            units.append(
+                Unit(raw=raw, text=sentence, context=context, block=block, prefix=prefix, heading=heading)
+            )
         if not prefix:
             last = plain(sentences[-1]) if sentences else ""
             lead_in = last[:-1] if last.endswith(":") else ""

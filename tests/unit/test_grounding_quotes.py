@@ -121,3 +121,39 @@ def test_an_item_of_a_short_list_is_quoted_with_the_others(checker) -> None:
     assert verdict.text is not None, verdict.trace()
     for courier in ("Parcelforce", "DPD", "Pallet Express"):
         assert courier in verdict.text, verdict.text
+
+
+
+def test_a_pointer_to_another_article_supports_no_claim(checker) -> None:
+    # "For orders going to Canada, see Shipping to Canada." (Shipping Times) is the sentence closest
+    # to this invention, and says nothing about it: a model's reply in the answer benchmark.
+    reply = (
+        "The Northwind Goods shipping service is available worldwide and includes both UPS and UPS "
+        "Standard delivery times for Canadian orders."
+    )
+    question = "will I have to pay customs or duty when my package gets to canada"
+    verdict = check(checker, question, reply, article("shipping-to-canada"), article("shipping-times"))
+    assert not verdict.sentences[0].kept, verdict.trace()
+    assert "worldwide" not in (verdict.text or "")
+
+CONTACT = Source(
+    title="Contact Us",
+    text=(
+        "# Contact Us\n\n"
+        "## Phone\n\n"
+        "Call 1-800-555-0199 (toll-free), Monday to Friday.\n\n"
+        "## Chat\n\n"
+        "Chat with us by phone or laptop from the Help page, quoting your order number.\n\n"
+        "## Your Account\n\n"
+        "Keep your phone number up to date in your account so that couriers can reach you."
+    ),
+    document="contact",
+)
+
+
+def test_the_sentence_under_the_heading_the_question_names_answers_it(checker) -> None:
+    # Two sentences have both "phone" and "number"; the one that answers has neither, but stands
+    # under "Phone" and is the only one with a phone number.
+    verdict = check(checker, "whats your phone number", "", CONTACT)
+    assert verdict.text is not None, verdict.trace()
+    assert "1-800-555-0199" in verdict.text.split("\n\n")[0], verdict.text
