@@ -123,7 +123,6 @@ def test_an_item_of_a_short_list_is_quoted_with_the_others(checker) -> None:
         assert courier in verdict.text, verdict.text
 
 
-
 def test_a_pointer_to_another_article_supports_no_claim(checker) -> None:
     # "For orders going to Canada, see Shipping to Canada." (Shipping Times) is the sentence closest
     # to this invention, and says nothing about it: a model's reply in the answer benchmark.
@@ -135,6 +134,7 @@ def test_a_pointer_to_another_article_supports_no_claim(checker) -> None:
     verdict = check(checker, question, reply, article("shipping-to-canada"), article("shipping-times"))
     assert not verdict.sentences[0].kept, verdict.trace()
     assert "worldwide" not in (verdict.text or "")
+
 
 CONTACT = Source(
     title="Contact Us",
