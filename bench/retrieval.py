@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from _common import DEMO_DIR, ROOT, machine, make_kb, percentile, quiet, table
+from answers import has_fact
 
 MODES = ("dense", "bm25", "hybrid")
 
@@ -39,6 +40,7 @@ class Gate:
 
     expected: str | None
     hits: list[tuple[str, float]]
+    has_facts: list[bool] = field(default_factory=list)  # per hit: the chunk holds every key fact
 
 
 def load_questions(path: Path) -> list[dict]:
@@ -65,7 +67,14 @@ def evaluate(kb, questions: list[dict], *, depth: int, retrieve_k: int):
         for mode in gates:
             # The same call KnowledgeBase.retrieve makes (k = the production k), before its threshold.
             found = kb.search(q["question"], k=retrieve_k, mode=mode)
-            gates[mode].append(Gate(q["document"], [(c.document, c.score) for c in found]))
+            facts = q.get("facts") or []
+            gates[mode].append(
+                Gate(
+                    q["document"],
+                    [(c.document, c.score) for c in found],
+                    [bool(facts) and all(has_fact(c.text, f) for f in facts) for c in found],
+                )
+            )
     return results, gates
 
 
@@ -193,6 +202,11 @@ def main() -> None:
                 for t in thresholds:
                     top1_ok = sum(1 for g in inside if g.hits[0][0] == g.expected and g.hits[0][1] >= t)
                     any_ok = sum(1 for g in inside if any(d == g.expected and s >= t for d, s in g.hits))
+                    fact_ok = sum(
+                        1
+                        for g in inside
+                        if any(f and s >= t for (_, s), f in zip(g.hits, g.has_facts, strict=True))
+                    )
                     refused = sum(1 for g in inside if all(s < t for _, s in g.hits))
                     rejected = sum(1 for g in outside if all(s < t for _, s in g.hits))
                     threshold_rows.append(
@@ -202,6 +216,7 @@ def main() -> None:
                             f"{t:.2f}",
                             pct(top1_ok, len(inside)),
                             pct(any_ok, len(inside)),
+                            pct(fact_ok, len(inside)),
                             pct(refused, len(inside)),
                             pct(rejected, len(outside)),
                         ]
@@ -264,6 +279,7 @@ def main() -> None:
                 "threshold",
                 "in-scope: top-1 right doc ≥ t",
                 f"in-scope: right doc in retrieve() (k={args.retrieve_k})",
+                "in-scope: a chunk with every key fact in retrieve()",
                 "in-scope: refused",
                 "out-of-scope: rejected",
             ],
