@@ -17,8 +17,6 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
-import numpy as np
-
 from grounding.facts import tokens
 from grounding.sentences import split_markdown
 from knowledge.embeddings import Embedder
@@ -104,12 +102,3 @@ class SentenceIndex:
             self.replace(self.embed(document, pairs))
         if by_document:
             log.info("Knowledge base: sentence index built for %d documents", len(by_document))
-
-
-def cosine(query_vector: Sequence[float], vectors: Any) -> list[float]:
-    """Cosine similarity of the query with each row of `vectors`."""
-    q = np.asarray(query_vector, dtype=np.float32)
-    m = np.asarray(vectors, dtype=np.float32).reshape(len(vectors), -1)
-    norms = np.linalg.norm(m, axis=1) * (np.linalg.norm(q) or 1.0)
-    norms[norms == 0] = 1.0
-    return [float(x) for x in (m @ q) / norms]

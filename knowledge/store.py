@@ -19,7 +19,7 @@ from sqlalchemy.orm import sessionmaker
 from knowledge.embeddings import Embedder
 from knowledge.lexical import LexicalIndex
 from knowledge.loaders import DocumentError, LoadedDocument, load_document
-from knowledge.sentence_index import SENTENCE_MARGIN, SENTENCES_PER_RESULT, SentenceIndex, cosine
+from knowledge.sentence_index import SENTENCE_MARGIN, SENTENCES_PER_RESULT, SentenceIndex
 from knowledge.splitting import Chunk, split_text
 from knowledge.types import RetrievedChunk
 from settings import Settings
@@ -287,13 +287,18 @@ class KnowledgeBase:
             )
         }
         by_sentence = self._sentences.best(vector, k * SENTENCES_PER_RESULT)
-        missing = [c for c in by_sentence if c not in found]
+        # A chunk outside the chunk query's top k has a cosine no higher than the k-th's, so it can only
+        # get in by its sentence: its score is then the sentence's, and its own vector is not needed.
+        kth = (
+            min((similarity for _, _, similarity in found.values()), default=-1.0)
+            if len(found) >= k
+            else -1.0
+        )
+        missing = [c for c, s in by_sentence.items() if c not in found and s - SENTENCE_MARGIN > kth]
         if missing:
-            got = self._collection.get(ids=missing, include=["documents", "metadatas", "embeddings"])
-            for chunk_id, text, meta, similarity in zip(
-                got["ids"], got["documents"], got["metadatas"], cosine(vector, got["embeddings"]), strict=True
-            ):
-                found[chunk_id] = (text, meta, similarity)
+            got = self._collection.get(ids=missing, include=["documents", "metadatas"])
+            for chunk_id, text, meta in zip(got["ids"], got["documents"], got["metadatas"], strict=True):
+                found[chunk_id] = (text, meta, -1.0)
         chunks = []
         for chunk_id, (text, meta, similarity) in found.items():
             if text is None or meta is None:
