@@ -193,7 +193,12 @@ class AnswerChecker:
                 continue
             context.seen.add(key)
             if kind != "claim":
-                context.verdicts.append(SentenceVerdict(unit.text, kind == "small_talk", kind))
+                verdict = SentenceVerdict(unit.text, kind == "small_talk", kind)
+                if kind == "yes_no":
+                    verdict.detail = (
+                        "a bare yes or no: only a sentence that says what the sources say can answer"
+                    )
+                context.verdicts.append(verdict)
                 if kind == "small_talk":
                     context.kept.append(unit)
                 continue

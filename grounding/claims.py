@@ -50,8 +50,9 @@ QUESTION_PARTS = re.compile(
 
 
 def kind(text: str, known_names: frozenset[str]) -> str:
-    """small_talk, hedge ("I don't know"), quote (a sentence presented as a quotation of a source) or
-    claim; `known_names` (the company's) keep a greeting small talk."""
+    """small_talk, hedge ("I don't know"), quote (a sentence presented as a quotation of a source),
+    yes_no (a bare "Yes." or "No, you cannot.") or claim; `known_names` (the company's) keep a greeting
+    small talk."""
     if QUOTE_LEAD.search(text):
         return "quote"
     if HEDGE.search(text):
@@ -59,7 +60,9 @@ def kind(text: str, known_names: frozenset[str]) -> str:
     rest = SMALL_TALK.sub(" ", text)
     if len([t for t in tokens(rest) if t not in STOPWORDS and len(t) > 2]) <= 1 and not extract_facts(text):
         if not [n for n in names(text) if n.lower() not in known_names]:
-            return "small_talk"
+            # "No, you cannot." says nothing a source could back, and is the whole answer to a
+            # yes/no question: not small talk.
+            return "yes_no" if YES_NO.match(text) else "small_talk"
     return "claim"
 
 

@@ -153,6 +153,14 @@ def test_a_wrong_yes_is_removed_from_a_supported_answer(checker) -> None:
     assert verdict.text == "Gift cards never expire."
 
 
+def test_a_bare_no_is_not_small_talk(checker) -> None:
+    # A flat "No, you cannot." on a topic the sources do not cover was kept as small talk.
+    reply = "No, you cannot. Gift cards never expire and have no fees."
+    verdict = check(checker, "can i get my order gift wrapped?", reply, GIFT_CARDS)
+    assert verdict.sentences[0].reason == "yes_no" and not verdict.sentences[0].kept, verdict.trace()
+    assert "cannot" not in (verdict.text or ""), verdict.text
+
+
 def test_a_store_in_berlin_is_an_honest_dont_know(checker) -> None:
     question = "do you have a physical store in Berlin?"
     verdict = check(
