@@ -1,6 +1,7 @@
 """The turn inspector: for one reply of the bot, what the model saw (the FIFO window that was kept,
 what was dropped and the token budget), the retrieved chunks with their scores, each tool call with
-its arguments, result and time, the tokens and timings of each model step, and the prompt version.
+its arguments, result and time, the tokens and timings of each model step, the answer check's verdict
+(`answer_check`: each sentence kept or dropped and why, the quote), and the prompt version.
 A step's tokens are None where the backend reported none (the inspector says "not reported"), and
 `counted` where they are the app's count of a stream it stopped (a repetition) before the server's.
 

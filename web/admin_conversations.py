@@ -85,8 +85,72 @@ def token_counts(tokens_in: int | None, tokens_out: int | None) -> str:
     return f"{shown[0]} in / {shown[1]} out"
 
 
+# Why the answer check kept or dropped a sentence of the model's reply, in the admin's words.
+CHECK_REASONS = {
+    "supported": "a source sentence says the same",
+    "small_talk": "small talk",
+    "unchecked": "not checked (generative mode)",
+    "low_similarity": "no source sentence says this",
+    "number": "a number, price, duration or time the sources do not have",
+    "name": "a name the sources do not have",
+    "negation": "contradicts the source sentence",
+    "off_question": "true, but does not answer the question",
+    "quote": "a quotation made up by the model",
+    "hedge": "a hedge",
+    "yes_no": "a bare yes or no",
+    "repeat": "repeats an earlier sentence",
+    "no_sources": "nothing to check it against",
+}
+FALLBACKS = {
+    "none": "the model's kept sentences",
+    "extractive": "a quote of the sources, in place of the model's reply",
+    "no_answer": 'the "I don\'t know" reply: no source sentence answers the question',
+}
+
+
+def answer_check_markdown(check: dict[str, Any]) -> str:
+    """The answer check of a turn: each sentence of the model's reply, kept or dropped and why (with
+    the closest source sentence), what the customer got, and why a quote was added or not."""
+    sentences = check.get("sentences") or []
+    quote = check.get("quote") or {}
+    got = FALLBACKS.get(check.get("fallback", ""), check.get("fallback", ""))
+    if check.get("fallback") == "none" and quote.get("appended") and quote.get("sentences"):
+        got += ", then a quote of the sources"
+    head = [
+        f"#### Answer check (`{check.get('mode', 'checked')}`, {check.get('ms', 0)} ms): "
+        f"{check.get('kept', 0)} kept, {check.get('dropped', 0)} dropped",
+        f"**The customer got:** {got}",
+    ]
+    if check.get("error"):
+        head.append(f"**The check failed:** {check['error']}")
+    items = []
+    for s in sentences:
+        why = CHECK_REASONS.get(s.get("reason", ""), s.get("reason", ""))
+        if s.get("detail"):
+            why += f": {s['detail']}"
+        if s.get("score") is not None:
+            why += f" (closeness {s['score']})"
+        source = (
+            f"; closest: *{s['source']}*: “{' '.join(str(s['source_sentence']).split())[:160]}”"
+            if s.get("source_sentence")
+            else ""
+        )
+        text = " ".join(str(s.get("text", "")).split())[:300]
+        shown = f"**kept** {text}" if s.get("kept") else f"**dropped** ~~{text}~~"
+        items.append(f"- {shown} — {why}{source}")
+    tail = []
+    if quote.get("appended"):
+        tail.append(f"**Quote added after the kept sentences:** {quote['appended']}")
+    if quote.get("why_none"):
+        tail.append(f"**No quote:** {quote['why_none']}")
+    if quote.get("sentences"):
+        tail.append("**Quoted:** " + " … ".join(f"“{q}”" for q in quote["sentences"]))
+    return "\n\n".join(["\n".join(head), "\n".join(items) or "*no sentence from the model*", *tail])
+
+
 def inspector_markdown(turn: dict[str, Any]) -> str:
-    """The turn inspector as Markdown: window, dropped turns, chunks, tools, steps and timings."""
+    """The turn inspector as Markdown: window, dropped turns, chunks, tools, steps, the answer check
+    and timings."""
     window, timings = turn["window"], turn["timings_ms"]
     versions = (
         ", ".join(f"{k} v{v}" for k, v in sorted(turn["prompt_versions"].items()))
@@ -131,6 +195,8 @@ def inspector_markdown(turn: dict[str, Any]) -> str:
         for s in turn["steps"]
     )
     parts.append("#### Model steps\n" + (steps or "*no model call*"))
+    if turn.get("answer_check"):
+        parts.append(answer_check_markdown(turn["answer_check"]))
     tokens = turn["tokens"]
     unreported = tokens.get("unreported") or 0
     partly = (

@@ -84,3 +84,33 @@ def test_tokens_a_backend_did_not_report_are_shown_as_not_reported(store) -> Non
     nothing = inspect_reply(store.engine, silent.id)
     assert nothing["tokens"] == {"input": None, "output": None, "unreported": 1}
     assert "**Tokens:** not reported ·" in inspector_markdown(nothing)
+
+
+def test_the_inspector_shows_why_the_check_dropped_a_sentence_and_what_was_quoted(store, checker) -> None:
+    from grounding import Source
+    from review import inspect_reply
+    from web.admin_conversations import inspector_markdown
+
+    source = Source(
+        title="Shipping Costs",
+        text="# Shipping Costs\n\nStandard Shipping is free on any US order with a subtotal of $49 or more.",
+        document="shipping-costs",
+    )
+    question = "how much do i have to spend to get free shipping"
+    verdict = checker.check(question=question, reply="Shipping is free on orders over $25.", sources=[source])
+    session = store.create_session()
+    asked = store.add_message(session_id=session, role="user", content=question)
+    reply = store.add_message(
+        session_id=session,
+        role="assistant",
+        content=verdict.text or "",
+        reply_to=asked.id,
+        trace={"steps": [{"model_ms": 9.0, "finish_reason": "stop"}], "answer_check": verdict.trace()},
+    )
+    shown = inspector_markdown(inspect_reply(store.engine, reply.id))
+    assert "#### Answer check (`checked`" in shown and "0 kept, 1 dropped" in shown
+    assert "**dropped** ~~Shipping is free on orders over $25.~~" in shown
+    assert "a number, price, duration or time the sources do not have: $25" in shown, shown
+    assert "closest: *Shipping Costs*: “Standard Shipping is free" in shown
+    assert "**The customer got:** a quote of the sources, in place of the model's reply" in shown
+    assert "**Quoted:** “Standard Shipping is free on any US order with a subtotal of $49 or more.”" in shown
