@@ -27,6 +27,8 @@ COLUMNS = {
     "size_bytes": "Size (bytes)",
     "updated_at": "Updated",
 }
+# Runs in the browser before `delete`: the chosen document and whether the admin confirmed.
+DELETE_CONFIRM = """(doc, _) => [doc, doc ? confirm(`Delete ${doc} and all its chunks? Answers will no longer use it.`) : false]"""
 
 
 def _row(document: dict[str, Any]) -> list[Any]:
@@ -65,9 +67,11 @@ def build_admin_ui(services: Services) -> gr.Blocks:
                 lines.append(f"❌ {name}: {exc}")
         return "\n".join(lines) or "No file chosen.", table(), doc_choices(), None
 
-    def delete(doc_id: str | None) -> tuple[str, list, gr.Dropdown]:
+    def delete(doc_id: str | None, confirmed: bool) -> tuple[str, list, gr.Dropdown]:
         if not doc_id or kb is None:
             return "Choose a document first.", table(), doc_choices()
+        if not confirmed:
+            return f"Nothing deleted: {doc_id} is still in the knowledge base.", table(), gr.Dropdown()
         done = kb.delete(doc_id)
         return (f"Deleted {doc_id}." if done else f"{doc_id} was already gone."), table(), doc_choices()
 
@@ -107,7 +111,14 @@ def build_admin_ui(services: Services) -> gr.Blocks:
                 query = gr.Textbox(label="Query")
                 hits = gr.Dataframe(headers=["score", "document", "chunk", "text"], interactive=False)
             upload_button.click(upload, inputs=[files], outputs=[status, documents, chosen, files])
-            delete_button.click(delete, inputs=[chosen], outputs=[status, documents, chosen])
+            # The browser asks first: a deleted document's chunks are gone, and only its file brings it back.
+            confirmed = gr.Checkbox(False, visible=False)  # a State would not take the browser's answer
+            delete_button.click(
+                delete,
+                inputs=[chosen, confirmed],
+                outputs=[status, documents, chosen],
+                js=DELETE_CONFIRM,
+            )
             reindex_button.click(reindex, inputs=[chosen], outputs=[status, documents, chosen])
             query.submit(search, inputs=[query], outputs=[hits])
         build_inbox_tab(services, ui)

@@ -85,7 +85,7 @@ def test_admin_uploads_a_document_that_answers_chat(page: Page, app_url: str, tm
     assert GIFT_WRAPPING_ID in cited, cited
 
 
-def test_indexed_files_leave_the_picker_so_a_deleted_document_stays_deleted(
+def test_indexed_files_leave_the_picker_and_a_confirmed_delete_stays_deleted(
     page: Page, app_url: str, tmp_path: Path
 ) -> None:
     document = tmp_path / "store-hours.md"
@@ -101,8 +101,22 @@ def test_indexed_files_leave_the_picker_so_a_deleted_document_stays_deleted(
     # Indexed files leave the picker ...
     expect(listed).to_have_count(0)
 
-    response = httpx.delete(f"{app_url}/api/v1/admin/documents/store-hours", auth=ADMIN_AUTH, timeout=30)
-    assert response.status_code in (200, 204), response.text
+    # Delete asks first: dismissed, nothing is deleted; accepted, the document is gone.
+    asked: list[str] = []
+    answers = iter([False, True])
+
+    def answer(dialog) -> None:
+        asked.append(dialog.message)
+        dialog.accept() if next(answers) else dialog.dismiss()
+
+    page.on("dialog", answer)
+    for expected in ("Nothing deleted: store-hours is still in the knowledge base.", "Deleted store-hours."):
+        page.locator("#kb-chosen input").click()
+        page.get_by_role("option", name="Store Hours (store-hours)").click()
+        page.get_by_role("button", name="Delete").click()
+        expect(status).to_have_value(expected)
+    assert len(asked) == 2 and "Delete store-hours" in asked[0]
+    expect(page.locator("#kb-documents")).not_to_contain_text("Store Hours")
 
     # ... so another click indexes nothing, and the deleted document does not come back.
     page.locator("#kb-upload-button").click()
