@@ -62,6 +62,9 @@ class _Context:
     parts: np.ndarray  # the question and its parts, embedded
     terms: list[str]  # names in the question that no source contains
     term_vectors: np.ndarray
+    # Source sentences that send the reader to another article ("…, see Shipping to Canada."): close
+    # to any sentence on their subject, they support none (grounding.extractive.is_pointer).
+    pointers: np.ndarray
     verdicts: list[SentenceVerdict] = field(default_factory=list)
     kinds: list[str] = field(default_factory=list)
     kept: list[Unit] = field(default_factory=list)
@@ -171,6 +174,7 @@ class AnswerChecker:
             parts=fresh[len(texts) : len(texts) + len(parts)],
             terms=terms,
             term_vectors=fresh[len(texts) + len(parts) :],
+            pointers=np.array([is_pointer(su.unit) for su in source_units], dtype=bool),
         )
         return context, fresh[: len(texts)]
 
@@ -193,11 +197,9 @@ class AnswerChecker:
                 continue
             context.seen.add(key)
             if kind != "claim":
-                verdict = SentenceVerdict(unit.text, kind == "small_talk", kind)
-                if kind == "yes_no":
-                    verdict.detail = (
-                        "a bare yes or no: only a sentence that says what the sources say can answer"
-                    )
+                verdict = SentenceVerdict(
+                    unit.text, kind == "small_talk", kind, detail=said.DETAILS.get(kind)
+                )
                 context.verdicts.append(verdict)
                 if kind == "small_talk":
                     context.kept.append(unit)
@@ -206,16 +208,7 @@ class AnswerChecker:
             if any(float(vector @ v) > 0.95 for v in context.kept_vectors):
                 context.verdicts.append(SentenceVerdict(unit.text, False, "repeat"))
                 continue
-            verdict, text = self._judge(
-                context.question,
-                unit,
-                claim,
-                vector,
-                context.matrix,
-                context.units,
-                context.sources,
-                context.vocab,
-            )
+            verdict, text = self._judge(context, unit, claim, vector)
             if verdict.kept and (against := self._against_answer(context, claim, verdict.source_sentence)):
                 verdict.kept, (verdict.reason, verdict.detail) = False, against
             context.verdicts.append(verdict)
@@ -336,22 +329,13 @@ class AnswerChecker:
         return len(added & content_stems(said_text)) >= int(SAYS_SHARE * len(added))
 
     def _judge(
-        self,
-        question: str,
-        unit: Unit,
-        claim: str,
-        vector: np.ndarray,
-        matrix: np.ndarray,
-        source_units: list[SourceUnit],
-        sources: list[Source],
-        source_vocab: frozenset[str],
+        self, context: _Context, unit: Unit, claim: str, vector: np.ndarray
     ) -> tuple[SentenceVerdict, str]:
+        question, source_units, sources = context.question, context.units, context.sources
         text = unit.text
         if not source_units:
             return SentenceVerdict(text, False, "no_sources"), text
-        # A pointer to another article ("…, see Shipping to Canada.") is close to any sentence on its
-        # subject and supports none of them.
-        scores = np.where([is_pointer(su.unit) for su in source_units], -1.0, matrix @ vector)
+        scores = np.where(context.pointers, -1.0, context.matrix @ vector)
         order = np.argsort(-scores)
         best = int(order[0])
         best_score = float(scores[best])
@@ -366,7 +350,7 @@ class AnswerChecker:
             source_index=closest.source,
         )
         # Names: capitalised words, and rare lower-case ones ("afterpay"), that no source has.
-        vocab = source_vocab | self.known_names
+        vocab = context.vocab | self.known_names
         unknown = [n for n in names(claim) if not name_supported(n, vocab)]
         unknown += [w for w in rare_words(claim, self.common_words) if w not in vocab]
         asked = set(tokens(question))

@@ -43,6 +43,8 @@ HEDGE = re.compile(
 # (grounding/extractive.py); a model that imitates its quotes can put anything between the marks.
 QUOTE_LEAD = re.compile(r"\bsays?\s*:\s*[\"“”'‘*]", re.IGNORECASE)
 YES_NO = re.compile(r"^(yes|yeah|yep|no|nope)\b[\s,.!:;—-]*", re.IGNORECASE)
+# Why a sentence of a kind other than a claim is dropped, where the kind alone does not say it.
+DETAILS = {"yes_no": "a bare yes or no: only a sentence that says what the sources say can answer"}
 QUESTION_PARTS = re.compile(
     r"\?+\s*|\s+(?:and also|also|and|plus)\s+(?=(?:what|how|when|where|why|can|do|does|is|are|will|which|who)\b)",
     re.IGNORECASE,

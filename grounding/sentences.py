@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from grounding.facts import tokens
+
 # Words that end with a full stop without ending the sentence ("9:00 a.m. Pacific", "e.g. a kettle").
 _ABBREVIATIONS = {
     "a.m",
@@ -181,6 +183,12 @@ def split_markdown(text: str) -> list[Unit]:
             last = plain(sentences[-1]) if sentences else ""
             lead_in = last[:-1] if last.endswith(":") else ""
     return units
+
+
+def checkable_units(text: str) -> list[Unit]:
+    """The sentences of a source that a reply is checked against and a question matched with: those
+    of two words or more."""
+    return [u for u in split_markdown(text) if len(tokens(u.text)) >= 2]
 
 
 def split_reply(text: str) -> list[Unit]:

@@ -11,8 +11,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from grounding.extractive import SourceUnit
-from grounding.facts import tokens
-from grounding.sentences import Unit, split_markdown
+from grounding.sentences import Unit, checkable_units
 from grounding.verdict import Embed, Source
 
 if TYPE_CHECKING:
@@ -37,7 +36,7 @@ class SourceVectors:
             with self._lock:
                 units = self._splits.get(source.text)
             if units is None:
-                units = [u for u in split_markdown(source.text) if len(tokens(u.text)) >= 2]
+                units = checkable_units(source.text)
                 with self._lock:
                     self._remember(self._splits, source.text, units)
             out.extend(SourceUnit(u, index, n) for n, u in enumerate(units))
