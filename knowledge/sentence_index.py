@@ -7,7 +7,7 @@ from that sentence. A chunk's score is therefore the better of its own similarit
 sentence's, less `SENTENCE_MARGIN` (a short sentence matches a question more closely than 800
 characters do, for any question; without the margin more out-of-scope questions pass the threshold).
 
-The sentences are those the answer check compares a reply with (`grounding.sentences.split_markdown`,
+The sentences are those the answer check compares a reply with (`grounding.sentences.checkable_units`,
 with their heading or list lead-in), in a second Chroma collection keyed by chunk: `{chunk_id}/{n}`.
 """
 
@@ -15,10 +15,10 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
-from grounding.facts import tokens
-from grounding.sentences import split_markdown
+from grounding.sentences import checkable_units
 from knowledge.embeddings import Embedder
 from knowledge.lexical import stored_chunks
 
@@ -28,9 +28,15 @@ SENTENCE_MARGIN = 0.05
 SENTENCES_PER_RESULT = 3  # sentence hits looked at per chunk asked for
 
 
-def chunk_sentences(text: str) -> list[str]:
-    """The sentences of a chunk worth matching a question with (two words or more), with their context."""
-    return [u.context for u in split_markdown(text) if len(tokens(u.text)) >= 2]
+@dataclass(frozen=True)
+class SentenceRows:
+    """One document's sentences, embedded and ready to write (`SentenceIndex.embed`)."""
+
+    document: str
+    ids: list[str] = field(default_factory=list)
+    texts: list[str] = field(default_factory=list)
+    metadatas: list[dict[str, str]] = field(default_factory=list)
+    vectors: list[list[float]] = field(default_factory=list)
 
 
 class SentenceIndex:
@@ -46,30 +52,29 @@ class SentenceIndex:
     def count(self) -> int:
         return int(self._collection.count())
 
-    def embed(self, document: str, chunks: Sequence[tuple[str, str]]) -> dict[str, Any]:
+    def embed(self, document: str, chunks: Sequence[tuple[str, str]]) -> SentenceRows:
         """The rows for one document's `(chunk_id, text)` pairs, embedded; nothing is written yet."""
-        ids: list[str] = []
-        texts: list[str] = []
-        metadatas: list[dict[str, str]] = []
+        rows = SentenceRows(document)
         for chunk_id, text in chunks:
-            for n, sentence in enumerate(chunk_sentences(text)):
-                ids.append(f"{chunk_id}/{n}")
-                texts.append(sentence)
-                metadatas.append({"document": document, "chunk_id": chunk_id})
-        vectors = self._embedder.embed_documents(texts) if texts else []
-        return {"document": document, "ids": ids, "texts": texts, "metadatas": metadatas, "vectors": vectors}
+            for n, unit in enumerate(checkable_units(text)):
+                rows.ids.append(f"{chunk_id}/{n}")
+                rows.texts.append(unit.context)
+                rows.metadatas.append({"document": document, "chunk_id": chunk_id})
+        if rows.texts:
+            rows.vectors.extend(self._embedder.embed_documents(rows.texts))
+        return rows
 
-    def replace(self, rows: dict[str, Any]) -> None:
+    def replace(self, rows: SentenceRows) -> None:
         """Writes a document's rows from `embed` in place of the ones it had."""
-        self.delete(rows["document"])
+        self.delete(rows.document)
         batch = max(1, self._chroma.get_max_batch_size())
-        for start in range(0, len(rows["ids"]), batch):
+        for start in range(0, len(rows.ids), batch):
             end = start + batch
             self._collection.upsert(
-                ids=rows["ids"][start:end],
-                embeddings=rows["vectors"][start:end],
-                documents=rows["texts"][start:end],
-                metadatas=rows["metadatas"][start:end],
+                ids=rows.ids[start:end],
+                embeddings=rows.vectors[start:end],
+                documents=rows.texts[start:end],
+                metadatas=rows.metadatas[start:end],
             )
 
     def delete(self, document: str) -> None:
@@ -91,13 +96,11 @@ class SentenceIndex:
         return best
 
     def backfill(self, chunks: Any) -> None:
-        """Embeds the sentences of every chunk in the `chunks` collection (a knowledge base indexed
-        before this index existed), a document at a time; documents already in it are left alone."""
-        done = {str(m["document"]) for m in self._collection.get(include=["metadatas"])["metadatas"] if m}
+        """Embeds the sentences of every chunk in the `chunks` collection, a document at a time: for a
+        knowledge base indexed before this index existed (the caller sees this one empty)."""
         by_document: dict[str, list[tuple[str, str]]] = {}
         for chunk_id, text, meta in stored_chunks(chunks):
-            if str(meta["document"]) not in done:
-                by_document.setdefault(str(meta["document"]), []).append((chunk_id, text))
+            by_document.setdefault(str(meta["document"]), []).append((chunk_id, text))
         for document, pairs in by_document.items():
             self.replace(self.embed(document, pairs))
         if by_document:
