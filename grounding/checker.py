@@ -353,7 +353,10 @@ class AnswerChecker:
         vocab = context.vocab | self.known_names
         unknown = [n for n in names(claim) if not name_supported(n, vocab)]
         unknown += [w for w in rare_words(claim, self.common_words) if w not in vocab]
-        asked = set(tokens(question))
+        # So may a word of the question that no source has ("sofa"): grounding.claims.missing_terms.
+        named = {n.lower() for n in unknown}
+        unknown += [t for t in context.terms if said.mentions(claim, t) and t not in named]
+        asked = set(tokens(question)) | set(context.terms)
         if [n for n in unknown if n.lower() not in asked]:
             verdict.reason, verdict.detail = "name", ", ".join(unknown)
             return verdict, text

@@ -1,6 +1,7 @@
 """What a reply's sentence says, before it is compared with the sources: small talk, a hedge ("I
 don't know"), a quote of a source made up by the model, or a claim; the claim without its
-"Yes,"/greeting; the parts of a question; and the yes or no a source gives to it."""
+"Yes,"/greeting; the parts of a question, and the names and things it asks about that the sources lack;
+and the yes or no a source gives to it."""
 
 from __future__ import annotations
 
@@ -123,6 +124,36 @@ def places(question: str) -> list[str]:
     return out
 
 
+# "do you offer gift wrapping", "is there a student discount", "the warranty on a sofa": the words after
+# these name the thing asked about, which the sources must speak of for an answer to be theirs; not in
+# "why is there an extra charge", which asks about something the customer already has.
+_ASKED_ABOUT = re.compile(
+    r"(?:(?:^|[,;.?!]\s*|\band\s+)(?:do you (?:offer|have|sell|carry|stock|provide|do)|is there|are there|"
+    r"can (?:i|we) get)|\b(?:on|for) (?:a|an))\s+(?:(?:a|an|any|some)\s+)?([a-z][a-z'-]*(?:\s+[a-z][a-z'-]*)?)",
+    re.IGNORECASE,
+)
+
+
+def mentions(text: str, term: str) -> bool:
+    """Whether `text` has `term` as whole words ("king" is not in "making")."""
+    return re.search(rf"(?<![\w-]){re.escape(term)}(?![\w-])", text, re.IGNORECASE) is not None
+
+
+def asked_about(question: str) -> list[str]:
+    """The thing a question asks the company has or does, up to a common word: "gift wrapping" of "do
+    you offer gift wrapping", "sofa" of "whats the warranty on a sofa"."""
+    out = []
+    for match in _ASKED_ABOUT.finditer(question):
+        words = []
+        for word in match.group(1).lower().split():
+            if word in STOPWORDS or len(word) <= 2:
+                break
+            words.append(word)
+        if words:
+            out.append(" ".join(words))
+    return out
+
+
 # "Thanks Dana!", "hi Sam,": the name after a greeting or thanks is the person addressed, not the subject.
 _ADDRESSED = re.compile(
     r"\b(?:thanks|thank you|thx|hi|hello|hey|dear|cheers)[,!.]?\s+([A-Z][a-z'-]+)", re.IGNORECASE
@@ -132,10 +163,11 @@ _ADDRESSED = re.compile(
 def missing_terms(question: str, known: frozenset[str]) -> list[str]:
     """Names in the question that no source contains ("Berlin"): a quote must cover them.
 
-    Only capitalised words and places ("in chicago", "ship to australia") count: another lower-case
-    word missing from the sources is as often a synonym ("coupon" for "promo code") as a name, and the
-    answer threshold judges those. A name the customer greets or thanks (a person of the support team)
-    is not. `known` is the sources' vocabulary and the company's names.
+    Only capitalised words, places ("in chicago", "ship to australia") and the thing the question asks
+    the company has ("student" of "is there a student discount": `asked_about`) count: another
+    lower-case word missing from the sources is as often a synonym ("coupon" for "promo code") as a
+    name, and the answer threshold judges those. A name the customer greets or thanks (a person of the
+    support team) is not. `known` is the sources' vocabulary and the company's names.
     """
     addressed = {m.group(1).lower() for m in _ADDRESSED.finditer(question) if m.group(1)[0].isupper()}
     out = []
@@ -151,6 +183,10 @@ def missing_terms(question: str, known: frozenset[str]) -> list[str]:
             words.pop()  # "mexico cost" → "mexico"; "new york" stays whole
         if words:
             out.append(" ".join(words))
+    # So is what the question asks the company has, where no source has its word: "student" of "is
+    # there a student discount" with the promo-code article retrieved.
+    for thing in asked_about(question):
+        out += [w for w in thing.split() if not name_supported(w, known)]
     return list(dict.fromkeys(out))[:6]
 
 

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from grounding.claims import expected_yes
+from grounding.claims import expected_yes, mentions
 from grounding.facts import content_stems, extract_facts
 
 # What a question asks for → the kinds of fact (grounding.facts.Fact.kind) an answer to it carries.
@@ -137,7 +137,7 @@ def uncovered(
     """The `terms` that `said` neither contains nor comes `threshold` close to (by any of its `vectors`)."""
     out = []
     for term, vector in zip(terms, term_vectors, strict=True):
-        if term in said.lower():
+        if mentions(said, term):
             continue
         if vectors and max(float(vector @ v) for v in vectors) >= threshold:
             continue

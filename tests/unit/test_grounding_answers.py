@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from grounding.claims import places
+from grounding.claims import asked_about, places
 from grounding.ranking import asks_for, is_yes_no
 from tests.utils.grounding import article, check
 
@@ -46,6 +46,16 @@ def test_places_are_found_in_lower_case_but_not_in_every_to() -> None:
     # A time is not a place: "late november" is not a name the sources must contain.
     assert places("bought a present in late november, can i still return it in january") == []
     assert places("will it arrive in the morning from chicago") == ["chicago"]
+
+
+def test_what_a_question_asks_the_company_has() -> None:
+    assert asked_about("do you offer gift wrapping") == ["gift wrapping"]
+    assert asked_about("is there a student discount") == ["student discount"]
+    assert asked_about("whats the warranty on a sofa") == ["sofa"]
+    assert asked_about("can i get same-day delivery in seattle") == ["same-day delivery"]
+    assert asked_about("how do i send something back") == []
+    assert asked_about("why is there an extra $29 charge on the rug") == []  # asks why, not whether
+    assert asked_about("do you have any other colours") == []  # up to a common word
 
 
 # -- the quote picks the sentence that answers ---------------------------------------------------------
@@ -122,6 +132,31 @@ def test_shipping_to_a_country_the_sources_do_not_name_is_a_dont_know(checker) -
     verdict = check(checker, "do you ship to australia", "", article("shipping-to-canada"))
     assert verdict.text is None, verdict.trace()
     assert "australia" in verdict.trace()["quote"]["why_none"]
+
+
+@pytest.mark.parametrize(
+    ("question", "reply", "document"),
+    [
+        # The promo-code article is about discounts, not about students: "Enter the code in the
+        # Discount code box" is no answer, and neither is the model's invention.
+        (
+            "is there a student discount",
+            "Yes, students get 10% off with a valid ID.",
+            "promo-codes-and-gift-cards",
+        ),
+        ("do you offer gift wrapping", "", "promo-codes-and-gift-cards"),
+        ("whats the warranty on a sofa", "", "electronics-warranty"),
+    ],
+)
+def test_a_thing_the_sources_never_name_is_an_honest_dont_know(checker, question, reply, document) -> None:
+    verdict = check(checker, question, reply, article(document))
+    assert verdict.text is None and verdict.fallback == "no_answer", verdict.trace()
+
+
+def test_a_thing_the_sources_name_is_still_answered(checker) -> None:
+    verdict = check(checker, "how long is the warranty on a blender", "", WARRANTY)
+    assert verdict.fallback == "extractive", verdict.trace()
+    assert "1-year" in verdict.text, verdict.text
 
 
 def test_a_true_sentence_about_another_place_is_not_an_answer(checker) -> None:
