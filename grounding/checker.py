@@ -388,6 +388,9 @@ class AnswerChecker:
         if conflict is not None:
             verdict.reason, verdict.detail = "negation", conflict
             return verdict, text
+        if more := said.adds(claim, closest.unit.context, context.vocab, question):
+            verdict.reason, verdict.detail = more
+            return verdict, text
         verdict.kept, verdict.reason = True, "supported"
         answer = said.YES_NO.match(text)
         if answer:
