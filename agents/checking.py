@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from agents.events import TurnEvent
 from agents.loop import LoopResult
 from agents.told import reports_problem, told_reply
-from grounding import AnswerChecker, CheckedReply, Source, Verdict
+from grounding import AnswerChecker, CheckedReply, Source, Verdict, is_repeating
 from grounding.facts import vocabulary
 from knowledge.types import RetrievedChunk
 from tools.registry import ToolOutcome
@@ -101,6 +101,15 @@ class CheckedAnswer:
                 self.streamed += checked
                 for piece in re.findall(r"\s*\S+", checked):
                     yield TurnEvent("token", text=piece)
+
+    def stop_reason(self, generated: str) -> str | None:
+        """Why the model's generation so far should stop: "repetition" when it repeats itself,
+        "unsupported" when the check gave up on it (grounding.streaming.GIVE_UP_AFTER); else None."""
+        if is_repeating(generated):
+            return "repetition"
+        if self._live is not None and self._feeds and self._live.gave_up:
+            return "unsupported"
+        return None
 
     @property
     def _feeds(self) -> bool:

@@ -58,7 +58,7 @@ async def run_tool_loop(
     out: LoopResult,
     route: Route | None = None,
     context: Any = None,
-    stop_when: Callable[[str], bool] | None = None,
+    stop_when: Callable[[str], str | None] | None = None,
     show_excerpts: Callable[[list[RetrievedChunk]], str] | None = None,
     ends_turn: Callable[[ToolOutcome], bool] | None = None,
 ) -> AsyncGenerator[TurnEvent, None]:

@@ -36,7 +36,7 @@ from agents.routing import RoutingMode, route
 from agents.runner import run_async, run_in_background, run_sync
 from agents.trace import TurnTrace
 from agents.validation import clean_message
-from grounding import AnswerChecker, is_repeating
+from grounding import AnswerChecker
 from handoff import PERSON_STATES, ConversationState, HandoffService
 from knowledge.types import Retriever
 from llm.factory import BackendUnavailableError, ChatBackend
@@ -314,7 +314,7 @@ class SupportAgent:
                 out=loop,
                 route=chosen,
                 context=tool_context,
-                stop_when=is_repeating if self.answer_checker is not None else None,
+                stop_when=checked.stop_reason if self.answer_checker is not None else None,
                 show_excerpts=lambda found: replies.render("excerpts", chunks=found),
                 ends_turn=self._hands_over if self.handoff is not None else None,
             )

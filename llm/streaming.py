@@ -60,10 +60,11 @@ async def stream_step(
     messages: Sequence[BaseMessage],
     out: Holder[ModelStep],
     *,
-    stop_when: Callable[[str], bool] | None = None,
+    stop_when: Callable[[str], str | None] | None = None,
 ) -> AsyncGenerator[str, None]:
     """Stream one call of `model` (the backend's model, possibly with tools bound), yielding answer
-    text; the finished step is left in `out`.
+    text; the finished step is left in `out`. `stop_when(text so far)`, asked every 8 pieces, ends the
+    generation when it names a reason, which becomes the step's finish reason.
 
     Transient failures are retried before the first token (llm/resilience.py). A prompt the server
     refuses as too long raises ContextLengthExceededError (llm/overflow.py). Otherwise raises
@@ -79,6 +80,7 @@ async def stream_step(
     calls: dict[int, dict[str, str]] = {}
     usage: dict[str, int] = {}
     finish_reason: str | None = None
+    stopped = False
     failures: tuple[type[BaseException], ...] = (*backend.errors, TimeoutError)
     rest: AsyncIterator[Any] | None = None
     try:
@@ -98,9 +100,9 @@ async def stream_step(
             if text:
                 tokens.append(text)
                 yield text
-                # A generation that starts repeating itself is stopped (checked every 8 pieces).
-                if stop_when is not None and len(tokens) % 8 == 0 and stop_when("".join(tokens)):
-                    finish_reason = "repetition"
+                # A generation that repeats itself, or that the answer check gave up on, is stopped.
+                if stop_when is not None and len(tokens) % 8 == 0 and (reason := stop_when("".join(tokens))):
+                    finish_reason, stopped = reason, True
                     break
             for part in chunk.tool_call_chunks or []:
                 slot = calls.setdefault(part.get("index") or 0, {"name": "", "args": "", "id": ""})
@@ -139,8 +141,8 @@ async def stream_step(
         if close is not None:
             await close()
     backend.breaker.succeeded()
-    # A stream stopped here (repetition) ends before the server's usage chunk: count what came.
-    counted = finish_reason == "repetition" and not usage
+    # A stream stopped here ends before the server's usage chunk: count what came.
+    counted = stopped and not usage
     if counted:
         usage = {"output_tokens": len(tokens)}
     tool_calls = [

@@ -94,12 +94,19 @@ CHECK_REASONS = {
     "number": "a number, price, duration or time the sources do not have",
     "name": "a name the sources do not have",
     "negation": "contradicts the source sentence",
+    "new_words": "adds what no source says (its words the sources do not have)",
+    "unlimited": 'says "at any time" or "always" where the source sets a limit',
     "off_question": "true, but does not answer the question",
     "quote": "a quotation made up by the model",
     "hedge": "a hedge",
     "yes_no": "a bare yes or no",
     "repeat": "repeats an earlier sentence",
     "no_sources": "nothing to check it against",
+}
+# Why the app stopped a generation (llm.streaming.stream_step), in the admin's words.
+STOPPED = {
+    "repetition": "stopped: it repeated itself",
+    "unsupported": "stopped: its first sentences all failed the answer check",
 }
 FALLBACKS = {
     "none": "the model's kept sentences",
@@ -191,7 +198,7 @@ def inspector_markdown(turn: dict[str, Any]) -> str:
         )
     steps = "\n".join(
         f"- step {s['step']}: {s['model_ms']} ms, {token_counts(s['input_tokens'], s['output_tokens'])} "
-        f"({s['finish_reason']}{', counted by the app' if s.get('counted') else ''})"
+        f"({STOPPED.get(s['finish_reason'], s['finish_reason'])}{', counted by the app' if s.get('counted') else ''})"
         for s in turn["steps"]
     )
     parts.append("#### Model steps\n" + (steps or "*no model call*"))

@@ -213,8 +213,11 @@ def test_a_stream_stopped_for_repeating_itself_keeps_the_apps_token_count() -> N
         steps.append(holder.value)
         return text
 
-    stopped = asyncio.run(read(is_repeating))
-    finished = asyncio.run(read(is_repeating))
+    def repeating(text: str) -> str | None:
+        return "repetition" if is_repeating(text) else None
+
+    stopped = asyncio.run(read(repeating))
+    finished = asyncio.run(read(repeating))
 
     assert steps[0].finish_reason == "repetition" and steps[0].counted
     assert steps[0].usage == {"output_tokens": len(stopped.split())} and len(stopped.split()) < len(

@@ -13,7 +13,9 @@ from grounding import AnswerChecker
 from knowledge.types import RetrievedChunk
 from memory import ConversationStore
 from prompts import PromptLibrary
+from review import inspect_reply
 from tests.utils.scripted import scripted_backend
+from web.admin_conversations import inspector_markdown
 
 DEMO = Path(__file__).resolve().parents[2] / "knowledge" / "demo"
 RETURNS = (DEMO / "returns-policy.md").read_text()
@@ -63,7 +65,8 @@ def run(agent: SupportAgent, question: str) -> tuple[str, list[str], dict]:
     streamed = [e.text for e in events if e.kind == "token"]
     last = agent.store.messages(stored.session_id)[-1]
     cited = [c["document"] for c in last.citations or []]
-    return result.reply, streamed, {**(last.trace or {}), "stored_reply": last.content, "cited": cited}
+    stored_reply = {"stored_reply": last.content, "cited": cited, "message_id": last.id}
+    return result.reply, streamed, {**(last.trace or {}), **stored_reply}
 
 
 def test_a_wrong_number_never_reaches_the_customer(store: ConversationStore, embedder) -> None:
@@ -118,3 +121,35 @@ def test_an_honest_dont_know_cites_nothing(store: ConversationStore, embedder) -
 
     assert trace["answer_check"]["fallback"] == "no_answer"
     assert trace["cited"] == []
+
+
+INVENTED = (
+    "Our flagship store in Paris is open every day. "
+    "Every order ships by drone within the hour. "
+    "Each customer also gets a free espresso machine. "
+)
+
+
+def test_a_generation_whose_first_claims_all_fail_is_stopped(store: ConversationStore, embedder) -> None:
+    rest = "You can return most items within 30 days. " * 10
+    agent = make_agent(store, embedder, INVENTED + rest)
+    reply, _, trace = run(agent, "how many days do i have to return something")
+
+    step = trace["steps"][0]
+    assert step["finish_reason"] == "unsupported", step
+    assert step["output_tokens"] < len((INVENTED + rest).split()) - 40  # most of the rest never generated
+    assert trace["answer_check"]["fallback"] == "extractive" and "30 days" in reply
+    assert "Paris" not in reply and "drone" not in reply
+    # The turn inspector says why the generation ended early.
+    turn = inspect_reply(store.engine, trace["message_id"])
+    assert "stopped: its first sentences all failed the answer check" in inspector_markdown(turn)
+
+
+def test_a_generation_with_a_supported_claim_first_runs_to_its_end(
+    store: ConversationStore, embedder
+) -> None:
+    agent = make_agent(store, embedder, "You can return most items within 30 days. " + INVENTED)
+    reply, _, trace = run(agent, "how many days do i have to return something")
+
+    assert trace["steps"][0]["finish_reason"] != "unsupported", trace["steps"]
+    assert reply.startswith("You can return most items within 30 days.") and "drone" not in reply
