@@ -66,7 +66,7 @@ STOPWORDS = set(
     you're you'll we're we'll we've that's there's what's don't doesn't didn't can't won't isn't aren't
     wasn't weren't cannot not no never able really still well like want need know tell say said make
     made go going way thing things something anything one ones im ive id dont doesnt cant wont isnt u ur
-    pls whats wheres hows theres thats youre guys""".split()
+    pls whats wheres hows theres thats youre guys offer offers offered""".split()
 )
 _SCOPE_SKIP = STOPWORDS | {
     "be",

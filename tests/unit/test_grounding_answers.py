@@ -81,6 +81,12 @@ def test_the_sentence_that_decides_a_yes_no_question_is_quoted(checker) -> None:
     assert "accidental damage" in verdict.text, verdict.text
 
 
+def test_the_verb_of_do_you_offer_does_not_pick_the_quote(checker) -> None:
+    # "PayPal Pay Later where PayPal offers it" has the question's rarest word, and says nothing of exchanges.
+    verdict = check(checker, "do you offer exchanges", "", article("exchanges"), article("payment-methods"))
+    assert verdict.fallback == "extractive" and "*Exchanges*" in verdict.text, verdict.text
+
+
 def test_a_how_long_question_gets_the_duration(checker) -> None:
     verdict = check(checker, "how long does standard shipping take to new york?", "", SHIPPING_TIMES)
     assert verdict.fallback == "extractive", verdict.trace()
