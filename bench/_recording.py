@@ -67,6 +67,10 @@ class _RecordingReply:
     def sent(self) -> str:
         return self.checking.sent
 
+    @property
+    def gave_up(self) -> bool:
+        return self.checking.gave_up
+
     def feed(self, text: str) -> str:
         self.raw += text
         return self.checking.feed(text)
@@ -90,10 +94,9 @@ class _RecordingReply:
         return primary
 
 
-def demo_checker(embedder, mode: str, words: frozenset[str]):
-    """The answer check for the demo company, as app.py builds it (without the stored vectors)."""
+def demo_checker(embedder, mode: str, words: frozenset[str], company: str = "Northwind Goods"):
+    """The answer check for the demo company (or `company`), as app.py builds it (without the stored
+    vectors)."""
     from grounding import AnswerChecker
 
-    return AnswerChecker(
-        embedder.embed_documents, mode=mode, known_names=["Northwind Goods"], common_words=words
-    )
+    return AnswerChecker(embedder.embed_documents, mode=mode, known_names=[company], common_words=words)

@@ -98,6 +98,12 @@ def main() -> None:
         help="run the questions in a random order (this seed), so that "
         "a run stopped early with --save still holds a random subset",
     )
+    parser.add_argument(
+        "--help-center",
+        type=Path,
+        help="another company's articles (a folder of .md files) instead of the demo help center",
+    )
+    parser.add_argument("--company", default=None, help="that company's name (with --help-center)")
     parser.add_argument("--answer-tokens", type=int, default=None)
     parser.add_argument("--turn-per-mode", action="store_true", help="a separate real turn per mode")
     parser.add_argument("--show-replies", action="store_true")
@@ -122,12 +128,19 @@ def main() -> None:
     rows: dict[str, list[dict]] = {m: [] for m in modes}
     with tempfile.TemporaryDirectory(prefix="frontdesk-bench-") as tmp:
         overrides = {"data_dir": Path(tmp) / "data", "admin_password": "bench-admin", "demo_data": True}
+        if args.help_center:
+            overrides.update(demo_data=False, company_name=args.company or args.help_center.name)
         if args.answer_tokens is not None:
             overrides["answer_tokens"] = args.answer_tokens
         settings = Settings(**overrides)
         print(f"# answer benchmark — {machine()}")
         services = app.build_services(settings, embedder=embedder)
         agent, kb = services.agent, services.knowledge
+        if args.help_center:
+            failed = [
+                o for o in kb.ingest_paths(sorted(args.help_center.glob("*.md"))) if isinstance(o, Exception)
+            ]
+            assert not failed, failed
         branding = {"company": agent.config.company, "assistant_name": None, "topics": agent.config.topics}
         no_answer = agent.prompts.prompt_set().render("no_answer", **branding).text
         in_scope = sum(1 for q in questions if q["document"])
@@ -138,7 +151,7 @@ def main() -> None:
         )
 
         def checkers() -> dict:
-            return {m: demo_checker(embedder, m, words) for m in modes}
+            return {m: demo_checker(embedder, m, words, settings.company_name or "") for m in modes}
 
         agent.run("warm up the model", session_id=None)
         plans = [[m] for m in modes] if args.turn_per_mode else [modes]
@@ -221,7 +234,7 @@ def replay(args: argparse.Namespace) -> None:
     )
     rows: dict[str, list[dict]] = {m: [] for m in modes}
     for mode in modes:
-        checker = demo_checker(embedder, mode, words)
+        checker = demo_checker(embedder, mode, words, args.company or DEMO_COMPANY_NAME)
         for r in records:
             no_answer = r.get("no_answer") or rendered  # recordings made before it was saved
             if r["raw"] is None:
