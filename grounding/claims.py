@@ -112,16 +112,7 @@ _TIMES = set(
 def places(question: str) -> list[str]:
     """Lower-case phrases a question names a place with ("chicago", "new york"), up to a common word;
     not a time ("in late november")."""
-    out = []
-    for match in _PLACE.finditer(question):
-        words = []
-        for word in match.group(1).lower().split():
-            if word in STOPWORDS or len(word) <= 2:
-                break
-            words.append(word)
-        if words and not _TIMES & set(words):
-            out.append(" ".join(words))
-    return out
+    return _phrases(_PLACE, question)
 
 
 # "do you offer gift wrapping", "is there a student discount", "the warranty on a sofa": the words after
@@ -142,14 +133,20 @@ def mentions(text: str, term: str) -> bool:
 def asked_about(question: str) -> list[str]:
     """The thing a question asks the company has or does, up to a common word: "gift wrapping" of "do
     you offer gift wrapping", "sofa" of "whats the warranty on a sofa"."""
+    return _phrases(_ASKED_ABOUT, question)
+
+
+def _phrases(pattern: re.Pattern[str], question: str) -> list[str]:
+    """The words after each match of `pattern` up to a common word, unless they say when ("for a whole
+    year", "in late november")."""
     out = []
-    for match in _ASKED_ABOUT.finditer(question):
+    for match in pattern.finditer(question):
         words = []
         for word in match.group(1).lower().split():
             if word in STOPWORDS or len(word) <= 2:
                 break
             words.append(word)
-        if words:
+        if words and not _TIMES & set(words):
             out.append(" ".join(words))
     return out
 
