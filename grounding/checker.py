@@ -20,7 +20,6 @@ from grounding.extractive import (
     neighbourhood,
 )
 from grounding.facts import (
-    content_stems,
     contradicts,
     extract_facts,
     fact_keys,
@@ -31,7 +30,7 @@ from grounding.facts import (
     tokens,
     vocabulary,
 )
-from grounding.ranking import misses_answer, uncovered
+from grounding.ranking import misses_answer, says, uncovered
 from grounding.sentences import (
     Unit,
     finish_sentences,
@@ -46,8 +45,6 @@ from grounding.vectors import SourceVectors
 from grounding.verdict import AnswerMode, Embed, SentenceVerdict, Source, Verdict, failed_verdict
 
 log = logging.getLogger(__name__)
-
-SAYS_SHARE = 1 / 3  # kept sentences say a source sentence when they share this much of the words it adds
 
 
 @dataclass
@@ -83,7 +80,8 @@ class AnswerChecker:
     duration and time in it appears in its closest source sentences, every name in it (with
     `common_words`, a rare lower-case word too: grounding.facts.rare_words) appears in some source
     (a name the customer used may be repeated in a sentence `name_margin` more similar),
-    and it does not negate what they assert (or the reverse). Greetings and small talk pass
+    each statement it joins is `clause_threshold` similar to a source sentence, it adds no words of its
+    own beyond two (grounding.claims.adds), and it does not negate what they assert (or the reverse). Greetings and small talk pass
     unchecked. Kept sentences that miss the answer (grounding.ranking.misses_answer), or that do not
     say what the quote's best sentence says (its names, numbers and durations; `_says`), get the quote
     after them; with no supported sentence left, the answer is quoted from the sources (`max_quotes`
@@ -105,6 +103,7 @@ class AnswerChecker:
         answer_threshold: float = 0.38,
         term_threshold: float = 0.3,
         name_margin: float = 0.1,
+        clause_threshold: float = 0.55,
         max_quotes: int = 3,
         known_names: Iterable[str] = (),
         cache_size: int = 4096,
@@ -118,6 +117,7 @@ class AnswerChecker:
         self.answer_threshold = answer_threshold
         self.term_threshold = term_threshold
         self.name_margin = name_margin
+        self.clause_threshold = clause_threshold
         self.max_quotes = max_quotes
         self.known_names = vocabulary(" ".join(known_names))
         self.sources = SourceVectors(embed, cache_size=cache_size, stored=stored)
@@ -305,28 +305,12 @@ class AnswerChecker:
         return against_answer(claim, [context.units[j] for j in context.answer], context.sources, closest)
 
     def _says(self, context: _Context, unit: int) -> bool:
-        """Whether the kept sentences say what source sentence `unit` says: together they state its names
-        (those the question and the company's name do not already hold) and its numbers, durations,
-        prices and times; a sentence without any of those must be `support_threshold` close to one."""
-        source = context.units[unit].unit.text
+        """Whether the kept sentences say what source sentence `unit` says (grounding.ranking.says)."""
         said_text = " ".join(u.text for u in context.claims)
         known = vocabulary(said_text + " " + context.question) | self.known_names
-        if not all(name_supported(n, known) for n in names(source)):
-            return False
-        facts = extract_facts(source)
-        if facts:
-            keys = fact_keys(extract_facts(said_text))
-            return all(fact_supported(f, keys) for f in facts)
-        if not said.says_condition(source, said_text, context.question):
-            return False
         row = context.matrix[unit]
-        if not any(float(row @ v) >= self.support_threshold for v in context.kept_vectors):
-            return False
-        # "You can find the serial number on your order page" is close to "the serial number is on the
-        # bottom of the product", and says something else: of the words the source sentence adds to the
-        # question, the kept sentences must share some (none of one or two: "and have no fees").
-        added = content_stems(source) - content_stems(context.question)
-        return len(added & content_stems(said_text)) >= int(SAYS_SHARE * len(added))
+        close = any(float(row @ v) >= self.support_threshold for v in context.kept_vectors)
+        return says(context.units[unit].unit.text, said_text, context.question, known, close)
 
     def _judge(
         self, context: _Context, unit: Unit, claim: str, vector: np.ndarray
@@ -391,6 +375,16 @@ class AnswerChecker:
         if more := said.adds(claim, closest.unit.context, context.vocab, question):
             verdict.reason, verdict.detail = more
             return verdict, text
+        if parts := said.clauses(claim):
+            # "The customer's own words follow them; you can exchange an item…": the whole is close to
+            # its source, the first statement to none.
+            closeness = np.where(
+                context.pointers[:, None], -1.0, context.matrix @ self.sources.embed_with(parts, [])[0].T
+            )
+            weak = [p for p, c in zip(parts, closeness.max(axis=0), strict=True) if c < self.clause_threshold]
+            if weak:
+                verdict.reason, verdict.detail = "clause", "; ".join(weak)
+                return verdict, text
         verdict.kept, verdict.reason = True, "supported"
         answer = said.YES_NO.match(text)
         if answer:

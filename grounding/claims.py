@@ -211,6 +211,17 @@ def adds(claim: str, source: str, vocabulary: frozenset[str], question: str) -> 
     return None
 
 
+# Where a sentence joins two statements: "…; it's a reminder to protect yourself", "…, but it's best to…".
+_CLAUSE_BREAK = re.compile(r";\s+|,\s+but\s+|\s+—\s+")
+
+
+def clauses(claim: str) -> list[str]:
+    """The statements a sentence joins, each of three content words or more (none for one statement):
+    each must be close to a source sentence, not only the whole."""
+    parts = [p.strip() for p in _CLAUSE_BREAK.split(claim) if len(content_stems(p)) >= 3]
+    return parts if len(parts) > 1 else []
+
+
 # Where a source sentence sets its condition: "An address can be changed … before the order is packed".
 _CONDITION = re.compile(
     r"\b(?:before|until|unless|as long as|only if|only when|provided)\b([^,;]*)", re.IGNORECASE

@@ -17,8 +17,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from grounding.claims import expected_yes, mentions
-from grounding.facts import content_stems, extract_facts
+from grounding.claims import expected_yes, mentions, says_condition
+from grounding.facts import content_stems, extract_facts, fact_keys, fact_supported, name_supported, names
 
 # What a question asks for → the kinds of fact (grounding.facts.Fact.kind) an answer to it carries.
 _ASKS = (
@@ -143,3 +143,26 @@ def uncovered(
             continue
         out.append(term)
     return out
+
+
+SAYS_SHARE = 1 / 3  # kept sentences say a source sentence when they share this much of the words it adds
+
+
+def says(source: str, said: str, question: str, known: frozenset[str], close: bool) -> bool:
+    """Whether the kept sentences (`said`) say what the source sentence that answers says: together they
+    state its names (those not in `known`: the question's, the company's) and its numbers, durations,
+    prices and times; a source sentence without any of those must be `close` (support-threshold similar)
+    to one of them, state its condition, and share some of the words it adds to the question."""
+    if not all(name_supported(n, known) for n in names(source)):
+        return False
+    facts = extract_facts(source)
+    if facts:
+        keys = fact_keys(extract_facts(said))
+        return all(fact_supported(f, keys) for f in facts)
+    if not says_condition(source, said, question) or not close:
+        return False
+    # "You can find the serial number on your order page" is close to "the serial number is on the
+    # bottom of the product", and says something else: of the words the source sentence adds to the
+    # question, the kept sentences must share some (none of one or two: "and have no fees").
+    added = content_stems(source) - content_stems(question)
+    return len(added & content_stems(said)) >= int(SAYS_SHARE * len(added))

@@ -96,6 +96,7 @@ CHECK_REASONS = {
     "negation": "contradicts the source sentence",
     "new_words": "adds what no source says (its words the sources do not have)",
     "unlimited": 'says "at any time" or "always" where the source sets a limit',
+    "clause": "one of the statements it joins is close to no source sentence",
     "off_question": "true, but does not answer the question",
     "quote": "a quotation made up by the model",
     "hedge": "a hedge",

@@ -1,5 +1,5 @@
 """Sentences close in meaning to a source sentence that still say more than the sources: words no source
-has, and "at any time" where the source sets a limit. The failing sentences are the embedded model's own,
+has, "at any time" where the source sets a limit, and a statement joined to a supported one. The failing sentences are the embedded model's own,
 from bench/data/labelled_claims.json, where they were labelled false."""
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ PRIVACY = article("privacy-and-data-deletion")
 RETURNS = article("returns-policy")
 GIFT_CARDS = article("promo-codes-and-gift-cards")
 ACCOUNT = article("account-and-login")
+EXCHANGES = article("exchanges")
 
 
 @pytest.mark.parametrize(
@@ -33,6 +34,14 @@ ACCOUNT = article("account-and-login")
             "from any unauthorized actions and for us to keep all our customer details confidential.",
             PRIVACY,
             "new_words",
+        ),
+        # The model's instructions leaking in front of the article's own sentence: 0.74 close as a whole.
+        (
+            "want the same frying pan just in the bigger size instead",
+            "The customer's own words follow them; you can exchange an item for another variant of the same "
+            "product.",
+            EXCHANGES,
+            "clause",
         ),
         # The source: "… with your own carrier at your own cost, as long as it's trackable."
         (
@@ -64,6 +73,13 @@ def test_a_close_sentence_that_adds_to_its_source_is_dropped(
             "how do i change the email address on my account",
             "To change your email address, follow these steps:",
             ACCOUNT,
+        ),
+        # Two statements, each the article's.
+        (
+            "do gift cards expire",
+            "Northwind Goods gift cards never expire; you can check your balance any time at "
+            "northwindgoods.com/giftcard.",
+            GIFT_CARDS,
         ),
         # "any time" is the source's own: "Check your balance any time at northwindgoods.com/giftcard."
         (
