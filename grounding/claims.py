@@ -123,6 +123,11 @@ _ASKED_ABOUT = re.compile(
     r"can (?:i|we) get)|\b(?:on|for) (?:a|an))\s+(?:(?:a|an|any|some)\s+)?([a-z][a-z'-]*(?:\s+[a-z][a-z'-]*)?)",
     re.IGNORECASE,
 )
+# "is the milk frother covered": the thing a warranty, a plan or a policy is asked to cover.
+_COVERED = re.compile(
+    r"\b(?:is|are) (?:the|my|a|an|your) ([a-z][a-z'-]*(?:\s+[a-z][a-z'-]*)?) (?:covered|included)\b",
+    re.IGNORECASE,
+)
 
 
 def mentions(text: str, term: str) -> bool:
@@ -133,7 +138,7 @@ def mentions(text: str, term: str) -> bool:
 def asked_about(question: str) -> list[str]:
     """The thing a question asks the company has or does, up to a common word: "gift wrapping" of "do
     you offer gift wrapping", "sofa" of "whats the warranty on a sofa"."""
-    return _phrases(_ASKED_ABOUT, question)
+    return _phrases(_ASKED_ABOUT, question) + _phrases(_COVERED, question)
 
 
 def _phrases(pattern: re.Pattern[str], question: str) -> list[str]:

@@ -52,6 +52,7 @@ def test_what_a_question_asks_the_company_has() -> None:
     assert asked_about("do you offer gift wrapping") == ["gift wrapping"]
     assert asked_about("is there a student discount") == ["student discount"]
     assert asked_about("whats the warranty on a sofa") == ["sofa"]
+    assert asked_about("is the milk frother covered under the warranty") == ["milk frother"]
     assert asked_about("can i get same-day delivery in seattle") == ["same-day delivery"]
     assert asked_about("how do i send something back") == []
     assert asked_about("if i pay for a whole year up front do i get a discount") == []  # when, not what
@@ -153,6 +154,7 @@ def test_shipping_to_a_country_the_sources_do_not_name_is_a_dont_know(checker) -
         ),
         ("do you offer gift wrapping", "", "promo-codes-and-gift-cards"),
         ("whats the warranty on a sofa", "", "electronics-warranty"),
+        ("is the milk frother covered under the warranty", "", "electronics-warranty"),
     ],
 )
 def test_a_thing_the_sources_never_name_is_an_honest_dont_know(checker, question, reply, document) -> None:
@@ -164,6 +166,8 @@ def test_a_thing_the_sources_name_is_still_answered(checker) -> None:
     verdict = check(checker, "how long is the warranty on a blender", "", WARRANTY)
     assert verdict.fallback == "extractive", verdict.trace()
     assert "1-year" in verdict.text, verdict.text
+    kettle = check(checker, "is the kettle covered under the warranty", "", WARRANTY)
+    assert kettle.fallback == "extractive" and "kettle" in kettle.text, kettle.trace()
 
 
 def test_a_true_sentence_about_another_place_is_not_an_answer(checker) -> None:
