@@ -136,8 +136,9 @@ def mentions(text: str, term: str) -> bool:
 
 
 def asked_about(question: str) -> list[str]:
-    """The thing a question asks the company has or does, up to a common word: "gift wrapping" of "do
-    you offer gift wrapping", "sofa" of "whats the warranty on a sofa"."""
+    """The thing a question asks the company has or does, or asks to be covered, up to a common word:
+    "gift wrapping" of "do you offer gift wrapping", "sofa" of "whats the warranty on a sofa", "milk
+    frother" of "is the milk frother covered under the warranty"."""
     return _phrases(_ASKED_ABOUT, question) + _phrases(_COVERED, question)
 
 
