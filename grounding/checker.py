@@ -80,9 +80,10 @@ class AnswerChecker:
     duration and time in it appears in its closest source sentences, every name in it (with
     `common_words`, a rare lower-case word too: grounding.facts.rare_words) appears in some source
     (a name the customer used may be repeated in a sentence `name_margin` more similar),
-    each statement it joins is `clause_threshold` similar to a source sentence, it adds no words of its
-    own beyond two (grounding.claims.adds), and it does not negate what they assert (or the reverse). Greetings and small talk pass
-    unchecked. Kept sentences that miss the answer (grounding.ranking.misses_answer), or that do not
+    each statement it joins is `clause_threshold` similar to a source sentence, it says no more than
+    its closest source sentence (grounding.claims.adds: three words of its own, an "at any time" the
+    source lacks), and it does not negate what they assert (or the reverse). Greetings and small talk
+    pass unchecked. Kept sentences that miss the answer (grounding.ranking.misses_answer), or that do not
     say what the quote's best sentence says (its names, numbers and durations; `_says`), get the quote
     after them; with no supported sentence left, the answer is quoted from the sources (`max_quotes`
     sentences at least `answer_threshold` similar to the question, covering every name in the

@@ -193,22 +193,21 @@ def missing_terms(question: str, known: frozenset[str]) -> list[str]:
     return list(dict.fromkeys(out))[:6]
 
 
-NEW_WORDS = (
-    3  # a claim with this many content words that neither its sources nor the question have adds to them
-)
+# A claim with this many content words that neither its sources nor the question have adds to them.
+NEW_WORDS = 3
 # "at any time", "always": a claim that sets no limit where its source sentence does not say so either.
 _UNLIMITED = re.compile(
     r"\b(?:at any time|any ?time|at all times|always|whenever you (?:like|want))\b", re.IGNORECASE
 )
 
 
-def adds(claim: str, source: str, vocabulary: frozenset[str], question: str) -> tuple[str, str] | None:
+def adds(claim: str, source: str, source_words: frozenset[str], question: str) -> tuple[str, str] | None:
     """Why `claim`, close in meaning to its closest source sentence `source`, still says more than the
     sources (None when it does not): ("new_words", …) for `NEW_WORDS` content words that no source
-    (`vocabulary`) and not the question has ("click the Delete button in the upper left corner of the
+    (`source_words`) and not the question has ("click the Delete button in the upper left corner of the
     screen"), ("unlimited", …) for "at any time" or "always" where `source` sets no such freedom ("You
     can cancel your order at any time" beside "For 1 hour after you place an order, you can … cancel")."""
-    new = sorted(w for w in content_stems(claim) - content_stems(question) if w not in vocabulary)
+    new = sorted(w for w in content_stems(claim) - content_stems(question) if w not in source_words)
     if len(new) >= NEW_WORDS:
         return "new_words", ", ".join(new)
     unlimited = _UNLIMITED.search(claim)
