@@ -30,7 +30,11 @@ def build_services(settings: Settings, *, embedder=None):  # noqa: ANN001, ANN20
     from web.services import Services
 
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    engine = make_engine(settings.resolved_database_url)
+    engine = make_engine(
+        settings.resolved_database_url,
+        pool_size=settings.db_pool_size,
+        max_overflow=settings.db_max_overflow,
+    )
     log.info("Applying database migrations…")
     migrate(engine)
     from grounding import AnswerChecker

@@ -84,7 +84,11 @@ def open_knowledge(settings: Settings) -> KnowledgeBase:
     from storage import make_engine, migrate
 
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    engine = make_engine(settings.resolved_database_url)
+    engine = make_engine(
+        settings.resolved_database_url,
+        pool_size=settings.db_pool_size,
+        max_overflow=settings.db_max_overflow,
+    )
     migrate(engine)
     return build_knowledge_base(settings, engine, LazyEmbedder(lambda: build_embedder(settings)))
 

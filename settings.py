@@ -21,6 +21,10 @@ class Settings(BaseSettings):
 
     data_dir: Path = Path("./data")
     database_url: str | None = None
+    # PostgreSQL connections per app process: pool_size kept open, up to max_overflow more at peaks.
+    # Replicas × (both) must stay under the server's max_connections (storage/db.py).
+    db_pool_size: int = Field(default=10, ge=1)
+    db_max_overflow: int = Field(default=30, ge=0)
 
     llm_backend: Literal["embedded", "openai"] = "embedded"
     llm_base_url: str | None = None

@@ -12,7 +12,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from integrations import RateLimited
 from integrations.wiring import Integrations
 from web.admin_auth import client_address
-from web.errors import error_body
+from web.errors import DATABASE_ERRORS, database_trouble, error_body
 from web.middleware import send_json
 
 CHAT_PATH = "/api/v1/chat"
@@ -55,6 +55,13 @@ class ApiGate:
         except RateLimited as exc:
             body = error_body("too_many_requests", str(exc))
             await send_json(send, 429, body, {"Retry-After": str(exc.retry_after)})
+            return
+        except DATABASE_ERRORS as exc:
+            # The keys live in the database: out of reach, the route's own 503, not a 500.
+            trouble = database_trouble(exc)
+            if trouble is None:
+                raise
+            await send_json(send, trouble.status, error_body(trouble.code, trouble.message), trouble.headers)
             return
         await self.app(scope, receive, send)
 

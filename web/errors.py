@@ -40,6 +40,37 @@ def error_body(code: str, message: str, **extra: object) -> dict[str, Any]:
     return {"error": {"code": code, "message": message}, **extra}
 
 
+DatabaseError = OperationalError | PoolTimeoutError
+DATABASE_ERRORS = (OperationalError, PoolTimeoutError)  # the same, for `except`
+
+
+def database_trouble(exc: DatabaseError) -> ApiError | None:
+    """The 503 for a database that is busy or out of reach, or None for an error that is a bug.
+
+    Busy: every pooled connection stayed in use, or SQLite's one writer past its busy timeout (this
+    process is overloaded; PostgreSQL is the database for many concurrent conversations). Out of reach:
+    a server database's operational errors (refused or dropped connections, "too many clients", a
+    shutdown, a failed serialisation), worth retrying. SQLite reports programming errors ("no such
+    table") as operational too: those are bugs.
+    """
+    if isinstance(exc, PoolTimeoutError) or "database is locked" in str(exc):
+        return ApiError(
+            503,
+            "overloaded",
+            "The service is busy right now; please try again in a moment.",
+            {"Retry-After": "5"},
+        )
+    if type(exc.orig).__module__ != "sqlite3":
+        log.warning("database unavailable: %s", exc.orig)
+        return ApiError(
+            503,
+            "database_unavailable",
+            "The service cannot reach its database right now; please try again in a moment.",
+            {"Retry-After": "5"},
+        )
+    return None
+
+
 def error_response(
     status: int, code: str, message: str, headers: dict[str, str] | None = None, **extra: object
 ) -> JSONResponse:
@@ -119,27 +150,14 @@ def install_error_handlers(app: FastAPI) -> None:
             503, "conversation_busy", "Earlier messages of this conversation are still being answered."
         )
 
-    def overloaded() -> JSONResponse:
-        return error_response(
-            503,
-            "overloaded",
-            "The service is busy right now; please try again in a moment.",
-            {"Retry-After": "5"},
-        )
-
     @app.exception_handler(PoolTimeoutError)
-    async def _pool(_: Request, exc: PoolTimeoutError) -> JSONResponse:
-        # Every database connection of this process stayed busy: overloaded, not broken.
-        return overloaded()
-
     @app.exception_handler(OperationalError)
-    async def _database(_: Request, exc: OperationalError) -> JSONResponse:
-        # SQLite's one writer stayed busy past the busy timeout: overloaded too (PostgreSQL is the
-        # database for many concurrent conversations). Anything else is the generic 500.
-        if "database is locked" in str(exc):
-            return overloaded()
-        logging.getLogger(__name__).error("database error", exc_info=exc)
-        return error_response(500, "internal_error", "Something went wrong on our side.")
+    async def _database(_: Request, exc: DatabaseError) -> JSONResponse:
+        trouble = database_trouble(exc)
+        if trouble is None:
+            log.error("database error", exc_info=exc)
+            return error_response(500, "internal_error", "Something went wrong on our side.")
+        return error_response(trouble.status, trouble.code, trouble.message, trouble.headers)
 
     @app.exception_handler(ContextOverflowError)
     async def _overflow(_: Request, exc: ContextOverflowError) -> JSONResponse:
