@@ -67,29 +67,40 @@ def pct(values: list[float], q: float) -> float:
 
 
 def read_traces(db: str, sessions: list[str]) -> dict[str, dict]:
-    """The first assistant trace of each session, straight from the app's SQLite file."""
+    """The first assistant trace of each session, straight from the app's database: a SQLite file,
+    or a `postgresql://` URL (read with psycopg)."""
     out: dict[str, dict] = {}
     if not sessions:
         return out
+    postgres = db.startswith(("postgresql://", "postgres://"))
     try:
-        con = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=10)
+        if postgres:
+            import psycopg
+
+            con = psycopg.connect(db)
+        else:
+            con = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=10)
         for i in range(0, len(sessions), 500):
             part = sessions[i : i + 500]
+            mark = "%s" if postgres else "?"
             q = (
                 "SELECT session_id, trace FROM messages WHERE role='assistant' AND trace IS NOT NULL "
-                f"AND session_id IN ({','.join('?' * len(part))}) ORDER BY id"
+                f"AND session_id IN ({','.join([mark] * len(part))}) ORDER BY id"
             )
             for sid, raw in con.execute(q, part).fetchall():
                 trace = json.loads(raw) if isinstance(raw, str) else raw
                 if sid not in out and isinstance(trace, dict):
                     out[sid] = trace
         con.close()
-    except (sqlite3.Error, ValueError) as exc:
+    except (sqlite3.Error, ValueError, ImportError, OSError) as exc:
         print(f"(traces not read from {db}: {exc})")
     return out
 
 
-def trace_summary(traces: list[dict]) -> dict:
+def trace_summary(traces: list[dict], outside: list[float]) -> dict:
+    """Percentiles of the stored traces; `outside` = each request's latency at the client less its
+    turn's total_ms: the time the app spent on it outside the traced turn (storing the message,
+    taking the conversation, storing the reply, HTTP), which `other` does not count."""
     total = [t.get("total_ms", 0.0) for t in traces]
     model = [sum(s.get("model_ms", 0.0) for s in t.get("steps", [])) for t in traces]
     retr = [(t.get("retrieval") or {}).get("ms", 0.0) for t in traces]
@@ -101,6 +112,8 @@ def trace_summary(traces: list[dict]) -> dict:
         "retrieval_ms_p50": round(pct(retr, 0.5), 1),
         "other_ms_p50": round(pct(other, 0.5), 1),
         "other_ms_p95": round(pct(other, 0.95), 1),
+        "outside_ms_p50": round(pct(outside, 0.5), 1),
+        "outside_ms_p95": round(pct(outside, 0.95), 1),
         "steps_mean": round(statistics.fmean(len(t.get("steps", [])) for t in traces), 2),
         "input_tokens_mean": round(
             statistics.fmean(sum(s.get("input_tokens", 0) for s in t.get("steps", [])) for t in traces), 1
@@ -206,6 +219,7 @@ async def phase(name: str, conc: int, n: int, cap: float, call) -> dict:
                 errors[key] = errors.get(key, 0) + 1
                 return
             lat.append(time.perf_counter() - t)
+            res["latency_s"] = lat[-1]
             results.append((i, res))
 
     t0 = time.perf_counter()
@@ -230,7 +244,9 @@ async def phase(name: str, conc: int, n: int, cap: float, call) -> dict:
             round(statistics.fmean(r["completion_tokens"] for _, r in results), 1) if results else 0
         )
     else:
-        row["sessions"] = {r["session_id"]: i % len(QUESTIONS) for i, r in results if r.get("session_id")}
+        row["sessions"] = {
+            r["session_id"]: (i % len(QUESTIONS), r["latency_s"]) for i, r in results if r.get("session_id")
+        }
         row["with_citations"] = sum(1 for _, r in results if r["citations"])
     print(
         f"  {name:3} conc={conc:<3} ok {row['ok']}/{n} err {errors or 0} cancelled {row['cancelled']} "
@@ -273,7 +289,7 @@ async def main() -> int:
     ap.add_argument("--max-tokens", type=int, default=128, help="raw output tokens before any trace is read")
     ap.add_argument("--phase-cap", type=float, default=30.0)
     ap.add_argument("--total-cap", type=float, default=300.0)
-    ap.add_argument("--db", required=True, help="the app's SQLite file (traces)")
+    ap.add_argument("--db", required=True, help="the app's SQLite file or postgresql:// URL (traces)")
     ap.add_argument("--json", default=None)
     args = ap.parse_args()
     raw = _loopback(args.raw)
@@ -318,11 +334,15 @@ async def main() -> int:
                     sessions = row.pop("sessions")
                     traced = read_traces(args.db, list(sessions))
                     by_q: dict[int, list[dict]] = {}
+                    outside = []
                     for sid, t in traced.items():
-                        by_q.setdefault(sessions[sid], []).append(t)
+                        question, latency = sessions[sid]
+                        by_q.setdefault(question, []).append(t)
+                        outside.append(latency * 1000 - t.get("total_ms", 0.0))
                     shapes.learn(by_q)
                     if traced:
-                        report["traces"][str(conc)] = summary = trace_summary(list(traced.values()))
+                        summary = trace_summary(list(traced.values()), outside)
+                        report["traces"][str(conc)] = summary
                         print(f"  traces conc={conc}: {json.dumps(summary)}", flush=True)
                 else:
                     row = await phase(
@@ -336,16 +356,17 @@ async def main() -> int:
                 ratio = pair["app"]["req_s"] / pair["raw"]["req_s"]
                 print(f"  ratio conc={conc}: app/raw req/s {ratio:.3f}", flush=True)
     print(
-        "== summary: req/s raw | app | app/raw ; p50 s raw | app ; app overhead (turn − model − retrieval) p50 ms"
+        "== summary (the last phase of each level): req/s raw | app | app/raw ; p50 s raw | app ;"
+        " app overhead p50 ms: in the turn (turn − model − retrieval) | outside it (latency − turn)"
     )
     by = {(r["target"], r["conc"]): r for r in report["rows"]}
-    for conc in concs:
+    for conc in dict.fromkeys(concs):
         r, a = by.get(("raw", conc)), by.get(("app", conc))
         ratio = f"{a['req_s'] / r['req_s']:.3f}" if r and a and r["req_s"] else "-"
         tr = report["traces"].get(str(conc), {})
         print(
             f"  conc {conc:<3}: {r and r['req_s']} | {a and a['req_s']} | {ratio} ; "
-            f"{r and r['p50_s']} | {a and a['p50_s']} ; {tr.get('other_ms_p50', '-')}",
+            f"{r and r['p50_s']} | {a and a['p50_s']} ; {tr.get('other_ms_p50', '-')} | {tr.get('outside_ms_p50', '-')}",
             flush=True,
         )
     if args.json:

@@ -41,6 +41,9 @@ MAX_MODEL_LEN=${MAX_MODEL_LEN:-4096}
 VLLM_OPTS=${VLLM_OPTS---enforce-eager -O0}   # set empty for CUDA graphs: higher raw throughput, ~1 min longer start
 VLLM_PORT=${VLLM_PORT:-8000}
 APP_PORT=${APP_PORT:-7860}
+# Count tokens in-process with the served model's tokenizer.json (the README's advice for production)
+# rather than by an HTTP call to vLLM's /tokenize for every stored message; 0 for the HTTP calls.
+LOCAL_TOKENIZER=${LOCAL_TOKENIZER:-1}
 SERVED=smollm2
 
 # -- the app's environment (settings.py); the first three are required for the openai backend ----------
@@ -93,6 +96,8 @@ main() {
     timeout "$(cap 90)" gzip -d $M/model.safetensors.gz || { el "model gunzip failed"; return 1; }
   fi
   el "unpacked: $(ls /tmp/b/wheels | wc -l) wheels, model $(du -sm $M | cut -f1) MB"
+  if [ "$LOCAL_TOKENIZER" = 1 ] && [ -z "${FRONTDESK_LLM_TOKENIZER:-}" ]; then export FRONTDESK_LLM_TOKENIZER=$M; fi
+  el "tokens counted by ${FRONTDESK_LLM_TOKENIZER:-HTTP calls to /tokenize}"
   timeout "$(cap 240)" python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --target /tmp/site \
     /tmp/b/wheels/*.whl 2>&1 | grep -v -i 'warning' | tail -5
   local rc=${PIPESTATUS[0]}
