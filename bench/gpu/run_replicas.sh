@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
-# GPU-machine side: Frontdesk over real vLLM as REPLICAS app processes (one SQLite file, one `chroma run`
-# server), then a load comparison of raw vLLM vs the app. The GPU kit's run_app_over_vllm.sh
+# GPU-machine side: Frontdesk over real vLLM as REPLICAS app processes (one SQLite file or one
+# PostgreSQL, one `chroma run` server), then a load comparison of raw vLLM vs the app. The GPU kit's run_app_over_vllm.sh
 # (../shared/gpu) with the app started as replicas and bench/gpu/load.py as the load.
 # Run from the project root in the last remote call, once every part lies in /tmp/p/:
-#   bash bench/gpu/run_replicas.sh SHA16 [REPLICAS=4] [NAME=VALUE ...]
+#   bash bench/gpu/run_replicas.sh SHA16 [REPLICAS=12] [DB=sqlite|postgres] [NAME=VALUE ...]
 # SHA16   the sha256 prefix build_bundle.sh printed (default: bundle.sha beside this script).
 # NAME=VALUE  exported before anything starts: the app's FRONTDESK_* settings or the knobs below,
-#         e.g.  FRONTDESK_RETRIEVAL_K=2  LOAD_CONC=1,16  VLLM_OPTS=  (the same names work as env).
+#         e.g.  FRONTDESK_RETRIEVAL_K=2  LOAD_CONC=1,16  VLLM_OPTS=  DB=postgres  (the same names
+#         work as env). Carry .whl/ (bench/gpu/extra_wheels.sh) with the last call.
 # Steps: reassemble + check the bundle, pip install the wheels into /tmp/site beside the machine's
 # torch, start vLLM 0.26 (SmolLM2-135M bf16, hermes tool calling) and the app (openai backend) side by
 # side, wait for both, run load.py. Every step is time-capped inside BUDGET_S; ~6 min in all.
@@ -44,6 +45,10 @@ APP_PORT=${APP_PORT:-7860}
 # Count tokens in-process with the served model's tokenizer.json (the README's advice for production)
 # rather than by an HTTP call to vLLM's /tokenize for every stored message; 0 for the HTTP calls.
 LOCAL_TOKENIZER=${LOCAL_TOKENIZER:-1}
+# The replicas' database: `sqlite` (one file) or `postgres` (a PostgreSQL server from the pgserver
+# wheel in .whl/, on a unix socket in PG_DIR; each replica's pool 3 + 4, 84 of its 100 connections).
+DB=${DB:-sqlite}
+PG_DIR=${PG_DIR:-/tmp/fdpg}
 SERVED=smollm2
 
 # -- the app's environment (settings.py); the first three are required for the openai backend ----------
@@ -67,7 +72,12 @@ el() { echo "[$(( $(date +%s) - T0 ))s] $*"; }
 left() { echo $(( BUDGET_S - ($(date +%s) - T0) )); }
 cap() { local l; l=$(left); [ "$1" -lt "$l" ] && echo "$1" || echo $(( l > 5 ? l : 5 )); }  # min(step cap, time left)
 PIDS=/tmp/fdkit.pids
+stop_pg() {  # pg_ctl starts PostgreSQL on its own, outside this script's process groups
+  pkill -f "bin/postgres -D $PG_DIR" 2>/dev/null; sleep 1; pkill -KILL -f "bin/postgres -D $PG_DIR" 2>/dev/null
+  return 0
+}
 stop_all() {  # the process groups this script started (setsid: pid = group id)
+  [ "$DB" = postgres ] && stop_pg
   [ -f "$PIDS" ] || return 0
   for p in $(cat "$PIDS"); do kill -TERM -- "-$p" 2>/dev/null || kill -TERM "$p" 2>/dev/null; done
   sleep 2
@@ -121,6 +131,16 @@ main() {
   local vpid=$!; echo $vpid >> "$PIDS"
   # One Chroma server for every replica (an embedded store belongs to one process).
   mkdir -p "$FRONTDESK_DATA_DIR"
+  TRACES=$FRONTDESK_DATA_DIR/frontdesk.db
+  if [ "$DB" = postgres ]; then
+    stop_pg; rm -rf "$PG_DIR"
+    timeout "$(cap 120)" python3 -c "import pgserver, sys; pgserver.get_server(sys.argv[1], cleanup_mode=None)" \
+      "$PG_DIR" 2>&1 | grep -v -i warn | tail -3
+    export FRONTDESK_DATABASE_URL="postgresql+psycopg://postgres@/postgres?host=$PG_DIR"
+    export FRONTDESK_DB_POOL_SIZE=${FRONTDESK_DB_POOL_SIZE:-3} FRONTDESK_DB_MAX_OVERFLOW=${FRONTDESK_DB_MAX_OVERFLOW:-4}
+    TRACES="postgresql://postgres@/postgres?host=$PG_DIR"
+    el "postgresql from pgserver in $PG_DIR (pool $FRONTDESK_DB_POOL_SIZE + $FRONTDESK_DB_MAX_OVERFLOW per replica)"
+  fi
   setsid timeout "$(cap 600)" chroma run --path "$FRONTDESK_DATA_DIR/chroma-server" --host 127.0.0.1 \
     --port "$CHROMA_PORT" > "$OUT/chroma.log" 2>&1 < /dev/null &
   echo $! >> "$PIDS"
@@ -198,7 +218,7 @@ EOF
   # shellcheck disable=SC2086
   timeout "$(( total + 35 ))" python3 "$HERE/load.py" --raw "http://127.0.0.1:$VLLM_PORT/v1" \
     --app "$urls" --model $SERVED --conc "$LOAD_CONC" --max-tokens "$MAX_TOKENS" \
-    --phase-cap "$PHASE_CAP" --total-cap "$total" --db "$FRONTDESK_DATA_DIR/frontdesk.db" \
+    --phase-cap "$PHASE_CAP" --total-cap "$total" --db "$TRACES" \
     --json "$OUT/load.json" 2>&1 | tee "$OUT/load.txt"
   rc=${PIPESTATUS[0]}
   el "load done (rc $rc)"
