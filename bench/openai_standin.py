@@ -10,9 +10,11 @@ as the backend, whatever limits the throughput of the app in front of it is the 
 Serves `GET /v1/models` (with vLLM's `max_model_len`), `POST /v1/chat/completions` (streamed or
 not; a request that names a tool in `tool_choice` gets a call of that tool, as vLLM with tool
 flags does), vLLM's `POST /tokenize` (a whitespace count), and `GET /stats` (requests, in flight,
-peak in flight, and streams the client closed before their end). Options make it answer like a vLLM
-started without tool flags (`--no-tools`: "auto" tool choice refused, named still works) or answer an over-long prompt with vLLM's context-length
-400 (`--max-model-len`). Standard library only.
+peak in flight, and streams the client closed before their end). `--echo` answers with the words
+of the newest user message (where the app puts its excerpts), as a model that quotes its sources
+does, so that the answer check keeps what it checks. Options make it answer like a vLLM started
+without tool flags (`--no-tools`: "auto" tool choice refused, named still works) or answer an
+over-long prompt with vLLM's context-length 400 (`--max-model-len`). Standard library only.
 """
 
 from __future__ import annotations
@@ -54,10 +56,22 @@ class StandIn:
     peak_in_flight: int = 0
     # Streams whose client went away before the answer's end (the client cancelled the generation).
     closed_early: int = 0
+    # Answer with the newest user message's own words (where the app puts the retrieved excerpts),
+    # as a model that quotes its sources does, instead of the distinct words t0 t1 …
+    echo: bool = False
 
 
 def count_tokens(text: str) -> int:
     return len(text.split())
+
+
+def echoed(body: dict[str, Any]) -> list[str]:
+    """The newest user message's words, each with its trailing space (empty: no such message)."""
+    users = [m for m in body.get("messages") or [] if m.get("role") == "user"]
+    content = users[-1].get("content") if users else ""
+    if isinstance(content, list):
+        content = " ".join(str(p.get("text", "")) for p in content if isinstance(p, dict))
+    return [f"{w} " for w in str(content or "").split()]
 
 
 def prompt_tokens(body: dict[str, Any]) -> int:
@@ -167,9 +181,14 @@ class Handler:
             writer.write(_error(400, TOOLS_OFF_ERROR))
             return
         usage = {"prompt_tokens": prompt, "completion_tokens": answer, "total_tokens": prompt + answer}
+        words = (echoed(body) if s.echo else []) or [word(i) for i in range(answer)]
+
+        def token(i: int) -> str:
+            return words[i % len(words)]
+
         if not body.get("stream"):
             await asyncio.sleep(answer / s.rate)
-            message: dict[str, Any] = {"role": "assistant", "content": "".join(map(word, range(answer)))}
+            message: dict[str, Any] = {"role": "assistant", "content": "".join(map(token, range(answer)))}
             if named:
                 message = {"role": "assistant", "content": None, "tool_calls": [_tool_call(named)]}
             choices = [{"index": 0, "message": message, "finish_reason": "tool_calls" if named else "stop"}]
@@ -206,7 +225,7 @@ class Handler:
                     delay = started + (i + 1) / s.rate - time.perf_counter()
                     if delay > 0:
                         await asyncio.sleep(delay)
-                    delta = {"content": word(i)} if i else {"role": "assistant", "content": word(i)}
+                    delta = {"content": token(i)} if i else {"role": "assistant", "content": token(i)}
                     writer.write(_chunk(s.model, delta))
                     await writer.drain()
                 writer.write(_chunk(s.model, {}, "stop"))
@@ -245,6 +264,7 @@ def main() -> None:
         "--no-tools", action="store_true", help="answer tool requests as vLLM without tool flags"
     )
     parser.add_argument("--hide-max-model-len", action="store_true", help="enforce it, but not in /v1/models")
+    parser.add_argument("--echo", action="store_true", help="answer with the newest user message's words")
     args = parser.parse_args()
     standin = StandIn(
         tokens=args.tokens,
@@ -253,6 +273,7 @@ def main() -> None:
         max_model_len=args.max_model_len,
         tools=not args.no_tools,
         advertise_len=not args.hide_max_model_len,
+        echo=args.echo,
     )
     print(f"OpenAI-compatible stand-in on http://{args.host}:{args.port}/v1", flush=True)
     try:
