@@ -73,3 +73,13 @@ def test_a_refused_prompt_is_still_the_sdks_status_error(server: str, tmp_path: 
 
     with pytest.raises(openai.BadRequestError, match="maximum context length"):
         asyncio.run(too_long())
+
+
+def test_the_echoing_standin_answers_with_the_newest_user_messages_words(tmp_path: Path) -> None:
+    # bench/openai_standin.py --echo: a model that quotes its sources (the app's excerpts sit in the
+    # newest user message), cycling through them until the answer's tokens are spent.
+    with running_standin(tmp_path, "--tokens", "7", "--rate", "400", "--echo") as url:
+        model = model_for(url, tmp_path)
+        messages = [HumanMessage("an older question"), HumanMessage("Returns are free within 30 days.")]
+        answer = asyncio.run(model.ainvoke(messages))
+    assert answer.content.split() == "Returns are free within 30 days. Returns".split()
