@@ -101,14 +101,10 @@ class SupportAgent:
     def accept(self, text: object, *, session_id: str | None, client_id: str | None = None) -> StoredMessage:
         """Validate and commit the customer's message (creating a session if needed)."""
         content = clean_message(text, max_chars=self.config.max_message_chars)
+        tokens = count_text_safely(self.backend, content)
         if session_id is None:
-            session_id = self.store.create_session(client_id=client_id)
-        return self.store.add_message(
-            session_id=session_id,
-            role="user",
-            content=content,
-            token_count=count_text_safely(self.backend, content),
-        )
+            return self.store.start_session(content=content, token_count=tokens, client_id=client_id)
+        return self.store.add_message(session_id=session_id, role="user", content=content, token_count=tokens)
 
     async def arespond(
         self, session_id: str, message_id: int | None = None

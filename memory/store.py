@@ -92,6 +92,17 @@ class ConversationStore:
             db.add(ChatSession(id=session_id, client_id=client_id))
         return session_id
 
+    def start_session(
+        self, *, content: str, token_count: int = 0, client_id: str | None = None
+    ) -> StoredMessage:
+        """A new session and its first customer message, committed together: one write instead of
+        two, and no session is left without the message that opened it."""
+        session_id = secrets.token_urlsafe(24)
+        with self._sessions.begin() as db:
+            chat = ChatSession(id=session_id, client_id=client_id)
+            db.add(chat)
+            return self._add(db, chat, role="user", content=content, token_count=token_count)
+
     def exists(self, session_id: str) -> bool:
         with self._sessions() as db:
             return db.get(ChatSession, session_id) is not None
@@ -111,30 +122,57 @@ class ConversationStore:
     ) -> StoredMessage:
         """Commit one message. A user message starts `pending`; other rows name the message they answer."""
         with self._sessions.begin() as db:
-            chat = self._get(db, session_id)
-            now = datetime.now(UTC)
-            row = Message(
-                session_id=session_id,
+            return self._add(
+                db,
+                self._get(db, session_id),
                 role=role,
                 content=content,
                 token_count=token_count,
-                tool_calls=tool_calls or None,
+                tool_calls=tool_calls,
                 tool_call_id=tool_call_id,
                 citations=citations,
                 trace=trace,
-                created_at=now,
                 reply_to=reply_to,
-                status="pending" if role == "user" else None,
             )
-            db.add(row)
-            if role == "assistant" and not tool_calls and reply_to is not None:
-                # The final reply and "answered" are one fact: commit them together.
-                db.execute(update(Message).where(Message.id == reply_to).values(status="answered"))
-            chat.updated_at = now
-            if role == "user" and not chat.title:
-                chat.title = " ".join(content.split())[:80]
-            db.flush()
-            return stored_message(row)
+
+    @staticmethod
+    def _add(
+        db: Session,
+        chat: ChatSession,
+        *,
+        role: str,
+        content: str,
+        token_count: int = 0,
+        tool_calls: list[dict[str, Any]] | None = None,
+        tool_call_id: str | None = None,
+        citations: list[dict[str, Any]] | None = None,
+        trace: dict[str, Any] | None = None,
+        reply_to: int | None = None,
+    ) -> StoredMessage:
+        """`add_message` inside the caller's transaction."""
+        now = datetime.now(UTC)
+        row = Message(
+            session_id=chat.id,
+            role=role,
+            content=content,
+            token_count=token_count,
+            tool_calls=tool_calls or None,
+            tool_call_id=tool_call_id,
+            citations=citations,
+            trace=trace,
+            created_at=now,
+            reply_to=reply_to,
+            status="pending" if role == "user" else None,
+        )
+        db.add(row)
+        if role == "assistant" and not tool_calls and reply_to is not None:
+            # The final reply and "answered" are one fact: commit them together.
+            db.execute(update(Message).where(Message.id == reply_to).values(status="answered"))
+        chat.updated_at = now
+        if role == "user" and not chat.title:
+            chat.title = " ".join(content.split())[:80]
+        db.flush()
+        return stored_message(row)
 
     def set_status(self, *, message_id: int, status: str) -> None:
         """Mark a user message `answered` or `failed` (it starts `pending`)."""

@@ -28,7 +28,7 @@ def test_a_busy_database_is_a_503_with_retry_after(make_client, monkeypatch, err
     def exhausted(**_: object) -> str:
         raise error
 
-    monkeypatch.setattr(store, "create_session", exhausted)
+    monkeypatch.setattr(store, "start_session", exhausted)
     response = client.post("/api/v1/chat", json={"message": "Hello?"})
     assert response.status_code == 503
     assert response.json()["error"]["code"] == "overloaded"

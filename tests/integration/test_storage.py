@@ -145,3 +145,16 @@ def test_sqlite_runs_in_wal_mode(data_dir: Path) -> None:
     with engine.connect() as conn:
         assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
         assert conn.execute(text("PRAGMA busy_timeout")).scalar() == 30000
+
+
+def test_a_new_session_and_its_first_message_are_stored_together(engine) -> None:
+    store = ConversationStore(engine)
+    first = store.start_session(content="Where is my parcel?", token_count=5, client_id="browser-1")
+    [stored] = store.messages(first.session_id)
+    assert (stored.role, stored.content, stored.status) == ("user", "Where is my parcel?", "pending")
+    [summary] = store.sessions_for_client("browser-1")
+    assert (summary.id, summary.title, summary.message_count) == (first.session_id, "Where is my parcel?", 1)
+    # A message that cannot be stored leaves no session behind.
+    with pytest.raises((AttributeError, TypeError)):
+        store.start_session(content=None, client_id="browser-2")  # type: ignore[arg-type]
+    assert store.sessions_for_client("browser-2") == []
