@@ -30,8 +30,9 @@ class Settings(BaseSettings):
     llm_base_url: str | None = None
     llm_model: str = "default"
     llm_api_key: SecretStr = SecretStr("EMPTY")
-    # The served model's tokenizer.json (or its folder), to count tokens in-process; unset: the
-    # server's /tokenize (vLLM, llama.cpp), else an estimate.
+    # The served model's tokenizer.json (or its folder), to count tokens in-process; unset: the one
+    # in the local Hugging Face cache when it holds `llm_model` (llm.factory.cached_tokenizer), else
+    # the server's /tokenize (vLLM, llama.cpp), else an estimate.
     llm_tokenizer: Path | None = None
     # How tools are chosen: `rules` (clear intents name their tool, agents/routing.py), `auto` (the
     # model chooses), `both`. Unset: `both` for `openai`, `rules` for the bundled 135M model, which

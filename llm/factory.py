@@ -217,6 +217,22 @@ def remote_token_counter(settings: Settings) -> Callable[[str], int]:
     return counter
 
 
+def cached_tokenizer(model: str) -> Path | None:
+    """The served model's `tokenizer.json` when it is on this machine without asking anyone: `model`
+    is a folder holding one, or a Hugging Face repo id whose tokenizer the local Hugging Face cache
+    holds (vLLM's downloads, when the app shares its cache). None otherwise; never downloads."""
+    folder = Path(model).expanduser()
+    if folder.is_absolute() and (folder / "tokenizer.json").is_file():
+        return folder / "tokenizer.json"
+    from huggingface_hub import try_to_load_from_cache
+
+    try:
+        found = try_to_load_from_cache(repo_id=model, filename="tokenizer.json")
+    except ValueError:  # a served name that is no repo id ("bad name") is simply not cached
+        return None
+    return Path(found) if isinstance(found, str) else None
+
+
 def local_token_counter(path: Path) -> Callable[[str], int]:
     """Count tokens with the served model's own `tokenizer.json` (a file, or a folder holding one),
     in-process: no HTTP call per count."""
@@ -265,13 +281,10 @@ def _openai_backend(settings: Settings) -> ChatBackend:
     )
     # Streamed chunks as dicts, not the SDK's models (llm/openai_chunks.py: the turn's hot path).
     model.async_client = DictChunkCompletions(model.root_async_client)
+    tokenizer = settings.llm_tokenizer or cached_tokenizer(settings.llm_model)
     return ChatBackend(
         model=model,
-        count_text=(
-            local_token_counter(settings.llm_tokenizer)
-            if settings.llm_tokenizer
-            else remote_token_counter(settings)
-        ),
+        count_text=local_token_counter(tokenizer) if tokenizer else remote_token_counter(settings),
         description=f"OpenAI-compatible {settings.llm_base_url} ({settings.llm_model})",
         # ValueError: a server that answers 200 with malformed JSON or SSE (JSONDecodeError), or
         # a stream that ends without a single chunk ("No generation chunks were returned").

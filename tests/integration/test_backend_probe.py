@@ -7,6 +7,8 @@ import logging
 import time
 from pathlib import Path
 
+import pytest
+
 from tests.utils.server import free_port
 from tests.utils.standin import running_standin
 
@@ -96,6 +98,44 @@ def test_a_local_tokenizer_counts_without_asking_the_server() -> None:
     expected = len(tokenizer.encode(text, add_special_tokens=False).ids)
     # No server listens there: an HTTP count would fall back to the estimate (len // 3 + 1 = 21).
     assert build_chat_backend(settings).count_text(text) == expected != len(text) // 3 + 1
+
+
+def test_the_served_models_tokenizer_in_the_hugging_face_cache_counts_without_configuration(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import shutil
+
+    import huggingface_hub.constants
+    from tokenizers import Tokenizer
+
+    from knowledge.embeddings import bundled_minilm_path
+    from llm import build_chat_backend
+    from settings import Settings
+
+    # The cache as vLLM leaves it after downloading acme/support-7b (and as the app sees it when
+    # it mounts the same cache): refs/main names the snapshot that holds tokenizer.json.
+    source = bundled_minilm_path() / "tokenizer.json"
+    repo = tmp_path / "hub" / "models--acme--support-7b"
+    (repo / "snapshots" / "4f2a").mkdir(parents=True)
+    shutil.copy(source, repo / "snapshots" / "4f2a" / "tokenizer.json")
+    (repo / "refs").mkdir()
+    (repo / "refs" / "main").write_text("4f2a")
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(tmp_path / "hub"))
+
+    text = "Where is my order #A-1001? It was supposed to arrive Tuesday."
+    tokenizer = Tokenizer.from_file(str(source))
+    tokenizer.no_padding()
+    expected = len(tokenizer.encode(text, add_special_tokens=False).ids)
+    dead = f"http://127.0.0.1:{free_port()}/v1"  # an HTTP count would fall back to the estimate (21)
+
+    def count(model: str) -> int:
+        return build_chat_backend(
+            Settings(llm_backend="openai", llm_base_url=dead, llm_model=model)
+        ).count_text(text)
+
+    assert count("acme/support-7b") == expected != len(text) // 3 + 1
+    assert count(str(repo / "snapshots" / "4f2a")) == expected  # vLLM serving a folder: its name is the path
+    assert count("acme/not-downloaded") == len(text) // 3 + 1
 
 
 def test_a_backend_that_comes_up_after_the_app_is_noticed_without_a_health_check(

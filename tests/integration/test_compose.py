@@ -34,6 +34,9 @@ def test_compose_file_is_valid_with_its_secrets(compose: str) -> None:
     for service in ("app:", "vllm:", "postgres:", "chroma:"):
         assert service in done.stdout
     assert "FRONTDESK_LLM_BASE_URL: http://vllm:8000/v1" in done.stdout
+    # The app reads vLLM's Hugging Face cache (the served model's tokenizer), without writing to it.
+    assert "hf-cache:/root/.cache/huggingface:ro" in done.stdout
+    assert "hf-cache:/root/.cache/huggingface:rw" in done.stdout
 
 
 @pytest.mark.parametrize("missing", sorted(REQUIRED))
