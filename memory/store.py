@@ -101,7 +101,11 @@ class ConversationStore:
         with self._sessions.begin() as db:
             chat = ChatSession(id=session_id, client_id=client_id)
             db.add(chat)
-            return self._add(db, chat, role="user", content=content, token_count=token_count)
+            return self._add(
+                db,
+                chat,
+                Message(session_id=session_id, role="user", content=content, token_count=token_count),
+            )
 
     def exists(self, session_id: str) -> bool:
         with self._sessions() as db:
@@ -121,38 +125,8 @@ class ConversationStore:
         reply_to: int | None = None,
     ) -> StoredMessage:
         """Commit one message. A user message starts `pending`; other rows name the message they answer."""
-        with self._sessions.begin() as db:
-            return self._add(
-                db,
-                self._get(db, session_id),
-                role=role,
-                content=content,
-                token_count=token_count,
-                tool_calls=tool_calls,
-                tool_call_id=tool_call_id,
-                citations=citations,
-                trace=trace,
-                reply_to=reply_to,
-            )
-
-    @staticmethod
-    def _add(
-        db: Session,
-        chat: ChatSession,
-        *,
-        role: str,
-        content: str,
-        token_count: int = 0,
-        tool_calls: list[dict[str, Any]] | None = None,
-        tool_call_id: str | None = None,
-        citations: list[dict[str, Any]] | None = None,
-        trace: dict[str, Any] | None = None,
-        reply_to: int | None = None,
-    ) -> StoredMessage:
-        """`add_message` inside the caller's transaction."""
-        now = datetime.now(UTC)
         row = Message(
-            session_id=chat.id,
+            session_id=session_id,
             role=role,
             content=content,
             token_count=token_count,
@@ -160,17 +134,24 @@ class ConversationStore:
             tool_call_id=tool_call_id,
             citations=citations,
             trace=trace,
-            created_at=now,
             reply_to=reply_to,
-            status="pending" if role == "user" else None,
         )
+        with self._sessions.begin() as db:
+            return self._add(db, self._get(db, session_id), row)
+
+    @staticmethod
+    def _add(db: Session, chat: ChatSession, row: Message) -> StoredMessage:
+        """Add `row` to `chat` inside the caller's transaction."""
+        now = datetime.now(UTC)
+        row.created_at = now
+        row.status = "pending" if row.role == "user" else None
         db.add(row)
-        if role == "assistant" and not tool_calls and reply_to is not None:
+        if row.role == "assistant" and not row.tool_calls and row.reply_to is not None:
             # The final reply and "answered" are one fact: commit them together.
-            db.execute(update(Message).where(Message.id == reply_to).values(status="answered"))
+            db.execute(update(Message).where(Message.id == row.reply_to).values(status="answered"))
         chat.updated_at = now
-        if role == "user" and not chat.title:
-            chat.title = " ".join(content.split())[:80]
+        if row.role == "user" and not chat.title:
+            chat.title = " ".join(row.content.split())[:80]
         db.flush()
         return stored_message(row)
 
