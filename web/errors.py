@@ -152,12 +152,12 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(PoolTimeoutError)
     @app.exception_handler(OperationalError)
-    async def _database(_: Request, exc: DatabaseError) -> JSONResponse:
+    async def _database(request: Request, exc: DatabaseError) -> JSONResponse:
         trouble = database_trouble(exc)
         if trouble is None:
             log.error("database error", exc_info=exc)
             return error_response(500, "internal_error", "Something went wrong on our side.")
-        return error_response(trouble.status, trouble.code, trouble.message, trouble.headers)
+        return await _api_error(request, trouble)
 
     @app.exception_handler(ContextOverflowError)
     async def _overflow(_: Request, exc: ContextOverflowError) -> JSONResponse:
