@@ -7,7 +7,9 @@
 # SHA16   the sha256 prefix build_bundle.sh printed (default: bundle.sha beside this script).
 # NAME=VALUE  exported before anything starts: the app's FRONTDESK_* settings or the knobs below,
 #         e.g.  FRONTDESK_RETRIEVAL_K=2  LOAD_CONC=1,16  VLLM_OPTS=  DB=postgres  (the same names
-#         work as env). Carry .whl/ (bench/gpu/extra_wheels.sh) with the last call.
+#         work as env). The app's extra wheels (bench/gpu/extra_wheels.sh) are read from WHL_DIR:
+#         carry .whl/ with the last call, or (when the last part and .whl/ together pass the 64 MiB of
+#         one call) in a call of its own that copies it to /tmp/whl, and pass WHL_DIR=/tmp/whl.
 # Steps: reassemble + check the bundle, pip install the wheels into /tmp/site beside the machine's
 # torch, start vLLM 0.26 (SmolLM2-135M bf16, hermes tool calling) and the app (openai backend) side by
 # side, wait for both, run load.py. Every step is time-capped inside BUDGET_S; ~6 min in all.
@@ -49,6 +51,10 @@ LOCAL_TOKENIZER=${LOCAL_TOKENIZER:-1}
 # wheel in .whl/, on a unix socket in PG_DIR; each replica's pool 3 + 4, 84 of its 100 connections).
 DB=${DB:-sqlite}
 PG_DIR=${PG_DIR:-/tmp/fdpg}
+WHL_DIR=${WHL_DIR:-$ROOT/.whl}
+# Sample replica 0's threads with py-spy (carried in .whl/) for the whole load, waiting included:
+# $OUT/profile0.txt, one collapsed stack a line with its count (bench/gpu/profile_summary.py reads it).
+PROFILE=${PROFILE:-1}
 SERVED=smollm2
 
 # -- the app's environment (settings.py); the first three are required for the openai backend ----------
@@ -115,10 +121,10 @@ main() {
   [ "$rc" = 0 ] || return 1
   # The app's own requirements that neither the bundle nor the machine's image hold, carried as .whl/
   # (see bench/README.md, "serve_load over real vLLM").
-  if ls "$ROOT"/.whl/*.whl >/dev/null 2>&1; then
+  if ls "$WHL_DIR"/*.whl >/dev/null 2>&1; then
     timeout "$(cap 60)" python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --target /tmp/site \
-      "$ROOT"/.whl/*.whl 2>&1 | grep -v -i 'warning' | tail -3
-    el "extra wheels: $(ls "$ROOT"/.whl/*.whl | wc -l)"
+      "$WHL_DIR"/*.whl 2>&1 | grep -v -i 'warning' | tail -3
+    el "extra wheels: $(ls "$WHL_DIR"/*.whl | wc -l)"
   fi
 
   # -- 2. vLLM first (the slow one), the app beside it: it needs vLLM only when a turn runs -----------
@@ -215,6 +221,11 @@ EOF
   # -- 3. load: demo turns, then raw vLLM vs /api/v1/chat at each level ------------------------------
   local total=$(( $(left) - 45 )); [ "$total" -lt "$TOTAL_CAP" ] || total=$TOTAL_CAP
   [ "$total" -gt 20 ] || { el "no time left for the load ($(left) s)"; return 1; }
+  if [ "$PROFILE" = 1 ] && command -v py-spy >/dev/null; then
+    timeout "$(( total + 40 ))" py-spy record --pid "${APIDS[0]}" --idle --threads --nonblocking --rate 50 \
+      --format raw --duration "$(( total + 30 ))" --output "$OUT/profile0.txt" > "$OUT/py-spy.log" 2>&1 &
+    el "py-spy sampling replica 0 (pid ${APIDS[0]})"
+  fi
   # shellcheck disable=SC2086
   timeout "$(( total + 35 ))" python3 "$HERE/load.py" --raw "http://127.0.0.1:$VLLM_PORT/v1" \
     --app "$urls" --model $SERVED --conc "$LOAD_CONC" --max-tokens "$MAX_TOKENS" \
@@ -222,6 +233,11 @@ EOF
     --json "$OUT/load.json" 2>&1 | tee "$OUT/load.txt"
   rc=${PIPESTATUS[0]}
   el "load done (rc $rc)"
+  if [ "$PROFILE" = 1 ] && [ -f "$OUT/py-spy.log" ]; then
+    pkill -INT -f "py-spy record" 2>/dev/null; sleep 2
+    tail -3 "$OUT/py-spy.log"; ls -l "$OUT"/profile0.txt 2>&1 | awk '{print "  " $5, $9}'
+    python3 "$HERE/profile_summary.py" "$OUT/profile0.txt" 2>&1 | head -150
+  fi
   echo "== CPU time of each app replica, vLLM and chroma (ps: pid, cpu seconds, rss MB, command)"
   ps -eo pid,times,rss,args --sort=-times | grep -E "app.py|vllm|chroma" | grep -v -E "timeout|grep" \
     | awk '{printf "  %s %ss %dMB %s %s %s\n", $1, $2, $3/1024, $4, $5, $6}' | head -12
