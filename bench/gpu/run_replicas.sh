@@ -125,6 +125,12 @@ main() {
     timeout "$(cap 60)" python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --target /tmp/site \
       "$WHL_DIR"/*.whl 2>&1 | grep -v -i 'warning' | tail -3
     el "extra wheels: $(ls "$WHL_DIR"/*.whl | wc -l)"
+    # pip --target skips a bin/ that exists (the bundle's), so py-spy's binary gets a folder of its own.
+    if ls "$WHL_DIR"/py_spy-*.whl >/dev/null 2>&1; then
+      rm -rf /tmp/tools && python3 -m pip install -q --no-index --no-deps --target /tmp/tools "$WHL_DIR"/py_spy-*.whl \
+        2>&1 | grep -v -i 'warning' | tail -2
+      export PATH=/tmp/tools/bin:$PATH
+    fi
   fi
 
   # -- 2. vLLM first (the slow one), the app beside it: it needs vLLM only when a turn runs -----------
