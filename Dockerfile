@@ -9,5 +9,7 @@ RUN python -m venv .venv && .venv/bin/pip install --no-cache-dir \
  && .venv/bin/pip install --no-cache-dir -r requirements.txt
 COPY . .
 ENV HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 ANONYMIZED_TELEMETRY=False FRONTDESK_DATA_DIR=/data
+# The embedding model's ONNX export (knowledge/onnx_export.py), made now rather than at each first start.
+RUN .venv/bin/python -c "from knowledge.embeddings import LocalEmbedder; LocalEmbedder()"
 EXPOSE 7860
 CMD [".venv/bin/python", "app.py", "--host", "0.0.0.0", "--port", "7860"]

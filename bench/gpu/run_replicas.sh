@@ -37,7 +37,7 @@ MAX_TOKENS=${MAX_TOKENS:-128}
 PHASE_CAP=${PHASE_CAP:-30}         # seconds per (target, concurrency) phase
 TOTAL_CAP=${TOTAL_CAP:-240}        # seconds for all load phases
 REPLICAS=${REPLICAS:-12}           # app processes, on ports APP_PORT, APP_PORT+1, …
-APP_THREADS=${APP_THREADS:-1}      # torch threads per app process (the query embeddings)
+APP_THREADS=${APP_THREADS:-1}      # OMP_NUM_THREADS per app process: the embedder's threads per call
 CHROMA_PORT=${CHROMA_PORT:-8100}
 GPU_UTIL=${GPU_UTIL:-0.3}
 MAX_MODEL_LEN=${MAX_MODEL_LEN:-4096}
@@ -171,7 +171,7 @@ main() {
   timeout "$(cap 60)" python3 - > "$OUT/env.txt" 2>&1 <<'EOF'
 import importlib.metadata as md, re
 from packaging.requirements import Requirement
-names = ["torch", "vllm", "transformers", "sentence-transformers", "huggingface-hub", "numpy", "numba", "protobuf",
+names = ["torch", "vllm", "transformers", "sentence-transformers", "onnxruntime", "onnx", "huggingface-hub", "numpy", "numba", "protobuf",
          "fastapi", "starlette", "pydantic", "httpx", "anyio", "gradio", "chromadb", "langchain-core",
          "langchain-openai", "openai", "sqlalchemy", "uvicorn", "tokenizers", "flashinfer-python"]
 for n in names:
