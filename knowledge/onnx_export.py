@@ -39,15 +39,17 @@ def onnx_model(model_dir: Path, *, cache: Path | None = None) -> Path:
     stat = weights.stat()
     key = f"{EXPORT_VERSION}|{weights.resolve()}|{stat.st_size}|{stat.st_mtime_ns}"
     digest = hashlib.sha256(key.encode()).hexdigest()[:16]
-    folder = cache or cache_dir()
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError:
-        folder = Path(tempfile.gettempdir()) / "frontdesk"
-        folder.mkdir(parents=True, exist_ok=True)
-    target = folder / f"{model_dir.parent.name or model_dir.name}-{digest}.onnx"
+    name = f"{model_dir.parent.name or model_dir.name}-{digest}.onnx"
+    target = (cache or cache_dir()) / name
     if target.exists():
         return target
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        writable = os.access(target.parent, os.W_OK)
+    except OSError:
+        writable = False
+    if not writable:  # a read-only home: this process exports for itself
+        target = Path(tempfile.mkdtemp(prefix="frontdesk-onnx-")) / name
     partial = target.with_name(f"{target.name}.{os.getpid()}.part")
     started = time.perf_counter()
     _export(model_dir, partial)

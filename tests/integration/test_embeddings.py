@@ -53,3 +53,11 @@ def test_the_export_is_made_once_and_reused(tmp_path: Path) -> None:
     )
     ran = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert ran.stdout.split() == ["384", "False"], ran.stdout + ran.stderr
+
+
+def test_a_cache_that_cannot_be_written_gets_an_export_of_its_own(tmp_path: Path) -> None:
+    blocked = tmp_path / "a-file"
+    blocked.write_text("not a folder")
+    made = onnx_model(bundled_minilm_path(), cache=blocked / "cache")
+    assert made.is_file() and not made.is_relative_to(blocked)
+    assert len(LocalEmbedder(cache=blocked / "cache").embed_query("refund")) == 384
