@@ -63,6 +63,8 @@ class LocalEmbedder:
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = int(os.environ.get("OMP_NUM_THREADS") or 0)
         options.inter_op_num_threads = 1
+        # Its pool's threads would otherwise spin between calls, taking cores from the chat model.
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         self._session = onnxruntime.InferenceSession(
             str(onnx_model(path, cache=cache)), options, providers=["CPUExecutionProvider"]
         )

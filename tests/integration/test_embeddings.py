@@ -3,8 +3,10 @@ made once and reused."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -61,3 +63,18 @@ def test_a_cache_that_cannot_be_written_gets_an_export_of_its_own(tmp_path: Path
     made = onnx_model(bundled_minilm_path(), cache=blocked / "cache")
     assert made.is_file() and not made.is_relative_to(blocked)
     assert len(LocalEmbedder(cache=blocked / "cache").embed_query("refund")) == 384
+
+
+@pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="one core: ONNX Runtime starts no pool threads to spin")
+def test_no_cpu_is_burnt_between_calls(embedder: LocalEmbedder) -> None:
+    # Queries a few milliseconds apart, as a chat's are: ONNX Runtime's pool threads must sleep in
+    # the gaps rather than spin (they would take the cores the chat model needs). Spinning threads
+    # keep the process's CPU time near the wall time; sleeping ones leave it near the work done.
+    for _ in range(3):
+        embedder.embed_query("warm up")
+    cpu, wall = time.process_time(), time.perf_counter()
+    for _ in range(50):
+        embedder.embed_query("where is my order please")
+        time.sleep(0.01)
+    cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+    assert cpu < 0.75 * wall, f"{cpu:.2f} s of CPU in {wall:.2f} s"
