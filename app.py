@@ -47,7 +47,9 @@ def build_services(settings: Settings, *, embedder=None):  # noqa: ANN001, ANN20
     embedder = embedder or build_embedder(settings)
     # Concurrent turns embed their queries and the answer check's texts together (one model call).
     batcher = EmbeddingBatcher(embedder)
-    kb = build_knowledge_base(settings, engine, batcher)
+    # Article sentences are embedded once, at ingestion, for every process and restart.
+    sentence_vectors = StoredVectors(engine, model=settings.embedding_model)
+    kb = build_knowledge_base(settings, engine, batcher, sentence_vectors=sentence_vectors)
     seed_demo_data(settings, kb)
     if settings.demo_data:
         seed_demo_store(engine)
@@ -85,8 +87,7 @@ def build_services(settings: Settings, *, embedder=None):  # noqa: ANN001, ANN20
         answer_checker=AnswerChecker(
             batcher.embed_texts,
             mode=settings.answer_mode,
-            # Article sentences are embedded once for every process and restart, not per process.
-            stored=StoredVectors(engine, model=settings.embedding_model),
+            stored=sentence_vectors,
             # A rare lower-case word no source has ("afterpay") is a name written small.
             common_words=embedder.whole_words() if isinstance(embedder, LocalEmbedder) else None,
             # The company's own name may appear in a reply without being in the sources.

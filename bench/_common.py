@@ -71,8 +71,11 @@ def make_kb(
     settings = Settings(data_dir=data_dir, chroma_url=None, database_url=None)
     engine = make_engine(settings.resolved_database_url)
     migrate(engine)
+    from grounding.stored_vectors import StoredVectors
+
     return KnowledgeBase(
         engine=engine,
+        sentence_vectors=StoredVectors(engine, model=settings.embedding_model),
         chroma=chroma if chroma is not None else make_chroma_client(settings),
         embedder=embedder,
         uploads_dir=data_dir / "uploads",

@@ -1,6 +1,8 @@
 """The answer check's source-sentence vectors kept in the database, so that a sentence is embedded
 once for every app process and restart rather than once per process (a replica that starts cold
 would otherwise embed every article sentence it meets on the CPU, during customers' turns).
+Ingestion stores the help center's sentences here as it indexes them (knowledge/sentence_index.py);
+the check adds the sentences of other sources (tool results) as it meets them.
 
 Keyed by the embedding model and the text; a row is never changed, only added. Failing to read or
 write the table is logged and the check goes on with the vectors it embedded itself.
@@ -10,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
 from sqlalchemy import Engine, select
@@ -57,12 +59,10 @@ class StoredVectors:
             log.warning("Answer check: stored sentence vectors not read (%s)", exc)
         return found
 
-    def save(self, vectors: dict[str, np.ndarray]) -> None:
-        """Keeps `vectors` (by text); a sentence another process stored meanwhile is left as it is."""
-        rows = [
-            {"key": self.key(text), "vector": np.asarray(v, dtype=np.float32).tobytes()}
-            for text, v in vectors.items()
-        ]
+    def save(self, vectors: Mapping[str, Sequence[float] | np.ndarray]) -> None:
+        """Keeps `vectors` (by text, scaled to unit length, as the check compares them); a sentence
+        another process stored meanwhile is left as it is."""
+        rows = [{"key": self.key(text), "vector": _unit(v).tobytes()} for text, v in vectors.items()]
         if not rows:
             return
         try:
@@ -72,3 +72,9 @@ class StoredVectors:
                     db.execute(statement.on_conflict_do_nothing(index_elements=["key"]))
         except SQLAlchemyError as exc:
             log.warning("Answer check: sentence vectors not stored (%s)", exc)
+
+
+def _unit(vector: Sequence[float] | np.ndarray) -> np.ndarray:
+    array = np.asarray(vector, dtype=np.float32)
+    norm = float(np.linalg.norm(array))
+    return array / norm if norm > 0 else array

@@ -9,6 +9,8 @@ characters do, for any question; without the margin more out-of-scope questions 
 
 The sentences are those the answer check compares a reply with (`grounding.sentences.checkable_units`,
 with their heading or list lead-in), in a second Chroma collection keyed by chunk: `{chunk_id}/{n}`.
+Their vectors also go to the answer check's stored vectors (`stored`), so that no customer's turn
+embeds an article sentence that ingestion already embedded.
 """
 
 from __future__ import annotations
@@ -16,11 +18,14 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from grounding.sentences import checkable_units
 from knowledge.embeddings import Embedder
 from knowledge.lexical import stored_chunks
+
+if TYPE_CHECKING:
+    from grounding.stored_vectors import StoredVectors
 
 log = logging.getLogger(__name__)
 
@@ -42,9 +47,12 @@ class SentenceRows:
 class SentenceIndex:
     """The sentence vectors of every chunk in a Chroma collection of their own."""
 
-    def __init__(self, chroma: Any, embedder: Embedder, *, name: str) -> None:
+    def __init__(
+        self, chroma: Any, embedder: Embedder, *, name: str, stored: StoredVectors | None = None
+    ) -> None:
         self._chroma = chroma
         self._embedder = embedder
+        self._stored = stored
         self._collection = chroma.get_or_create_collection(
             name=name, metadata={"hnsw:space": "cosine"}, embedding_function=None
         )
@@ -65,7 +73,8 @@ class SentenceIndex:
         return rows
 
     def replace(self, rows: SentenceRows) -> None:
-        """Writes a document's rows from `embed` in place of the ones it had."""
+        """Writes a document's rows from `embed` in place of the ones it had, and their vectors to the
+        answer check's stored vectors (a failure there is logged: the check embeds what it lacks)."""
         self.delete(rows.document)
         batch = max(1, self._chroma.get_max_batch_size())
         for start in range(0, len(rows.ids), batch):
@@ -76,6 +85,8 @@ class SentenceIndex:
                 documents=rows.texts[start:end],
                 metadatas=rows.metadatas[start:end],
             )
+        if self._stored is not None:
+            self._stored.save(dict(zip(rows.texts, rows.vectors, strict=True)))
 
     def delete(self, document: str) -> None:
         self._collection.delete(where={"document": document})

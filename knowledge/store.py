@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlparse
 
 from sqlalchemy import Engine, select
@@ -24,6 +24,9 @@ from knowledge.splitting import Chunk, split_text
 from knowledge.types import RetrievedChunk
 from settings import Settings
 from storage.models import Document
+
+if TYPE_CHECKING:
+    from grounding.stored_vectors import StoredVectors
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +79,7 @@ class KnowledgeBase:
         threshold: float = 0.35,
         mode: SearchMode = "dense",
         collection: str = COLLECTION,
+        sentence_vectors: StoredVectors | None = None,
     ) -> None:
         self._sessions = sessionmaker(engine, expire_on_commit=False)
         self._chroma = chroma
@@ -84,7 +88,10 @@ class KnowledgeBase:
             name=collection, metadata={"hnsw:space": "cosine"}, embedding_function=None
         )
         self._embedder = embedder
-        self._sentences = SentenceIndex(chroma, embedder, name=f"{collection}_sentences")
+        # `sentence_vectors`: where the answer check finds the article sentences' vectors.
+        self._sentences = SentenceIndex(
+            chroma, embedder, name=f"{collection}_sentences", stored=sentence_vectors
+        )
         if self._sentences.count() == 0 and self._collection.count() > 0:
             self._sentences.backfill(self._collection)
         self._uploads = uploads_dir
@@ -357,8 +364,15 @@ class KnowledgeBase:
 
 
 def build_knowledge_base(
-    settings: Settings, engine: Engine, embedder: Embedder | None = None
+    settings: Settings,
+    engine: Engine,
+    embedder: Embedder | None = None,
+    *,
+    sentence_vectors: StoredVectors | None = None,
 ) -> KnowledgeBase:
+    """The configured knowledge base; its sentence vectors also go to `sentence_vectors` (default: the
+    answer check's table for the configured embedding model)."""
+    from grounding.stored_vectors import StoredVectors
     from knowledge.embeddings import build_embedder
 
     return KnowledgeBase(
@@ -369,4 +383,5 @@ def build_knowledge_base(
         max_upload_bytes=settings.max_upload_bytes,
         k=settings.retrieval_k,
         threshold=settings.retrieval_threshold,
+        sentence_vectors=sentence_vectors or StoredVectors(engine, model=settings.embedding_model),
     )

@@ -72,3 +72,39 @@ def test_a_second_process_reuses_the_stored_sentence_vectors(
         stored[sentences[0]],
     )
     engine.dispose()
+
+
+def test_a_turn_after_ingestion_embeds_no_article_sentence(embedder, data_dir: Path) -> None:
+    # The knowledge base as the app builds it: ingesting an article stores its sentences' vectors,
+    # so checking a reply against the excerpt a search finds embeds only the check's own texts.
+    from knowledge import build_knowledge_base
+    from settings import Settings
+
+    settings = Settings(data_dir=data_dir, chroma_url=None, database_url=None)
+    engine = make_engine(settings.resolved_database_url)
+    migrate(engine)
+    kb = build_knowledge_base(settings, engine, embedder)
+    kb.ingest("shipping.md", ("# Shipping\n\n" + ARTICLE.text).encode())
+    question = "How long does standard shipping take?"
+    found = [c for c in kb.search(question) if c.document == "shipping"]
+    assert found
+    calls: list[list[str]] = []
+
+    def embed(texts: list[str]) -> list[list[float]]:
+        calls.append(list(texts))
+        return embedder.embed_documents(texts)
+
+    checker = AnswerChecker(embed, stored=StoredVectors(engine, model=settings.embedding_model))
+    verdict = checker.check(
+        question=question,
+        reply=REPLY,
+        sources=[Source(title=c.title, text=c.text, document=c.document) for c in found],
+    )
+
+    assert verdict.text is not None and "3 to 5 business days" in verdict.text
+    embedded = [t for call in calls for t in call]
+    # The reply's two sentences and the question; none of the article's own sentences.
+    assert question in embedded
+    assert not any(t in c.text for c in found for t in embedded if t not in REPLY), embedded
+    assert len(embedded) <= 4, embedded
+    engine.dispose()
