@@ -6,13 +6,19 @@ queue behind each other under the GIL (or oversubscribe the cores with one threa
 first request to arrive leads: it waits `window_s` for others, embeds everything waiting (up to
 `max_batch` texts, and at least one request), hands each its vectors, and passes the lead to a
 request still waiting, if any. At one request at a time this adds `window_s`.
+
+The vectors of the last `remember` texts are kept: a turn embeds its question for the search and
+again for the answer check, and customers ask the same questions.
 """
 
 from __future__ import annotations
 
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable
+
+import numpy as np
 
 
 class _Slot:
@@ -31,7 +37,9 @@ class EmbeddingBatcher:
     """Wraps an embedder: `embed_documents` passes through (ingestion's long lists), `embed_query`
     and `embed_texts` (a few texts) are batched with other threads' (thread-safe)."""
 
-    def __init__(self, embedder: object, *, window_s: float = 0.003, max_batch: int = 64) -> None:
+    def __init__(
+        self, embedder: object, *, window_s: float = 0.003, max_batch: int = 64, remember: int = 1024
+    ) -> None:
         self._embedder = embedder
         self._embed: Callable[[list[str]], list[list[float]]] = embedder.embed_documents  # type: ignore[attr-defined]
         self.window_s = window_s
@@ -40,6 +48,8 @@ class EmbeddingBatcher:
         self._lock = threading.Lock()
         self._pending: list[_Slot] = []
         self._leading = False
+        self._remember = remember
+        self._known: OrderedDict[str, np.ndarray] = OrderedDict()
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
         return self._embed(texts)
@@ -51,6 +61,22 @@ class EmbeddingBatcher:
         """`embed_documents` for a few texts, sharing a model call with concurrent requests."""
         if not texts:
             return []
+        with self._lock:
+            known = {t: self._known[t] for t in texts if t in self._known}
+            for text in known:
+                self._known.move_to_end(text)
+        missing = list(dict.fromkeys(t for t in texts if t not in known))
+        if missing:
+            for text, vector in zip(missing, self._embed_missing(missing), strict=True):
+                known[text] = np.asarray(vector, dtype=np.float32)
+            with self._lock:
+                for text in missing:
+                    self._known[text] = known[text]
+                while len(self._known) > self._remember:
+                    self._known.popitem(last=False)
+        return [known[t].tolist() for t in texts]
+
+    def _embed_missing(self, texts: list[str]) -> list[list[float]]:
         slot = _Slot(texts)
         with self._lock:
             self._pending.append(slot)

@@ -103,3 +103,18 @@ class Short:
 def test_a_model_that_returns_too_few_vectors_is_an_error_not_a_shifted_answer() -> None:
     with pytest.raises(RuntimeError, match="1 vectors for 2 texts"):
         EmbeddingBatcher(Short()).embed_texts(["a", "b"])
+
+
+def test_a_text_embedded_recently_is_not_embedded_again(embedder) -> None:
+    # A turn embeds its question for the search, then again among the answer check's texts.
+    batcher = EmbeddingBatcher(embedder, remember=2)
+    question = QUESTIONS[0]
+    first = batcher.embed_query(question)
+    again = batcher.embed_texts([QUESTIONS[1], question])
+    assert batcher.calls == 2
+    assert again[1] == first
+    assert np.allclose(again[0], embedder.embed_query(QUESTIONS[1]), atol=1e-5)
+    # Only the last `remember` texts are kept.
+    batcher.embed_query(QUESTIONS[2])
+    batcher.embed_query(question)
+    assert batcher.calls == 4
