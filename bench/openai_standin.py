@@ -14,7 +14,9 @@ peak in flight, and streams the client closed before their end). `--echo` answer
 of the newest user message (where the app puts its excerpts), as a model that quotes its sources
 does, so that the answer check keeps what it checks. Options make it answer like a vLLM started
 without tool flags (`--no-tools`: "auto" tool choice refused, named still works) or answer an
-over-long prompt with vLLM's context-length 400 (`--max-model-len`). Standard library only.
+over-long prompt with vLLM's context-length 400 (`--max-model-len`); `--vary` makes every answer
+different (bench/serve_load.py uses it: the app keeps recent embeddings, and the same answer each
+time would be checked from that memory). Standard library only.
 """
 
 from __future__ import annotations
@@ -59,6 +61,10 @@ class StandIn:
     # Answer with the newest user message's own words (where the app puts the retrieved excerpts),
     # as a model that quotes its sources does, instead of the distinct words t0 t1 …
     echo: bool = False
+    # Number each answer's words on from the last answer's (t64 t65 …), so that no two answers are
+    # alike, as a sampled model's are not; the default answers every request with t0 t1 ….
+    vary: bool = False
+    words_sent: int = 0
 
 
 def count_tokens(text: str) -> int:
@@ -181,7 +187,9 @@ class Handler:
             writer.write(_error(400, TOOLS_OFF_ERROR))
             return
         usage = {"prompt_tokens": prompt, "completion_tokens": answer, "total_tokens": prompt + answer}
-        words = (echoed(body) if s.echo else []) or [word(i) for i in range(answer)]
+        first = s.words_sent if s.vary else 0
+        s.words_sent += answer
+        words = (echoed(body) if s.echo else []) or [word(first + i) for i in range(answer)]
 
         def token(i: int) -> str:
             return words[i % len(words)]
@@ -265,6 +273,7 @@ def main() -> None:
     )
     parser.add_argument("--hide-max-model-len", action="store_true", help="enforce it, but not in /v1/models")
     parser.add_argument("--echo", action="store_true", help="answer with the newest user message's words")
+    parser.add_argument("--vary", action="store_true", help="no two answers alike (numbered on)")
     args = parser.parse_args()
     standin = StandIn(
         tokens=args.tokens,
@@ -274,6 +283,7 @@ def main() -> None:
         tools=not args.no_tools,
         advertise_len=not args.hide_max_model_len,
         echo=args.echo,
+        vary=args.vary,
     )
     print(f"OpenAI-compatible stand-in on http://{args.host}:{args.port}/v1", flush=True)
     try:

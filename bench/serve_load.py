@@ -8,7 +8,7 @@ app passes on.
         --model HuggingFaceTB/SmolLM2-135M-Instruct                                # a real vLLM
 
 Without `--backend-url` the backend is bench/openai_standin.py (a fixed number of tokens at a fixed
-rate per request, no concurrency limit), started here. The app is the real `python app.py` on
+rate per request, no concurrency limit, no two answers alike), started here. The app is the real `python app.py` on
 loopback (demo help center, its own temporary data dir, `FRONTDESK_LLM_BACKEND=openai`). For each
 level N: N conversations of `--turns` turns each, first against the backend directly (a system
 prompt about the size of the app's, the question, the same answer length), then through
@@ -218,6 +218,7 @@ async def _run(args: argparse.Namespace, levels: list[int], tmp: Path) -> None:
                         str(args.rate),
                         "--model",
                         args.model,
+                        "--vary",
                     ],
                     ready_url=f"http://127.0.0.1:{port}/v1/models",
                     log=tmp / "standin.log",
@@ -225,7 +226,7 @@ async def _run(args: argparse.Namespace, levels: list[int], tmp: Path) -> None:
             )
             url = f"http://127.0.0.1:{port}/v1"
             print(
-                f"# backend: bench/openai_standin.py ({args.tokens} tokens at {args.rate:g} tokens/s per request, "
+                f"# backend: bench/openai_standin.py ({args.tokens} tokens at {args.rate:g} tokens/s per request, no two answers alike, "
                 "no concurrency limit)"
             )
         else:
