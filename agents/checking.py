@@ -97,7 +97,9 @@ class CheckedAnswer:
                     yield event
                     continue
                 # A checked sentence goes out as word-sized tokens, like the model's own stream.
-                checked = await asyncio.to_thread(self._feed, event.text) if self._feeds else ""
+                # Most tokens complete no sentence: kept here at once, without a worker thread.
+                judge = self._live.take(event.text) if self._live is not None and self._feeds else None
+                checked = await asyncio.to_thread(judge) if judge is not None else ""
                 self.streamed += checked
                 for piece in re.findall(r"\s*\S+", checked):
                     yield TurnEvent("token", text=piece)
@@ -114,9 +116,6 @@ class CheckedAnswer:
     @property
     def _feeds(self) -> bool:
         return self._live is not None and self.checker is not None and self.checker.mode == "checked"
-
-    def _feed(self, text: str) -> str:
-        return self._live.feed(text) if self._live is not None else ""
 
     def verdict(self, generated: str, outcomes: Sequence[ToolOutcome]) -> Verdict | None:
         """The checked reply for `generated` (None without a checker)."""

@@ -41,17 +41,24 @@ class CheckedReply:
         self.sent = ""
 
     def feed(self, text: str) -> str:
+        judge = self.take(text)
+        return judge() if judge is not None else ""
+
+    def take(self, text: str) -> Callable[[], str] | None:
+        """`feed` in two steps: keeps `text` and returns None when no sentence was completed (the
+        common case, cheap), else the judging of the completed ones, which returns what `feed` would
+        (it embeds: the async turn runs it in a worker thread)."""
         self._buffer += text
         if self._checker.mode != "checked" or self._error is not None:
-            return ""
+            return None
         if not _MAY_END.search(text):
-            return ""  # No sentence can have ended inside this token: nothing new to judge.
+            return None  # No sentence can have ended inside this token: nothing new to judge.
         units = [u for u in split_reply(self._buffer) if u.text]
         # The last sentence may still grow; a list item is done when the next line starts.
         complete = units[:-1]
         if len(complete) <= self._judged:
-            return ""
-        return self._run(
+            return None
+        return lambda: self._run(
             lambda context: self._checker._judge_units(context, complete[self._judged :]), len(complete)
         )
 
