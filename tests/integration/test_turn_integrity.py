@@ -47,14 +47,23 @@ def test_concurrent_turns_in_one_session_answer_each_callers_own_message(make_cl
     history = client.get(f"/api/v1/sessions/{session}/messages").json()["messages"]
     by_id = {m["id"]: m for m in history}
     for question, body in answers:
-        reply = reply_row(history, body["message_id"])
-        assert reply["role"] == "assistant" and reply["content"] == body["reply"]
-        assert by_id[reply["reply_to"]]["content"] == question
-    # Every message answered once, in the order the messages were stored.
-    users = [m["id"] for m in history if m["role"] == "user"]
+        row = reply_row(history, body["message_id"])
+        if row["role"] == "user":
+            # The small model could not answer twice in a row, so an earlier turn queued the
+            # conversation for a person (agents/replies.py): this message waits for them, unanswered.
+            assert (row["content"], row["status"]) == (question, "human")
+            assert body["handoff"] and body["reply"] == ""
+            continue
+        assert row["role"] == "assistant" and row["content"] == body["reply"]
+        assert by_id[row["reply_to"]]["content"] == question
+    # Every message answered once, in the order the messages were stored, until a hand-over; the
+    # messages after it wait for the person.
+    users = [m for m in history if m["role"] == "user"]
+    answered = [m["id"] for m in users if m["status"] == "answered"]
     finals = [m["reply_to"] for m in history if m["role"] == "assistant" and not m["tool_calls"]]
-    assert finals == users
-    assert {m["status"] for m in history if m["role"] == "user"} == {"answered"}
+    assert finals == answered == [m["id"] for m in users[: len(answered)]]
+    assert {m["status"] for m in users[len(answered) :]} <= {"human"}
+    assert len(answered) >= 2  # the greeting and at least the first question
 
 
 def test_a_small_context_answers_instead_of_refusing(make_client) -> None:
