@@ -63,6 +63,7 @@ def make_kb(
     collection: str | None = None,
 ):
     """A KnowledgeBase as build_knowledge_base makes it, on a fresh SQLite file in `data_dir`."""
+    from grounding.stored_vectors import StoredVectors
     from knowledge.store import COLLECTION, KnowledgeBase, make_chroma_client
     from settings import Settings
     from storage import make_engine, migrate
@@ -71,8 +72,6 @@ def make_kb(
     settings = Settings(data_dir=data_dir, chroma_url=None, database_url=None)
     engine = make_engine(settings.resolved_database_url)
     migrate(engine)
-    from grounding.stored_vectors import StoredVectors
-
     return KnowledgeBase(
         engine=engine,
         sentence_vectors=StoredVectors(engine, model=settings.embedding_model),

@@ -20,6 +20,7 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import SQLAlchemyError
 
+from grounding.vectors import unit_rows
 from storage.models import SentenceVector
 
 log = logging.getLogger(__name__)
@@ -62,9 +63,12 @@ class StoredVectors:
     def save(self, vectors: Mapping[str, Sequence[float] | np.ndarray]) -> None:
         """Keeps `vectors` (by text, scaled to unit length, as the check compares them); a sentence
         another process stored meanwhile is left as it is."""
-        rows = [{"key": self.key(text), "vector": _unit(v).tobytes()} for text, v in vectors.items()]
-        if not rows:
+        if not vectors:
             return
+        matrix = unit_rows(np.asarray(list(vectors.values()), dtype=np.float32))
+        rows = [
+            {"key": self.key(text), "vector": v.tobytes()} for text, v in zip(vectors, matrix, strict=True)
+        ]
         try:
             with self.engine.begin() as db:
                 for i in range(0, len(rows), BATCH):
@@ -72,9 +76,3 @@ class StoredVectors:
                     db.execute(statement.on_conflict_do_nothing(index_elements=["key"]))
         except SQLAlchemyError as exc:
             log.warning("Answer check: sentence vectors not stored (%s)", exc)
-
-
-def _unit(vector: Sequence[float] | np.ndarray) -> np.ndarray:
-    array = np.asarray(vector, dtype=np.float32)
-    norm = float(np.linalg.norm(array))
-    return array / norm if norm > 0 else array

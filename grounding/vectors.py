@@ -53,7 +53,7 @@ class SourceVectors:
         known.update(loaded)
         new = [k for k in missing if k not in loaded]
         batch = new + texts
-        vectors = _normalise(np.asarray(self.embed(batch), dtype=np.float32)) if batch else _empty()
+        vectors = unit_rows(np.asarray(self.embed(batch), dtype=np.float32)) if batch else _empty()
         known.update(zip(new, vectors[: len(new)], strict=True))
         if self.stored is not None and new:
             self.stored.save({k: known[k] for k in new})
@@ -77,7 +77,8 @@ def _empty() -> np.ndarray:
     return np.zeros((0, 1), dtype=np.float32)
 
 
-def _normalise(matrix: np.ndarray) -> np.ndarray:
+def unit_rows(matrix: np.ndarray) -> np.ndarray:
+    """Each row scaled to unit length (a zero row stays zero), as the check compares vectors."""
     norms = np.linalg.norm(matrix, axis=1, keepdims=True)
     norms[norms == 0] = 1.0
     return matrix / norms
