@@ -57,7 +57,7 @@ async def run_tool_loop(
     offer_tools: bool,
     out: LoopResult,
     route: Route | None = None,
-    context: Any = None,
+    context: Callable[[], Any] | None = None,
     stop_when: Callable[[str], str | None] | None = None,
     show_excerpts: Callable[[list[RetrievedChunk]], str] | None = None,
     ends_turn: Callable[[ToolOutcome], bool] | None = None,
@@ -73,11 +73,13 @@ async def run_tool_loop(
     to the customer, is the answer: the arguments came from the customer's words, so the model has
     nothing to fix or to add (what it added was invented). A tool result for which `ends_turn` is
     true (the conversation went to a person) ends the loop with no final message: the turn's reply is
-    then our own words, so no model step is spent writing one.
+    then our own words, so no model step is spent writing one. `context` builds the tools' context
+    (a database read) before the first call: a turn that calls no tool never builds it.
     """
     offer_tools = bool(tools) and offer_tools
     model = backend.model.bind_tools(list(tools)) if offer_tools else backend.model
     routed = next((t for t in tools if route and t.name == route.tool), None)
+    tool_context: Any = None
     for step_no in range(max_steps + 1):
         if routed is not None and route is not None and step_no == 0:
             message = await _routed_call(backend, routed, route, messages, trace)
@@ -98,9 +100,11 @@ async def run_tool_loop(
         await asyncio.to_thread(recorder.tool_step, message)
         messages.append(message)
         refusals: list[str] = []
+        if tool_context is None and context is not None:
+            tool_context = await asyncio.to_thread(context)
         for call in message.tool_calls:
             started = time.perf_counter()
-            outcome = await asyncio.to_thread(run_tool_call, tools, dict(call), context)
+            outcome = await asyncio.to_thread(run_tool_call, tools, dict(call), tool_context)
             tool_ms = round((time.perf_counter() - started) * 1000, 1)
             found = [c for c in outcome.artifact or [] if isinstance(c, RetrievedChunk)]
             if found and show_excerpts is not None:

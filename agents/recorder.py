@@ -2,7 +2,8 @@
 
 Each row names the customer message it answers (`reply_to`), and the final reply marks that
 message answered in the same transaction, so a crash can never leave a reply without its message
-counted as answered, nor the reverse.
+counted as answered, nor the reverse. Given the turn's lease, the reply's transaction also gives the
+session back to the next turn (one commit instead of two).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from langchain_core.messages import AIMessage, ToolMessage
 
 from llm.factory import MESSAGE_OVERHEAD_TOKENS, ChatBackend, estimate_tokens
 from memory.store import ConversationStore, StoredMessage
+from memory.turnlock import Lease
 
 
 def count_text_safely(backend: ChatBackend, text: str) -> int:
@@ -26,11 +28,20 @@ def count_text_safely(backend: ChatBackend, text: str) -> int:
 class TurnRecorder:
     """Writes the rows of the turn that answers message `message_id` of session `session_id`."""
 
-    def __init__(self, store: ConversationStore, backend: ChatBackend, *, session_id: str, message_id: int):
+    def __init__(
+        self,
+        store: ConversationStore,
+        backend: ChatBackend,
+        *,
+        session_id: str,
+        message_id: int,
+        lease: Lease | None = None,
+    ):
         self.store = store
         self.backend = backend
         self.session_id = session_id
         self.message_id = message_id
+        self.lease = lease
 
     def tool_step(self, message: AIMessage) -> None:
         self.store.add_message(
@@ -53,8 +64,9 @@ class TurnRecorder:
         )
 
     def reply(self, text: str, *, citations: list[dict[str, Any]], trace: dict[str, Any]) -> StoredMessage:
-        """Store the final reply and mark the customer's message answered, together."""
-        return self.store.add_message(
+        """Store the final reply and mark the customer's message answered, together (and give the
+        session's lease back in the same commit, when the recorder holds it)."""
+        stored = self.store.add_message(
             session_id=self.session_id,
             role="assistant",
             content=text,
@@ -62,7 +74,11 @@ class TurnRecorder:
             trace=trace,
             token_count=count_text_safely(self.backend, text) + MESSAGE_OVERHEAD_TOKENS,
             reply_to=self.message_id,
+            also=self.lease.release_in if self.lease is not None else None,
         )
+        if self.lease is not None:
+            self.lease.released()
+        return stored
 
     def failed(self) -> None:
         """The turn could not answer: the message stays stored, shown, and out of later windows."""

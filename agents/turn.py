@@ -40,8 +40,8 @@ from grounding import AnswerChecker
 from handoff import PERSON_STATES, ConversationState, HandoffService
 from knowledge.types import Retriever
 from llm.factory import BackendUnavailableError, ChatBackend
-from memory.store import ConversationStore, StoredMessage, UnknownSessionError
-from memory.turnlock import TurnLock
+from memory.store import ConversationStore, SessionSnapshot, StoredMessage, UnknownSessionError
+from memory.turnlock import Lease, TurnLock
 from memory.window import ContextOverflowError, conversation_for
 from prompts.source import PromptSource
 from tools.registry import ToolOutcome
@@ -122,9 +122,12 @@ class SupportAgent:
             if not waiting:
                 raise ValueError(f"session {session_id} has no message waiting for an answer")
             message_id = waiting[-1].id
-        async with self.turn_lock.ahold(session_id):
+        async with self.turn_lock.ahold(session_id) as lease:
+            # One read for the history, the waiting messages and the state (the common case: none
+            # waiting before this one, so the turn answers from this very snapshot).
+            snapshot = await asyncio.to_thread(self.store.snapshot, session_id)
             answered_first = []
-            for earlier in await asyncio.to_thread(self.store.pending, session_id, up_to=message_id - 1):
+            for earlier in snapshot.pending(before=message_id):
                 try:
                     async with aclosing(self._answer(earlier, answered_first=[])) as events:
                         async for _ in events:
@@ -132,17 +135,22 @@ class SupportAgent:
                 except (BackendUnavailableError, ContextOverflowError):
                     pass  # marked failed by _answer; this message still gets its own try
                 answered_first.append(earlier.id)
-            target = await asyncio.to_thread(self.store.message, message_id)
-            if target is None or target.session_id != session_id or target.role != "user":
+            if answered_first:
+                snapshot = await asyncio.to_thread(self.store.snapshot, session_id)
+            target = snapshot.message(message_id)
+            if target is None or target.role != "user":
                 raise UnknownSessionError(f"{session_id} has no customer message {message_id}")
             if target.status == "answered":
-                reply = await asyncio.to_thread(self.store.reply_to, target.id)
+                reply = snapshot.reply_to(target.id)
                 if reply is None:  # pragma: no cover - "answered" is committed with its reply
                     raise RuntimeError(f"message {target.id} is marked answered but has no reply")
                 for event in replayed(target, reply):
                     yield event
             else:
-                async with aclosing(self._answer(target, answered_first=answered_first)) as events:
+                answering = self._answer(
+                    target, answered_first=answered_first, snapshot=snapshot, lease=lease
+                )
+                async with aclosing(answering) as events:
                     async for event in events:
                         yield event
 
@@ -197,11 +205,20 @@ class SupportAgent:
     # -- pieces ---------------------------------------------------------------------------------
 
     async def _answer(
-        self, message: StoredMessage, *, answered_first: list[int]
+        self,
+        message: StoredMessage,
+        *,
+        answered_first: list[int],
+        snapshot: SessionSnapshot | None = None,
+        lease: Lease | None = None,
     ) -> AsyncGenerator[TurnEvent, None]:
+        """Answer one message. `snapshot`: the session as read just before (else read here); `lease`:
+        the turn lock, given back in the same commit as the reply (the session's last turn)."""
         started = time.perf_counter()
         session_id = message.session_id
-        recorder = TurnRecorder(self.store, self.backend, session_id=session_id, message_id=message.id)
+        recorder = TurnRecorder(
+            self.store, self.backend, session_id=session_id, message_id=message.id, lease=lease
+        )
         trace = TurnTrace(answered_first=answered_first)
         # The prompt versions live now: the whole turn uses these, even if one is published meanwhile.
         prompts = await asyncio.to_thread(self.prompts.prompt_set)
@@ -209,12 +226,16 @@ class SupportAgent:
         done = False
 
         async def finish(
-            reply: str, citations: list[dict[str, Any]], tool_calls: list[dict[str, Any]]
+            reply: str,
+            citations: list[dict[str, Any]],
+            tool_calls: list[dict[str, Any]],
+            state: ConversationState | None = None,
         ) -> TurnEvent:
+            """Store the reply; `state`: the conversation's state when known (else read after)."""
             nonlocal done
             trace.prompt_versions = dict(prompts.used)
             storing = asyncio.ensure_future(
-                asyncio.to_thread(self._finish, recorder, reply, citations, tool_calls, trace, started)
+                asyncio.to_thread(self._finish, recorder, reply, citations, tool_calls, trace, started, state)
             )
             try:
                 event = await asyncio.shield(storing)
@@ -227,7 +248,9 @@ class SupportAgent:
             return event
 
         try:
-            state = await asyncio.to_thread(self._state, session_id)
+            if snapshot is None:
+                snapshot = await asyncio.to_thread(self.store.snapshot, session_id)
+            state = self._state_in(snapshot)
             if state in PERSON_STATES:
                 # A person has (or is about to take) this conversation: the bot stays silent; the
                 # message waits for them, and is context for the bot if they hand it back.
@@ -235,9 +258,7 @@ class SupportAgent:
                 done = True
                 yield TurnEvent("done", result=TurnResult(session_id, message.id, "", [], [], True, state))
                 return
-            conversation = conversation_for(
-                await asyncio.to_thread(self.store.messages, session_id), message.id
-            )
+            conversation = conversation_for(snapshot.messages, message.id)
             if self.handoff is not None and sounds_upset(message.content):
                 reply = await asyncio.to_thread(replies.escalate, "the customer sounds upset")
                 yield TurnEvent("token", text=reply)
@@ -296,9 +317,7 @@ class SupportAgent:
             names = [n for n in (branding.get("company"), branding.get("assistant_name")) if n]
             checked = CheckedAnswer(self.answer_checker, message.content, prompt.excerpts, names)
             loop = LoopResult()
-            tool_context = (
-                await asyncio.to_thread(self.tool_context, session_id) if self.tool_context else None
-            )
+            make_context = self.tool_context
             turn = run_tool_loop(
                 backend=backend,
                 tools=self.tools,
@@ -309,7 +328,7 @@ class SupportAgent:
                 offer_tools=may_choose_tools,
                 out=loop,
                 route=chosen,
-                context=tool_context,
+                context=(lambda: make_context(session_id)) if make_context is not None else None,
                 stop_when=checked.stop_reason if self.answer_checker is not None else None,
                 show_excerpts=lambda found: replies.render("excerpts", chunks=found),
                 ends_turn=self._hands_over if self.handoff is not None else None,
@@ -319,12 +338,14 @@ class SupportAgent:
                     yield event
             tool_calls = [o.public() for o in loop.outcomes]
             refund = next((o for o in loop.outcomes if o.name == "request_refund" and o.ok), None)
-            if (
-                refund is not None
-                and await asyncio.to_thread(self._state, session_id) == ConversationState.BOT
-            ):
+            if loop.outcomes:
+                # Only a tool moves the conversation during a turn (to a person); without one, the
+                # state read at the start still holds.
+                state = await asyncio.to_thread(self._state, session_id)
+            if refund is not None and state == ConversationState.BOT:
                 await asyncio.to_thread(replies.escalate, "a refund request waits for a person's approval")
-            if await asyncio.to_thread(self._state, session_id) in PERSON_STATES:
+                state = await asyncio.to_thread(self._state, session_id)
+            if state in PERSON_STATES:
                 # Handed over during this turn (the customer asked, or a refund waits): say so plainly,
                 # after the refund request's number when one was recorded.
                 reply = "\n\n".join([*([refund.result] if refund else []), replies.render("handoff")])
@@ -350,7 +371,9 @@ class SupportAgent:
                 reply = replies.empty()
             for piece in checked.unsent(reply):
                 yield TurnEvent("token", text=piece)
-            yield await finish(reply, [c.citation() for c in decided.cited], tool_calls)
+            # A second "I don't know" in a row hands over (replies.no_answer): then read the state.
+            known = state if trace.escalated is None else None
+            yield await finish(reply, [c.citation() for c in decided.cited], tool_calls, known)
         except BaseException:
             # Whatever stopped the turn before its reply was stored (including a reader that went
             # away, or a cancelled request), the message stays stored, is shown as unanswered, and
@@ -369,6 +392,9 @@ class SupportAgent:
     def _state(self, session_id: str) -> ConversationState:
         return self.handoff.state(session_id) if self.handoff is not None else ConversationState.BOT
 
+    def _state_in(self, snapshot: SessionSnapshot) -> ConversationState:
+        return ConversationState(snapshot.state) if self.handoff is not None else ConversationState.BOT
+
     def _has_knowledge(self) -> bool:
         return self.retriever is not None and self.retriever.has_documents()
 
@@ -380,10 +406,12 @@ class SupportAgent:
         tool_calls: list[dict[str, Any]],
         trace: TurnTrace,
         started: float,
+        state: ConversationState | None,
     ) -> TurnEvent:
         trace.total_ms = round((time.perf_counter() - started) * 1000, 1)
         stored = recorder.reply(reply, citations=citations, trace=trace.to_dict())
-        state = self._state(recorder.session_id)
+        if state is None:
+            state = self._state(recorder.session_id)
         result = TurnResult(
             session_id=recorder.session_id,
             message_id=stored.id,

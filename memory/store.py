@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -51,6 +52,28 @@ class StoredMessage:
             "reply_to": self.reply_to,
             "status": self.status,
         }
+
+
+@dataclass(frozen=True)
+class SessionSnapshot:
+    """A session's whole history and its handoff state, read together (one short transaction)."""
+
+    session_id: str
+    state: str
+    messages: list[StoredMessage]
+
+    def message(self, message_id: int) -> StoredMessage | None:
+        return next((m for m in self.messages if m.id == message_id), None)
+
+    def pending(self, *, before: int) -> list[StoredMessage]:
+        """The customer's messages still waiting for an answer, older than message `before`."""
+        return [m for m in self.messages if m.role == "user" and m.status == "pending" and m.id < before]
+
+    def reply_to(self, message_id: int) -> StoredMessage | None:
+        """The final assistant reply to a user message, if it has one."""
+        return next(
+            (m for m in reversed(self.messages) if m.reply_to == message_id and m.is_final_reply), None
+        )
 
 
 @dataclass(frozen=True)
@@ -123,8 +146,10 @@ class ConversationStore:
         citations: list[dict[str, Any]] | None = None,
         trace: dict[str, Any] | None = None,
         reply_to: int | None = None,
+        also: Callable[[Session], None] | None = None,
     ) -> StoredMessage:
-        """Commit one message. A user message starts `pending`; other rows name the message they answer."""
+        """Commit one message. A user message starts `pending`; other rows name the message they answer.
+        `also` runs in the same transaction (the turn lock's release with the reply: one commit)."""
         row = Message(
             session_id=session_id,
             role=role,
@@ -137,7 +162,10 @@ class ConversationStore:
             reply_to=reply_to,
         )
         with self._sessions.begin() as db:
-            return self._add(db, self._get(db, session_id), row)
+            stored = self._add(db, self._get(db, session_id), row)
+            if also is not None:
+                also(db)
+            return stored
 
     @staticmethod
     def _add(db: Session, chat: ChatSession, row: Message) -> StoredMessage:
@@ -148,7 +176,9 @@ class ConversationStore:
         db.add(row)
         if row.role == "assistant" and not row.tool_calls and row.reply_to is not None:
             # The final reply and "answered" are one fact: commit them together.
-            db.execute(update(Message).where(Message.id == row.reply_to).values(status="answered"))
+            # (Not synchronised with the session: the answered message is not loaded in it.)
+            answered = update(Message).where(Message.id == row.reply_to).values(status="answered")
+            db.execute(answered.execution_options(synchronize_session=False))
         chat.updated_at = now
         if row.role == "user" and not chat.title:
             chat.title = " ".join(row.content.split())[:80]
@@ -213,10 +243,14 @@ class ConversationStore:
 
     def messages(self, session_id: str) -> list[StoredMessage]:
         """The whole stored history of a session, oldest first."""
+        return self.snapshot(session_id).messages
+
+    def snapshot(self, session_id: str) -> SessionSnapshot:
+        """The history (oldest first) and the handoff state of a session, in one read."""
         with self._sessions() as db:
-            self._get(db, session_id)
+            chat = self._get(db, session_id)
             rows = db.scalars(select(Message).where(Message.session_id == session_id).order_by(Message.id))
-            return [stored_message(r) for r in rows]
+            return SessionSnapshot(session_id, chat.state, [stored_message(r) for r in rows])
 
     def sessions_for_client(self, client_id: str, *, limit: int = 50) -> list[SessionSummary]:
         """The newest sessions started by one browser (or API client), newest first."""

@@ -4,7 +4,8 @@ Replicas share the database, so the lock lives there: a worker takes the session
 owner id and a lease end into `chat_sessions` in one conditional UPDATE, renews the lease while it
 works, and clears it when done. A worker that dies leaves a lease that simply runs out, after which
 the next turn takes the session. `ahold` is the same for async turns: it waits with `asyncio.sleep`
-(no thread held while the session is busy) and runs each short UPDATE in a worker thread.
+(no thread held while the session is busy) and runs each short UPDATE in a worker thread; the
+`Lease` it yields can be given back inside another transaction (the turn's reply), saving a commit.
 """
 
 from __future__ import annotations
@@ -18,14 +19,38 @@ from contextlib import asynccontextmanager, contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import CursorResult, Engine, or_, update
-from sqlalchemy.orm import sessionmaker
+from sqlalchemy import CursorResult, Engine, Update, or_, update
+from sqlalchemy.orm import Session, sessionmaker
 
 from storage.models import ChatSession
 
 
 class TurnBusyError(TimeoutError):
     """Another turn held the conversation for longer than this one was willing to wait."""
+
+
+def _release_statement(session_id: str, owner: str) -> Update:
+    return (
+        update(ChatSession)
+        .where(ChatSession.id == session_id, ChatSession.turn_owner == owner)
+        .values(turn_owner=None, turn_until=None)
+    )
+
+
+class Lease:
+    """A held session (from `TurnLock.ahold`). `release_in(db)` gives it back inside the caller's
+    transaction; once that has committed, `released()` tells `ahold` that nothing is left to do."""
+
+    def __init__(self, session_id: str, owner: str) -> None:
+        self.session_id = session_id
+        self.owner = owner
+        self.is_released = False
+
+    def release_in(self, db: Session) -> None:
+        db.execute(_release_statement(self.session_id, self.owner))
+
+    def released(self) -> None:
+        self.is_released = True
 
 
 class TurnLock:
@@ -59,11 +84,7 @@ class TurnLock:
 
     def _release(self, session_id: str, owner: str) -> None:
         with self._sessions.begin() as db:
-            db.execute(
-                update(ChatSession)
-                .where(ChatSession.id == session_id, ChatSession.turn_owner == owner)
-                .values(turn_owner=None, turn_until=None)
-            )
+            db.execute(_release_statement(session_id, owner))
 
     @contextmanager
     def hold(self, session_id: str) -> Iterator[None]:
@@ -102,8 +123,9 @@ class TurnLock:
             raise
 
     @asynccontextmanager
-    async def ahold(self, session_id: str) -> AsyncIterator[None]:
-        """`hold` for async code: polls with `asyncio.sleep`, renews the lease from a task."""
+    async def ahold(self, session_id: str) -> AsyncIterator[Lease]:
+        """`hold` for async code: polls with `asyncio.sleep`, renews the lease from a task. The block
+        may give the lease back itself (`Lease.release_in`); otherwise it is released at the end."""
         owner = secrets.token_hex(16)
         deadline = time.monotonic() + self.wait_s
         pause = 0.02
@@ -119,9 +141,11 @@ class TurnLock:
                 await asyncio.to_thread(self._renew, session_id, owner)
 
         renewer = asyncio.create_task(keep_alive(), name=f"turn-lease-{session_id[:8]}")
+        lease = Lease(session_id, owner)
         try:
-            yield
+            yield lease
         finally:
             renewer.cancel()
-            # Released even if this task is cancelled again meanwhile: the UPDATE runs to its end.
-            await asyncio.shield(asyncio.to_thread(self._release, session_id, owner))
+            if not lease.is_released:
+                # Released even if this task is cancelled again meanwhile: the UPDATE runs to its end.
+                await asyncio.shield(asyncio.to_thread(self._release, session_id, owner))
