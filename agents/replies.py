@@ -19,7 +19,7 @@ from memory.store import StoredMessage
 from prompts.source import PromptSet
 
 if TYPE_CHECKING:
-    from agents.turn import AgentConfig
+    from agents.config import AgentConfig
 
 __all__ = ["EMPTY_REPLY", "TurnReplies"]
 

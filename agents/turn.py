@@ -4,7 +4,8 @@ A turn answers one message (by id), holding the conversation's turn lock: turns 
 one at a time and in order, across threads and processes. The pieces live beside this file: the
 store writes (`recorder.py`), the trace (`trace.py`), the knowledge search (`retrieval.py`), the tool
 loop (`loop.py`), the rendered prompts and fallback replies ("I don't know", the hand-over to a
-person: `replies.py`), what the reply must tell from the tools' results (`told.py`).
+person: `replies.py`), what the reply must tell from the tools' results (`told.py`), the
+agent's configuration (`config.py`).
 
 The turn is an async generator (`arespond`): the model is awaited, store writes, retrieval and the
 answer check run in worker threads, so a turn waiting for tokens holds no thread. Every turn runs on
@@ -15,16 +16,16 @@ callers through `respond`, `stream` and `run`.
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import time
 from collections.abc import AsyncGenerator, Callable, Iterator, Sequence
 from contextlib import aclosing
-from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from langchain_core.tools import BaseTool
 
 from agents.checking import CheckedAnswer
+from agents.config import AgentConfig
 from agents.escalation import sounds_upset
 from agents.events import TurnEvent, TurnResult, replayed
 from agents.loop import LoopResult, run_tool_loop
@@ -32,7 +33,7 @@ from agents.prompt import build_prompt
 from agents.recorder import TurnRecorder, count_text_safely
 from agents.replies import TurnReplies
 from agents.retrieval import search_knowledge
-from agents.routing import RoutingMode, route
+from agents.routing import route
 from agents.runner import run_async, run_in_background, run_sync
 from agents.trace import TurnTrace
 from agents.validation import clean_message
@@ -50,19 +51,6 @@ __all__ = ["AgentConfig", "SupportAgent", "TurnEvent", "TurnResult"]
 
 # The tools after whose success the conversation is a person's: the reply is the handoff notice.
 HANDED_OVER_BY = frozenset({"request_human", "request_refund"})
-
-
-@dataclass
-class AgentConfig:
-    company: str | None = None
-    assistant_name: str | None = None
-    topics: list[str] = dataclasses.field(default_factory=list)
-    context_tokens: int = 2048
-    answer_tokens: int = 256
-    max_tool_steps: int = 4
-    max_message_chars: int = 4000
-    # rules: clear intents call their tool by name; auto: the model chooses; both (capable models).
-    tool_routing: RoutingMode = "both"
 
 
 class SupportAgent:
@@ -317,7 +305,6 @@ class SupportAgent:
             names = [n for n in (branding.get("company"), branding.get("assistant_name")) if n]
             checked = CheckedAnswer(self.answer_checker, message.content, prompt.excerpts, names)
             loop = LoopResult()
-            make_context = self.tool_context
             turn = run_tool_loop(
                 backend=backend,
                 tools=self.tools,
@@ -328,7 +315,7 @@ class SupportAgent:
                 offer_tools=may_choose_tools,
                 out=loop,
                 route=chosen,
-                context=(lambda: make_context(session_id)) if make_context is not None else None,
+                context=partial(self.tool_context, session_id) if self.tool_context else None,
                 stop_when=checked.stop_reason if self.answer_checker is not None else None,
                 show_excerpts=lambda found: replies.render("excerpts", chunks=found),
                 ends_turn=self._hands_over if self.handoff is not None else None,

@@ -217,24 +217,12 @@ class ConversationStore:
             row = db.get(Message, message_id)
             return stored_message(row) if row is not None else None
 
-    def reply_to(self, message_id: int) -> StoredMessage | None:
-        """The final assistant reply to a user message, if it has one."""
-        with self._sessions() as db:
-            rows = db.scalars(
-                select(Message)
-                .where(Message.reply_to == message_id, Message.role == "assistant")
-                .order_by(Message.id.desc())
-            )
-            return next((m for m in map(stored_message, rows) if m.is_final_reply), None)
-
-    def pending(self, session_id: str, *, up_to: int | None = None) -> list[StoredMessage]:
-        """User messages still waiting for an answer, oldest first (at most up to id `up_to`)."""
+    def pending(self, session_id: str) -> list[StoredMessage]:
+        """User messages still waiting for an answer, oldest first."""
         with self._sessions() as db:
             query = select(Message).where(
                 Message.session_id == session_id, Message.role == "user", Message.status == "pending"
             )
-            if up_to is not None:
-                query = query.where(Message.id <= up_to)
             return [stored_message(r) for r in db.scalars(query.order_by(Message.id))]
 
     def update_token_count(self, *, message_id: int, token_count: int) -> None:

@@ -16,10 +16,9 @@ import pytest
 import uvicorn
 
 from app import build_services
-from settings import Settings
 from tests.integration.conftest import ADMIN
 from tests.utils.server import free_port
-from tests.utils.standin import running_standin
+from tests.utils.standin import running_standin, standin_settings
 from web.server import create_app
 
 pytestmark = pytest.mark.slow
@@ -55,12 +54,10 @@ def backend(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 @pytest.fixture
 def app_url(backend: str, embedder, tmp_path: Path) -> Iterator[str]:
-    settings = Settings(
-        data_dir=tmp_path / "data",
+    settings = standin_settings(
+        tmp_path / "data",
+        backend,
         admin_password=ADMIN[1],
-        llm_backend="openai",
-        llm_base_url=backend,
-        llm_model="standin",
         demo_data=False,
         answer_mode="generative",
         answer_tokens=32,

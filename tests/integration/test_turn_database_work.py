@@ -11,10 +11,9 @@ import pytest
 from sqlalchemy import event, select
 
 from app import build_services
-from settings import Settings
 from storage.models import ChatSession
 from tests.integration.conftest import ADMIN
-from tests.utils.standin import running_standin
+from tests.utils.standin import running_standin, standin_settings
 
 # The turn's own transactions, on a question the help center answers: the session taken, the session
 # read (its messages and state together), the live prompt versions, the stored sentence vectors of
@@ -33,12 +32,10 @@ def backend(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 def test_a_turn_takes_five_transactions_and_frees_its_session_with_the_reply(
     backend: str, embedder, tmp_path: Path, database: str, request: pytest.FixtureRequest
 ) -> None:
-    settings = Settings(
-        data_dir=tmp_path / "data",
+    settings = standin_settings(
+        tmp_path / "data",
+        backend,
         admin_password=ADMIN[1],
-        llm_backend="openai",
-        llm_base_url=backend,
-        llm_model="standin",
         answer_mode="checked",
         answer_tokens=48,
         **({"database_url": request.getfixturevalue("postgres_url")} if database == "postgresql" else {}),

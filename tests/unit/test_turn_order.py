@@ -118,9 +118,9 @@ def test_a_client_that_stops_reading_still_gets_its_reply_stored(store: Conversa
     del events
 
     deadline = time.monotonic() + 5
-    while store.reply_to(stored.id) is None and time.monotonic() < deadline:
+    while store.snapshot(stored.session_id).reply_to(stored.id) is None and time.monotonic() < deadline:
         time.sleep(0.02)
-    reply = store.reply_to(stored.id)
+    reply = store.snapshot(stored.session_id).reply_to(stored.id)
     assert reply is not None and reply.content == "one two three four five"
     assert store.message(stored.id).status == "answered"
 

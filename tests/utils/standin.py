@@ -5,7 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
+from settings import Settings
 from tests.utils.server import PYTHON, ROOT, free_port, running
 
 
@@ -19,3 +21,10 @@ def running_standin(log_dir: Path, *options: str, port: int | None = None) -> It
         args, ready_url=f"http://127.0.0.1:{port}/v1/models", log=log_dir / f"standin-{port}.log", timeout=30
     ):
         yield f"http://127.0.0.1:{port}/v1"
+
+
+def standin_settings(data_dir: Path, url: str, **overrides: Any) -> Settings:
+    """The app's settings with the stand-in at `url` as its `openai` backend (model "standin")."""
+    return Settings(
+        data_dir=data_dir, llm_backend="openai", llm_base_url=url, llm_model="standin", **overrides
+    )
