@@ -3,7 +3,8 @@
 Each failure is counted against the client's address and the account name; once either is over
 one of its limits, further tries are refused with a `Retry-After` until the window has room again.
 The limits are tiered (a minute, then an hour, then a day), so a patient attacker backs off further
-and further. Counting is done by the `limits` library in memory (one process).
+and further. Counting is done by the `limits` library in memory (one process, no timer thread:
+integrations/ratelimit.py).
 """
 
 from __future__ import annotations
@@ -13,8 +14,9 @@ import math
 import time
 
 from limits import RateLimitItem, parse_many
-from limits.storage import MemoryStorage
 from limits.strategies import MovingWindowRateLimiter
+
+from integrations.ratelimit import LazyMemoryStorage
 
 log = logging.getLogger(__name__)
 
@@ -28,7 +30,7 @@ class LoginThrottle:
     """Counts failed logins; `retry_after` says how long a client or account must wait, if at all."""
 
     def __init__(self, *, per_client: str = PER_CLIENT, per_account: str = PER_ACCOUNT) -> None:
-        self._limiter = MovingWindowRateLimiter(MemoryStorage())
+        self._limiter = MovingWindowRateLimiter(LazyMemoryStorage())
         self._client_limits = parse_many(per_client)
         self._account_limits = parse_many(per_account)
 
