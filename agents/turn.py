@@ -87,12 +87,13 @@ class SupportAgent:
     # The two halves of a turn are separate so that a caller can answer bad input (4xx) before it
     # starts streaming, and so that the message is committed before the model runs.
     def accept(self, text: object, *, session_id: str | None, client_id: str | None = None) -> StoredMessage:
-        """Validate and commit the customer's message (creating a session if needed)."""
+        """Validate and commit the customer's message (creating a session if needed). A message to a
+        conversation a person closed starts a new one: the stored message's `session_id` says which."""
         content = clean_message(text, max_chars=self.config.max_message_chars)
         tokens = count_text_safely(self.backend, content)
         if session_id is None:
             return self.store.start_session(content=content, token_count=tokens, client_id=client_id)
-        return self.store.add_message(session_id=session_id, role="user", content=content, token_count=tokens)
+        return self.store.add_customer_message(session_id=session_id, content=content, token_count=tokens)
 
     async def arespond(
         self, session_id: str, message_id: int | None = None

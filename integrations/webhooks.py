@@ -106,8 +106,13 @@ class WebhookService:
         session_id, message_id = claim.session_id, claim.message_id
         if session_id is None or message_id is None:
             try:
-                session_id = self._session_for(channel, event)
-                message_id = self.agent.accept(event.text, session_id=session_id).id
+                mapped = self._session_for(channel, event)
+                stored = self.agent.accept(event.text, session_id=mapped)
+                session_id, message_id = stored.session_id, stored.id
+                if session_id != mapped:
+                    # A person had closed the conversation: the channel's conversation goes on in
+                    # the new session the message opened.
+                    self._remap(channel.id, event.conversation_id, session_id)
             except BaseException:
                 # Nothing was stored for this event: let a corrected retry use the same id.
                 self._forget(claim.row_id)
@@ -324,6 +329,17 @@ class WebhookService:
                 found = self._conversation(db, channel.id, event.conversation_id)
                 assert found is not None
                 return found.session_id
+
+    def _remap(self, channel_id: int, conversation_id: str, session_id: str) -> None:
+        with self._sessions.begin() as db:
+            db.execute(
+                update(ChannelConversation)
+                .where(
+                    ChannelConversation.channel_id == channel_id,
+                    ChannelConversation.conversation_id == conversation_id,
+                )
+                .values(session_id=session_id)
+            )
 
     @staticmethod
     def _conversation(db, channel_id: int, conversation_id: str) -> ChannelConversation | None:  # noqa: ANN001

@@ -13,6 +13,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from storage.models import ChatSession, Message, as_utc
 
+# A session's state once a person closed it (handoff/machine.py: ConversationState.CLOSED).
+CLOSED = "closed"
+
 
 class UnknownSessionError(LookupError):
     """No session has this id."""
@@ -129,6 +132,18 @@ class ConversationStore:
                 chat,
                 Message(session_id=session_id, role="user", content=content, token_count=token_count),
             )
+
+    def add_customer_message(self, *, session_id: str, content: str, token_count: int = 0) -> StoredMessage:
+        """Commit a customer's message to their session. A session a person closed is finished
+        (nothing moves it again, handoff/machine.py): the message opens a new session of the same
+        client instead, in the same transaction. The result's `session_id` says which one it went to."""
+        with self._sessions.begin() as db:
+            chat = self._get(db, session_id)
+            if chat.state == CLOSED:
+                chat = ChatSession(id=secrets.token_urlsafe(24), client_id=chat.client_id)
+                db.add(chat)
+            row = Message(session_id=chat.id, role="user", content=content, token_count=token_count)
+            return self._add(db, chat, row)
 
     def exists(self, session_id: str) -> bool:
         with self._sessions() as db:

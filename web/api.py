@@ -42,7 +42,8 @@ class ChatRequest(BaseModel):
 
 CHAT_DESCRIPTION = """
 Stores the message first (an unknown `session_id` is a 404), then answers it from the knowledge
-base. With `"stream": false` the answer is one JSON object (`ChatReply`).
+base. With `"stream": false` the answer is one JSON object (`ChatReply`). A message to a session a
+person closed starts a new session: the reply's `session_id` (and `X-Session-Id`) names it.
 
 With `"stream": true` the answer is `text/event-stream` (header `X-Session-Id` names the session):
 

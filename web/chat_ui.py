@@ -22,7 +22,7 @@ from typing import Any
 import gradio as gr
 
 from agents.validation import InvalidMessageError
-from handoff import PERSON_STATES, ConversationState
+from handoff import PERSON_STATES
 from llm.factory import BackendUnavailableError
 from memory.store import StoredMessage, UnknownSessionError
 from memory.turnlock import TurnBusyError
@@ -126,15 +126,9 @@ def build_chat_ui(services: Services) -> gr.Blocks:
         session_id = state.get("session_id")
         if session_id and not store.exists(session_id):
             session_id = None
-        if (
-            session_id
-            and services.handoff is not None
-            and services.handoff.state(session_id) == ConversationState.CLOSED
-        ):
-            # A person closed the conversation (its notice says so): writing again starts a new one,
-            # which the bot answers and can hand to a person again.
-            session_id = None
         try:
+            # A conversation a person closed (its notice says so) is not written to again: the
+            # message starts a new one, which the bot answers and can hand to a person again.
             stored = agent.accept(text, session_id=session_id, client_id=state["client_id"])
         except InvalidMessageError as exc:
             gr.Warning(str(exc))

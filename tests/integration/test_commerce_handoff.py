@@ -293,6 +293,23 @@ def test_handoff_moves_are_checked_and_stored(engine) -> None:
         handoff.transition(session, "open", by="x")
 
 
+def test_a_customer_message_to_a_closed_conversation_opens_a_new_one(engine) -> None:
+    store = ConversationStore(engine)
+    first = store.start_session(content="Where is my parcel?", client_id="browser-7")
+    handoff = HandoffService(engine)
+    handoff.transition(first.session_id, "queued", by="customer")
+    again = store.add_customer_message(session_id=first.session_id, content="Still waiting")
+    assert again.session_id == first.session_id  # queued is not closed: the person reads it there
+    handoff.transition(first.session_id, "closed", by="ana", reason="resolved")
+
+    reopened = store.add_customer_message(session_id=first.session_id, content="Hello again")
+    assert reopened.session_id != first.session_id and reopened.status == "pending"
+    assert [m.content for m in store.messages(first.session_id)] == ["Where is my parcel?", "Still waiting"]
+    assert [m.content for m in store.messages(reopened.session_id)] == ["Hello again"]
+    assert handoff.state(reopened.session_id) == ConversationState.BOT
+    assert [s.id for s in store.sessions_for_client("browser-7")] == [reopened.session_id, first.session_id]
+
+
 def test_two_admins_taking_one_conversation_exactly_one_wins(engine) -> None:
     session = ConversationStore(engine).create_session()
     handoff = HandoffService(engine)

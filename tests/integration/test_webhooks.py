@@ -76,6 +76,38 @@ def test_an_event_without_callback_gets_the_reply_and_its_conversation_keeps_one
     ]
 
 
+def test_a_message_after_a_person_closed_the_conversation_opens_a_new_one(
+    shared: TestClient, channel: tuple[str, str]
+) -> None:
+    """On a channel and through the REST API alike: a closed conversation is not written to again
+    (the bot would answer in it, and could not hand it to a person: nothing moves a closed one)."""
+    name, secret = channel
+    first = post_signed(shared, name, secret, event_body("Where is my parcel?")).json()
+    closed = first["session_id"]
+    shared.app.state.services.handoff.transition(closed, "queued", by="customer")
+    done = shared.post(f"/api/v1/admin/conversations/{closed}/close", json={"agent": "ana"}, auth=ADMIN)
+    assert done.status_code == 200, done.text
+    before = shared.get(f"/api/v1/sessions/{closed}/messages").json()["messages"]
+
+    again = post_signed(shared, name, secret, event_body("Hello again", event_id="evt-2"))
+    assert again.status_code == 200, again.text
+    reopened = again.json()
+    assert reopened["session_id"] != closed and reopened["state"] == "bot"
+    assert reopened["reply"] == "You said: Hello again"
+    assert shared.get(f"/api/v1/sessions/{closed}/messages").json()["messages"] == before
+    # The channel's conversation goes on in the new session, with its memory.
+    later = post_signed(shared, name, secret, event_body("And my refund?", event_id="evt-3")).json()
+    assert later["session_id"] == reopened["session_id"]
+    history = shared.get(f"/api/v1/sessions/{later['session_id']}/messages").json()["messages"]
+    assert [m["content"] for m in history if m["role"] == "user"] == ["Hello again", "And my refund?"]
+
+    chat = shared.post("/api/v1/chat", json={"message": "Anyone there?", "session_id": closed})
+    assert chat.status_code == 200, chat.text
+    assert chat.json()["session_id"] not in (closed, later["session_id"])
+    assert chat.json()["reply"] == "You said: Anyone there?"
+    assert shared.get(f"/api/v1/sessions/{closed}/messages").json()["messages"] == before
+
+
 @pytest.mark.parametrize(
     ("case", "code"),
     [
