@@ -3,7 +3,7 @@ replies built on them.
 
 `TurnReplies` renders the turn's prompt set (the system prompt and excerpts for the model too) and
 gives the replies the agent falls back on: the honest "I don't know" with the offer of a person,
-the stand-in for an empty reply, and the hand-over, which queues the conversation for a person
+the friendly answer to small talk, the stand-in for an empty reply, and the hand-over, which queues the conversation for a person
 (when the agent hands over by itself: `escalation.py`). Each fallback notes itself in the trace.
 """
 
@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from agents.escalation import last_reply_was_no_answer
+from agents.small_talk import small_talk
 from agents.trace import TurnTrace
 from handoff import ConversationState, HandoffService
 from memory.store import StoredMessage
@@ -67,6 +68,17 @@ class TurnReplies:
         self.trace.escalated = reason
         self.trace.handoff_offered = True
         return self.render("handoff")
+
+    def small_talk(self, text: str) -> str | None:
+        """The friendly reply to a greeting, thanks or goodbye (`small_talk.py`); None for anything else."""
+        branding = self.prompts.branding or {}
+        names = [branding.get("assistant_name") or self.config.assistant_name]
+        names.append(branding.get("company") or self.config.company)
+        kind = small_talk(text, [n for n in names if n])
+        if kind is None:
+            return None
+        self.trace.grounding = "small_talk"
+        return self.render("small_talk", kind=kind)
 
     def empty(self) -> str:
         """The stand-in for a reply that came out empty: an apology with the offer of a person."""

@@ -248,10 +248,15 @@ class SupportAgent:
                 yield TurnEvent("done", result=TurnResult(session_id, message.id, "", [], [], True, state))
                 return
             conversation = conversation_for(snapshot.messages, message.id)
+            # Our own words, no search: an upset customer goes to a person; small talk gets an answer.
+            own: str | None
             if self.handoff is not None and sounds_upset(message.content):
-                reply = await asyncio.to_thread(replies.escalate, "the customer sounds upset")
-                yield TurnEvent("token", text=reply)
-                yield await finish(reply, [], [])
+                own = await asyncio.to_thread(replies.escalate, "the customer sounds upset")
+            else:
+                own = replies.small_talk(message.content)
+            if own is not None:
+                yield TurnEvent("token", text=own)
+                yield await finish(own, [], [])
                 return
 
             earlier = [m.content for m in conversation if m.role == "user" and m.id != message.id]

@@ -44,6 +44,12 @@ PROMPT_SPECS: dict[str, PromptSpec] = {
         ),
         PromptSpec("handoff", "The reply when the conversation is handed to a person.", BRANDING_VARIABLES),
         PromptSpec(
+            "small_talk",
+            "The reply to a message that asks nothing: `kind` is `greeting` (hello, who are you?), "
+            "`thanks` or `goodbye` (agents/small_talk.py).",
+            BRANDING_VARIABLES | {"kind"},
+        ),
+        PromptSpec(
             "excerpts",
             "How help-center excerpts (`chunks`) are shown to the model: at the start of the "
             "customer's newest message, and as the knowledge-base search tool's results.",
@@ -68,8 +74,9 @@ SAMPLE_VARIABLES: tuple[dict[str, Any], ...] = (
         "assistant_name": "Ada",
         "topics": ["orders", "shipping", "returns"],
         "chunks": [_SAMPLE_CHUNK, _SAMPLE_CHUNK],
+        "kind": "greeting",
     },
-    {"company": None, "assistant_name": None, "topics": [], "chunks": []},
+    {"company": None, "assistant_name": None, "topics": [], "chunks": [], "kind": "goodbye"},
 )
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 from tests.utils.integration_app import ADMIN, create_channel, event_body, post_signed, scripted_client
 
 
-def chat(client, message: str = "Hello", key: str | None = None, **body):
+def chat(client, message: str = "Where is my parcel?", key: str | None = None, **body):
     headers = {"Authorization": f"Bearer {key}"} if key else {}
     return client.post("/api/v1/chat", json={"message": message, **body}, headers=headers)
 
@@ -30,7 +30,7 @@ def test_once_a_key_exists_the_public_api_needs_one_and_a_revoked_key_stops_work
     session = anonymous.json()["session_id"]
     assert client.get(f"/api/v1/sessions/{session}/messages").status_code == 401
     ok = chat(client, key=key)
-    assert ok.status_code == 200 and ok.json()["reply"] == "You said: Hello"
+    assert ok.status_code == 200 and ok.json()["reply"] == "You said: Where is my parcel?"
     history = client.get(f"/api/v1/sessions/{session}/messages", headers={"Authorization": f"Bearer {key}"})
     assert history.status_code == 200
     assert chat(client, key="fd_not-a-real-key").json()["error"]["code"] == "invalid_api_key"

@@ -11,7 +11,7 @@ from tests.utils.fake_openai import fake_openai
 pytestmark = pytest.mark.slow
 
 
-def chat(client, message: str = "Hello?", **extra):
+def chat(client, message: str = "Where is my parcel?", **extra):
     started = time.monotonic()
     response = client.post("/api/v1/chat", json={"message": message, **extra})
     return response, time.monotonic() - started

@@ -57,7 +57,9 @@ def test_the_inspector_shows_the_token_counts_of_a_streamed_turn(make_client) ->
     from web.admin_conversations import inspector_markdown
 
     client = make_client(answer_tokens=8, demo_data=False, answer_mode="generative")
-    with client.stream("POST", "/api/v1/chat", json={"message": "Hello there!", "stream": True}) as response:
+    with client.stream(
+        "POST", "/api/v1/chat", json={"message": "How long does shipping take?", "stream": True}
+    ) as response:
         assert response.status_code == 200
         done = [line for line in response.iter_lines() if line.startswith("data:")][-1]
     reply_id = json.loads(done.removeprefix("data:"))["message_id"]

@@ -76,9 +76,9 @@ def test_a_receiver_that_fails_the_first_tries_gets_the_reply_once_it_recovers(
 ) -> None:
     name, secret = channel
     with receiving(secret, failures=3) as receiver:
-        post_signed(live, name, secret, event_body("Hello", callback_url=receiver.url))
+        post_signed(live, name, secret, event_body("Where is my parcel?", callback_url=receiver.url))
         events = receiver.wait_for(1)
-        assert [e["text"] for e in events] == ["You said: Hello"]
+        assert [e["text"] for e in events] == ["You said: Where is my parcel?"]
         assert receiver.tries == 4
     [row] = deliveries(live, channel=name)
     assert row["status"] == "delivered" and row["attempts"] == 4
@@ -90,7 +90,7 @@ def test_a_hanging_receiver_is_given_up_on_and_the_admin_retry_delivers(
     name, secret = channel
     fast_retries(live, max_attempts=2, timeout_s=0.5)
     with receiving(secret, hang_s=3.0) as receiver:
-        post_signed(live, name, secret, event_body("Hello", callback_url=receiver.url))
+        post_signed(live, name, secret, event_body("Where is my parcel?", callback_url=receiver.url))
         deadline = time.monotonic() + 15
         while time.monotonic() < deadline and not deliveries(live, "failed", name):
             time.sleep(0.1)
@@ -99,7 +99,7 @@ def test_a_hanging_receiver_is_given_up_on_and_the_admin_retry_delivers(
         receiver.hang_s = 0.0
         retried = live.post(f"/api/v1/admin/deliveries/{failed['id']}/retry", auth=ADMIN)
         assert retried.status_code == 200 and retried.json()["status"] == "pending"
-        assert [e["text"] for e in receiver.wait_for(1)] == ["You said: Hello"]
+        assert [e["text"] for e in receiver.wait_for(1)] == ["You said: Where is my parcel?"]
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline and deliveries(live, channel=name)[0]["status"] != "delivered":
             time.sleep(0.05)
@@ -110,7 +110,7 @@ def test_a_hanging_receiver_is_given_up_on_and_the_admin_retry_delivers(
 def test_a_persons_reply_reaches_the_callback(live: TestClient, channel: tuple[str, str]) -> None:
     name, secret = channel
     with receiving(secret) as receiver:
-        ack = post_signed(live, name, secret, event_body("Hello", callback_url=receiver.url))
+        ack = post_signed(live, name, secret, event_body("Where is my parcel?", callback_url=receiver.url))
         receiver.wait_for(1)
         session_id = ack.json()["session_id"]
         live.app.state.services.handoff.transition(session_id, "queued", by="assistant", reason="test")
@@ -122,7 +122,7 @@ def test_a_persons_reply_reaches_the_callback(live: TestClient, channel: tuple[s
         events = sorted(receiver.wait_for(3), key=lambda e: e["message_id"])
     # The channel's customer is told that a person joined, as the chat's customer is.
     assert [(e["type"], e["text"]) for e in events] == [
-        ("reply", "You said: Hello"),
+        ("reply", "You said: Where is my parcel?"),
         ("notice", "admin from our support team has joined the conversation."),
         ("human_reply", "Hi, Sam here."),
     ]
@@ -135,7 +135,7 @@ def test_pending_deliveries_are_sent_after_a_restart(data_dir: Path) -> None:
     secret = create_channel(first)
     with receiving(secret) as receiver:
         url = receiver.url
-    post_signed(first, "shop", secret, event_body("Hello", callback_url=url))
+    post_signed(first, "shop", secret, event_body("Where is my parcel?", callback_url=url))
     engine = first.app.state.services.store.engine
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
@@ -150,7 +150,7 @@ def test_pending_deliveries_are_sent_after_a_restart(data_dir: Path) -> None:
     with receiving(secret, port=int(url.rsplit(":", 1)[1].split("/")[0])) as receiver:
         with TestClient(create_app(scripted_services(data_dir))) as second:
             fast_retries(second)
-            assert [e["text"] for e in receiver.wait_for(1)] == ["You said: Hello"]
+            assert [e["text"] for e in receiver.wait_for(1)] == ["You said: Where is my parcel?"]
             assert deliveries(second)[0]["status"] == "delivered"
 
 
@@ -193,10 +193,14 @@ def test_the_outbox_works_the_same_on_postgresql(data_dir: Path, postgres_url: s
         fast_retries(client)
         secret = create_channel(client)
         with receiving(secret, failures=1) as receiver:
-            ack = post_signed(client, "shop", secret, event_body("Hello", callback_url=receiver.url))
+            ack = post_signed(
+                client, "shop", secret, event_body("Where is my parcel?", callback_url=receiver.url)
+            )
             assert ack.status_code == 202
-            assert [e["text"] for e in receiver.wait_for(1)] == ["You said: Hello"]
-            again = post_signed(client, "shop", secret, event_body("Hello", callback_url=receiver.url))
+            assert [e["text"] for e in receiver.wait_for(1)] == ["You said: Where is my parcel?"]
+            again = post_signed(
+                client, "shop", secret, event_body("Where is my parcel?", callback_url=receiver.url)
+            )
             assert again.json() == ack.json() and again.headers["Idempotent-Replayed"] == "true"
         [row] = deliveries(client)
         assert row["status"] == "delivered" and row["attempts"] == 2

@@ -29,7 +29,7 @@ def test_a_busy_database_is_a_503_with_retry_after(make_client, monkeypatch, err
         raise error
 
     monkeypatch.setattr(store, "start_session", exhausted)
-    response = client.post("/api/v1/chat", json={"message": "Hello?"})
+    response = client.post("/api/v1/chat", json={"message": "Where is my parcel?"})
     assert response.status_code == 503
     assert response.json()["error"]["code"] == "overloaded"
     assert response.headers["retry-after"] == "5"

@@ -33,7 +33,7 @@ def test_a_published_system_version_decodes_the_next_turn_on_the_openai_backend(
         client = make_client(
             llm_backend="openai", llm_base_url=url, demo_data=False, answer_mode="generative"
         )
-        client.post("/api/v1/chat", json={"message": "Hello"})
+        client.post("/api/v1/chat", json={"message": "Where is my parcel?"})
         assert fake.bodies[-1]["temperature"] == 0.2  # FRONTDESK_TEMPERATURE until a version says otherwise
         assert "stop" not in fake.bodies[-1]
 
@@ -68,7 +68,7 @@ def test_a_published_system_version_decodes_the_next_turn_on_the_openai_backend(
             == 200
         )
 
-        client.post("/api/v1/chat", json={"message": "Hello again"})
+        client.post("/api/v1/chat", json={"message": "And my refund?"})
         sent = fake.bodies[-1]
         assert (sent["temperature"], sent["top_p"], sent["stop"]) == (0, 0.5, ["END"])
         assert sent["max_tokens"] == 40 and sent["max_completion_tokens"] == 40

@@ -133,13 +133,16 @@ def test_a_server_answering_garbage_is_a_503_that_keeps_the_message(make_client,
         session = None
         for stream in (False, True):
             response = client.post(
-                "/api/v1/chat", json={"message": "Hello?", "stream": stream, "session_id": session}
+                "/api/v1/chat",
+                json={"message": "Where is my parcel?", "stream": stream, "session_id": session},
             )
             assert response.status_code == 503, response.text
             assert response.json()["error"]["code"] == "backend_unavailable"
             session = response.json()["session_id"]
         history = client.get(f"/api/v1/sessions/{session}/messages").json()["messages"]
-        assert [(m["role"], m["content"], m["status"]) for m in history] == [("user", "Hello?", "failed")] * 2
+        assert [(m["role"], m["content"], m["status"]) for m in history] == [
+            ("user", "Where is my parcel?", "failed")
+        ] * 2
 
 
 # Tokens stream as generated (no answer check holding them back), and a long answer is asked for.
@@ -174,5 +177,7 @@ def test_a_client_that_disconnects_mid_stream_stops_the_answer_and_keeps_the_mes
             assert history[0]["role"] == "user" and history[0]["status"] == "failed"
             assert not [m for m in history if m["role"] == "assistant" and not m["tool_calls"]], history
             # The embedded model was freed: the next message of the session is answered.
-            reply = client.post("/api/v1/chat", json={"message": "Hello?", "session_id": session})
+            reply = client.post(
+                "/api/v1/chat", json={"message": "Where is my parcel?", "session_id": session}
+            )
             assert reply.status_code == 200 and reply.json()["reply"].strip()

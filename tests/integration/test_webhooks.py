@@ -89,22 +89,25 @@ def test_a_message_after_a_person_closed_the_conversation_opens_a_new_one(
     assert done.status_code == 200, done.text
     before = shared.get(f"/api/v1/sessions/{closed}/messages").json()["messages"]
 
-    again = post_signed(shared, name, secret, event_body("Hello again", event_id="evt-2"))
+    again = post_signed(shared, name, secret, event_body("Is my parcel on its way?", event_id="evt-2"))
     assert again.status_code == 200, again.text
     reopened = again.json()
     assert reopened["session_id"] != closed and reopened["state"] == "bot"
-    assert reopened["reply"] == "You said: Hello again"
+    assert reopened["reply"] == "You said: Is my parcel on its way?"
     assert shared.get(f"/api/v1/sessions/{closed}/messages").json()["messages"] == before
     # The channel's conversation goes on in the new session, with its memory.
     later = post_signed(shared, name, secret, event_body("And my refund?", event_id="evt-3")).json()
     assert later["session_id"] == reopened["session_id"]
     history = shared.get(f"/api/v1/sessions/{later['session_id']}/messages").json()["messages"]
-    assert [m["content"] for m in history if m["role"] == "user"] == ["Hello again", "And my refund?"]
+    assert [m["content"] for m in history if m["role"] == "user"] == [
+        "Is my parcel on its way?",
+        "And my refund?",
+    ]
 
-    chat = shared.post("/api/v1/chat", json={"message": "Anyone there?", "session_id": closed})
+    chat = shared.post("/api/v1/chat", json={"message": "Can you check my refund?", "session_id": closed})
     assert chat.status_code == 200, chat.text
     assert chat.json()["session_id"] not in (closed, later["session_id"])
-    assert chat.json()["reply"] == "You said: Anyone there?"
+    assert chat.json()["reply"] == "You said: Can you check my refund?"
     assert shared.get(f"/api/v1/sessions/{closed}/messages").json()["messages"] == before
 
 
@@ -134,7 +137,7 @@ def test_a_bad_signature_is_a_401_that_says_which_and_stores_nothing(
         headers["Frontdesk-Signature"] = signature_header(secret, body, int(time.time()) + skew)
     elif case == "tampered":
         headers["Frontdesk-Signature"] = signature_header(secret, body)
-        body = body.replace(b"Hello", b"Refund me 1000 dollars")
+        body = body.replace(b"parcel", b"refund of 1000 dollars")
     before = counts(shared)
     response = shared.post(f"/api/v1/webhooks/{name}", content=body, headers=headers)
     assert response.status_code == 401
@@ -168,11 +171,11 @@ def test_a_replayed_event_answers_the_first_result_and_never_runs_twice(
 ) -> None:
     name, secret = channel
     before = counts(shared)
-    first = post_signed(shared, name, secret, event_body("Hello"))
-    again = post_signed(shared, name, secret, event_body("Hello"))
+    first = post_signed(shared, name, secret, event_body("Where is my parcel?"))
+    again = post_signed(shared, name, secret, event_body("Where is my parcel?"))
     assert again.status_code == 200 and again.json() == first.json()
     assert again.headers["Idempotent-Replayed"] == "true"
-    changed = post_signed(shared, name, secret, event_body("Hello, changed"))
+    changed = post_signed(shared, name, secret, event_body("Where is my parcel now?"))
     assert changed.status_code == 422 and changed.json()["error"]["code"] == "event_id_reused"
     assert added(shared, before) == (1, 2, 1, 1)  # one session, one message and its reply, one turn
 

@@ -117,10 +117,12 @@ def test_tokens_stream_before_the_turn_is_done(store: ConversationStore) -> None
 
 def test_a_dead_backend_loses_no_words(store: ConversationStore) -> None:
     agent = make_agent(store, [ConnectionError("connection refused")])
-    stored = agent.accept("Is anyone there?", session_id=None)
+    stored = agent.accept("Where is my parcel?", session_id=None)
     with pytest.raises(BackendUnavailableError):
         list(agent.respond(stored.session_id))
-    assert [(m.role, m.content) for m in store.messages(stored.session_id)] == [("user", "Is anyone there?")]
+    assert [(m.role, m.content) for m in store.messages(stored.session_id)] == [
+        ("user", "Where is my parcel?")
+    ]
 
 
 def test_the_message_is_committed_before_the_model_runs(store: ConversationStore) -> None:
@@ -138,7 +140,7 @@ def test_the_message_is_committed_before_the_model_runs(store: ConversationStore
 
 def test_an_empty_answer_becomes_an_honest_fallback(store: ConversationStore) -> None:
     agent = make_agent(store, [AIMessage(content="   ")])
-    assert agent.run("Hello?", session_id=None).reply == EMPTY_REPLY
+    assert agent.run("Where is my parcel?", session_id=None).reply == EMPTY_REPLY
 
 
 def test_two_hundred_turns_at_a_small_context_keep_answering(store: ConversationStore) -> None:

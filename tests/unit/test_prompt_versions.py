@@ -39,7 +39,7 @@ def prompts(store: ConversationStore) -> PromptStore:
 def test_the_files_are_seeded_once_as_live_version_1(prompts: PromptStore) -> None:
     assert prompts.seed(branding={"company": "Other"}) == []  # a second start adds nothing
     summary = {s["name"]: s for s in prompts.summaries()}
-    assert set(summary) == {"system", "no_answer", "handoff", "excerpts"}
+    assert set(summary) == {"system", "no_answer", "handoff", "small_talk", "excerpts"}
     assert all(s["live_version"] == 1 and s["versions"] == 1 for s in summary.values())
     system = prompts.live("system")
     assert system is not None and system.template == PromptLibrary().source("system")
@@ -148,7 +148,7 @@ def test_each_turn_uses_the_live_versions_and_records_them_in_its_trace(
         prompts=prompts,
         config=AgentConfig(company="Ignored Inc"),
     )
-    first = agent.run("hello", session_id=None)
+    first = agent.run("where is my parcel?", session_id=None)
     prompts.create(
         "system",
         template="You are {{ assistant_name }} of {{ company }}. Speak like a pirate.",
@@ -158,7 +158,7 @@ def test_each_turn_uses_the_live_versions_and_records_them_in_its_trace(
         settings={**BRANDING, "company": "Acme Pirates"},
     )
     prompts.publish("system", 2, by="a")
-    second = agent.run("hello again", session_id=first.session_id)
+    second = agent.run("and my refund?", session_id=first.session_id)
 
     calls = agent.backend.model.calls  # type: ignore[attr-defined]
     system_texts = [c["messages"][0].content for c in calls]
@@ -310,7 +310,7 @@ def test_older_defaults_and_versions_this_release_cannot_render_are_brought_up_t
         db.add(version("handoff", 2, "Our {{ company }} team takes over.", "lee", "live"))
     prompts = PromptStore(store.engine)
 
-    assert sorted(prompts.seed(branding={})) == ["excerpts", "no_answer", "system"]
+    assert sorted(prompts.seed(branding={})) == ["excerpts", "no_answer", "small_talk", "system"]
     files = PromptLibrary()
     system = prompts.live("system")
     assert system is not None and (system.version, system.template) == (3, files.source("system"))

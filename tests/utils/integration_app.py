@@ -85,7 +85,11 @@ def create_channel(client: TestClient, name: str = "shop", **body: Any) -> str:
 
 
 def event_body(
-    text: str = "Hello", *, event_id: str = "evt-1", conversation_id: str = "conv-1", **extra: Any
+    text: str = "Where is my parcel?",
+    *,
+    event_id: str = "evt-1",
+    conversation_id: str = "conv-1",
+    **extra: Any,
 ) -> bytes:
     return json.dumps(
         {
