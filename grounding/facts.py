@@ -128,6 +128,11 @@ def _duration_key(value: str, unit: str) -> str:
     return f"duration:{_value(str(number * _SHORT[unit]))}min"
 
 
+def _range_key(low: str, high: str, unit: str) -> str:
+    """ "duration:4320min-10080min" for "3–7 days"."""
+    return f"{_duration_key(low, unit)}-{_duration_key(high, unit).split(':', 1)[1]}"
+
+
 @lru_cache(maxsize=16384)
 def extract_facts(text: str) -> tuple[Fact, ...]:
     """The numbers, prices, percentages, durations, times of day, phone numbers and codes in `text`."""
@@ -148,13 +153,8 @@ def extract_facts(text: str) -> tuple[Fact, ...]:
     take(_PHONE, lambda m: [Fact("phone", "phone:" + re.sub(r"\D", "", m.group())[-10:], m.group())])
     take(_CLOCK, lambda m: [Fact("time", f"time:{int(m.group(1)):02d}:{m.group(2)}", m.group())])
     take(_CODE, lambda m: [Fact("code", f"code:{m.group().upper()}", m.group())])
-    take(
-        _RANGE,
-        lambda m: [
-            Fact("duration", _duration_key(m.group(1), m.group(3)), m.group()),
-            Fact("duration", _duration_key(m.group(2), m.group(3)), m.group()),
-        ],
-    )
+    # A range is one fact: "3–7 business days" is not "3 business days", nor "7".
+    take(_RANGE, lambda m: [Fact("duration", _range_key(m.group(1), m.group(2), m.group(3)), m.group())])
     take(_DURATION, lambda m: [Fact("duration", _duration_key(m.group(1), m.group(2)), m.group())])
     take(_PERCENT, lambda m: [Fact("percent", f"percent:{_value(m.group(1))}", m.group())])
     take(_MONEY, lambda m: [Fact("money", f"money:{_value(m.group(1) or m.group(2))}", m.group().strip())])

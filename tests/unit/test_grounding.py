@@ -112,6 +112,16 @@ def test_a_wrong_duration_is_dropped_and_the_source_is_quoted_instead(checker) -
     assert "Returns Policy" in verdict.text and "30 days" in verdict.text and "14 days" not in verdict.text
 
 
+def test_one_end_of_a_range_is_not_the_range(checker) -> None:
+    """The article says 3–7 business days: "3 business days" promises what it does not."""
+    question = "how long does standard shipping take?"
+    short = check(checker, question, "The standard shipping time is 3 business days.", SHIPPING_TIMES)
+    assert short.sentences[0].kept is False and short.sentences[0].reason == "number", short.trace()
+    assert "3 business days." not in (short.text or "")
+    whole = check(checker, question, "Standard Shipping takes 3 to 7 business days.", SHIPPING_TIMES)
+    assert whole.sentences[0].kept, whole.trace()
+
+
 def test_a_wrong_price_and_weight_are_dropped(checker) -> None:
     verdict = check(
         checker, "how much are the coffee beans?", "The coffee beans cost $12.95 per 360 g bag.", PANTRY
