@@ -18,18 +18,24 @@ from memory.store import StoredMessage
 def turns(history: Sequence[StoredMessage]) -> list[list[StoredMessage]]:
     """The conversation in groups, in conversation order: each customer message with the rows that
     answer it (its tool steps, tool results and reply, in the order they were stored), and every
-    other row alone where it was stored (a person's reply; a reply stored before replies named
-    their message, or whose message is not in `history`)."""
+    other row alone where it was stored (a notice, a person's reply; a reply stored before replies
+    named their message, or whose message is not in `history`).
+
+    A row stored after a notice or a person's reply that came after its message stays after them,
+    alone: the customer saw it there ("handed back to the assistant", then the bot's answer to what
+    they had written while the person held the conversation)."""
     questions = {m.id for m in history if m.role == "user"}
-    answers: dict[int, list[StoredMessage]] = {}
-    for m in history:
-        if m.role != "user" and m.reply_to in questions:
-            answers.setdefault(m.reply_to, []).append(m)
     grouped: list[list[StoredMessage]] = []
+    open_groups: dict[int, list[StoredMessage]] = {}  # questions whose answers still join them
     for m in history:
         if m.role == "user":
-            grouped.append([m, *answers.get(m.id, [])])
-        elif m.reply_to not in questions:
+            grouped.append([m])
+            open_groups[m.id] = grouped[-1]
+        elif m.reply_to in open_groups:
+            open_groups[m.reply_to].append(m)
+        else:
+            if m.reply_to not in questions:
+                open_groups.clear()  # a notice or a person's reply: later answers come after it
             grouped.append([m])
     return grouped
 

@@ -46,6 +46,33 @@ def test_each_reply_and_its_tool_steps_follow_the_message_they_answer() -> None:
     assert [m.id for m in conversation_for(history, 2)] == [1, 3, 4, 5, 2, 6]
 
 
+def test_a_reply_stored_after_a_notice_stays_after_it() -> None:
+    """The customer wrote while a person held the conversation; the person handed it back (a
+    notice), and the bot then answered: the customer saw the notice first."""
+    history = [
+        row(1, "user", "Where is NW-1?", status="answered"),
+        row(2, "assistant", "NW-1 shipped.", reply_to=1),
+        row(3, "notice", "Ana from our support team has joined the conversation."),
+        row(4, "human_agent", "Hi, Ana here."),
+        row(5, "user", "Do you ship to Canada?", status="answered"),
+        row(6, "notice", "Ana has handed this conversation back to our assistant."),
+        row(7, "assistant", "", tool_calls=[{"name": "search", "args": {}, "id": "c"}], reply_to=5),
+        row(8, "tool", "excerpts", tool_call_id="c", reply_to=5),
+        row(9, "assistant", "Yes, we ship to Canada.", reply_to=5),
+        row(10, "user", "Thanks", status="answered"),
+        row(11, "user", "How much is it?", status="answered"),
+        row(12, "assistant", "You're welcome!", reply_to=10),
+        row(13, "assistant", "It costs $9.95.", reply_to=11),
+    ]
+    # ... and a reply still follows the message it answers when the customer wrote twice (10, 11).
+    assert [m.id for m in conversation_order(history)] == [*range(1, 11), 12, 11, 13]
+    shown = [m["content"] for m in to_chat_messages(history)]
+    assert shown.index("*Ana has handed this conversation back to our assistant.*") < shown.index(
+        "Yes, we ship to Canada."
+    )
+    assert [m.id for m in conversation_for(history, 10)] == [*range(1, 11), 12]
+
+
 def echo(messages):
     time.sleep(0.01)
     newest = [m for m in messages if isinstance(m, HumanMessage)][-1].content
