@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr
 from agents.turn import TurnEvent
 from integrations import RateLimited
 from llm.factory import BackendUnavailableError
+from memory.window import ContextOverflowError
 from web.api_documents import router as documents_router
 from web.api_feedback import router as feedback_router
 from web.api_handoff import router as handoff_router
@@ -23,7 +24,7 @@ from web.api_review import router as review_router
 from web.api_sessions import router as sessions_router
 from web.api_webhooks import rate_limited
 from web.api_webhooks import router as webhooks_router
-from web.errors import ApiError, backend_unavailable
+from web.errors import ApiError, backend_unavailable, error_response
 from web.schemas import ChatReply, error_responses
 from web.services import Services
 
@@ -53,8 +54,8 @@ With `"stream": true` the answer is `text/event-stream` (header `X-Session-Id` n
   the model stops answering mid-stream (the message stays saved);
 - `event: done`, `data`: the `ChatReply` object, last.
 
-A model that is down before the first event is a 503 whose body carries the `session_id` the message
-was saved to.
+A model that is down before the first event is a 503, and a message too long for the model's context
+even alone a 413 `context_overflow`: both bodies carry the `session_id` the message was saved to.
 
 A client that disconnects mid-stream stops the answer: the generation is cancelled (the model server
 stops too), the message stays saved and is marked failed (shown as unanswered, left out of later
@@ -144,6 +145,9 @@ def build_api(services: Services) -> APIRouter:
         except BackendUnavailableError as exc:
             # The message is stored: tell the client which session it went to, so it can retry there.
             return backend_unavailable(exc, stored.session_id)
+        except ContextOverflowError as exc:
+            # Too long for the model even alone: stored (and shown as unanswered) in this session.
+            return error_response(413, "context_overflow", str(exc), session_id=stored.session_id)
         return StreamingResponse(
             _sse_events(first, events),
             media_type="text/event-stream",

@@ -78,6 +78,7 @@ def test_a_context_length_400_is_answered_by_trimming_the_window_and_trying_agai
     assert retried and retried[-1]["limit"] == 1000
     assert retried[-1]["messages_after"] < retried[-1]["messages_before"]
     assert alone.status_code == 413 and alone.json()["error"]["code"] == "context_overflow"
+    assert alone.json()["session_id"] == session  # where the message was kept
     assert store.messages(session)[-1].content.startswith("fig")
 
 
