@@ -216,8 +216,9 @@ def adds(claim: str, source: str, source_words: frozenset[str], question: str) -
     return None
 
 
-# Where a sentence joins two statements: "…; it's a reminder to protect yourself", "…, but it's best to…".
-_CLAUSE_BREAK = re.compile(r";\s+|,\s+but\s+|\s+—\s+")
+# Where a sentence joins two statements: "…; it's a reminder to protect yourself", "…, but it's best to…",
+# "…, and you'll receive a new one every hour".
+_CLAUSE_BREAK = re.compile(r";\s+|,\s+(?:but|and)\s+|\s+—\s+")
 
 
 def clauses(claim: str) -> list[str]:

@@ -122,6 +122,17 @@ def test_one_end_of_a_range_is_not_the_range(checker) -> None:
     assert whole.sentences[0].kept, whole.trace()
 
 
+def test_each_statement_joined_by_and_must_be_said_by_a_source(checker) -> None:
+    """ ", and" joins two statements: the second, about a new email every hour, is nowhere in the
+    article, however close the first half is to it."""
+    reply = (
+        "You can change or cancel your order by signing an order confirmation email, "
+        "and you'll receive a new one every 1 hour."
+    )
+    verdict = check(checker, "can i cancel my order", reply, article("change-or-cancel-order"))
+    assert verdict.sentences[0].kept is False and verdict.sentences[0].reason == "clause", verdict.trace()
+
+
 def test_a_wrong_price_and_weight_are_dropped(checker) -> None:
     verdict = check(
         checker, "how much are the coffee beans?", "The coffee beans cost $12.95 per 360 g bag.", PANTRY
