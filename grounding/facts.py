@@ -217,13 +217,17 @@ def polarity(text: str) -> tuple[frozenset[str], frozenset[str]]:
     """(negated, asserted): stems of content words in a negation's scope, and all the others."""
     negated: set[str] = set()
     asserted: set[str] = set()
-    # A negation reaches the next few content words of its own clause: "If you don't, most items…"
-    # negates nothing in "most items".
+    # A negation reaches the next four content words of its own clause: "If you don't, most items…"
+    # negates nothing in "most items"; an "or" after it reaches further: "isn't available for Canadian
+    # orders or for gift card purchases" negates the gift cards too.
     for clause in re.split(r"[,;:.!?()—–]+", text):
-        scope = 0
+        scope, negating = 0, False
         for word in tokens(clause):
             if word in _NEGATIONS or word.endswith("n't"):
-                scope = 3
+                scope, negating = 4, True
+                continue
+            if negating and word in ("or", "nor"):
+                scope = 4
                 continue
             if word in _SCOPE_SKIP or len(word) <= 2 or word.isdigit():
                 continue

@@ -133,6 +133,15 @@ def test_each_statement_joined_by_and_must_be_said_by_a_source(checker) -> None:
     assert verdict.sentences[0].kept is False and verdict.sentences[0].reason == "clause", verdict.trace()
 
 
+def test_a_negation_reaches_past_or(checker) -> None:
+    """The article: "Afterpay isn't available for Canadian orders or for gift card purchases." """
+    payments, question = article("payment-methods"), "can i use afterpay"
+    wrong = check(checker, question, "You can use Afterpay for gift card purchases.", payments)
+    assert wrong.sentences[0].kept is False and wrong.sentences[0].reason == "negation", wrong.trace()
+    right = check(checker, question, "Afterpay isn't available for gift card purchases.", payments)
+    assert right.sentences[0].kept, right.trace()
+
+
 def test_a_wrong_price_and_weight_are_dropped(checker) -> None:
     verdict = check(
         checker, "how much are the coffee beans?", "The coffee beans cost $12.95 per 360 g bag.", PANTRY
