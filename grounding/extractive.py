@@ -199,10 +199,12 @@ def _list_of(j: int, source_units: list[SourceUnit]) -> list[int]:
 
 
 # A sentence that leans on the one before it: "These take 5–10 business days" (oversized items), "If you
-# don't, most items can be returned" (love what you bought). Quoted alone it says something else.
+# don't, most items can be returned" (love what you bought), "After that, the fee is not refundable"
+# (after what?). Quoted alone it says something else, or nothing.
 _LEANS_BACK = re.compile(
     r"^(these|those|they|it|its|their|them|otherwise|however|also|if (you|it|they) (don't|do not|can't)"
-    r"|if not|in that case|this (one|way)|that way)\b",
+    r"|if not|in (that|this) case|this (one|way)|that way|(after|before|until|by|from) (that|then|this)"
+    r"|at that (point|time)|then|even so|instead|that means|this means)\b",
     re.IGNORECASE,
 )
 

@@ -85,6 +85,22 @@ def test_a_quoted_sentence_that_leans_on_the_one_before_comes_with_it(checker) -
     assert returns.text is not None and "We want you to love what you bought. If you don't" in returns.text
 
 
+def test_a_quote_that_starts_with_after_that_comes_with_what_it_follows(checker) -> None:
+    wrapping = Source(
+        title="Gift Wrapping",
+        text=(
+            "# Gift Wrapping\n\nGift wrapping costs $4.95 per item and is available on US orders only. "
+            "You can remove gift wrapping from an order until it is packed. "
+            "After that, the wrapping fee is not refundable.\n\nWrapped items ship in a plain outer box."
+        ),
+        document="gift-wrapping",
+    )
+    question = "I changed my mind, can I get the wrapping fee back after the order was packed?"
+    verdict = check(checker, question, "No, you cannot get the wrapping fee back.", wrapping)
+    assert verdict.text is not None, verdict.trace()
+    assert "until it is packed. After that, the wrapping fee is not refundable." in verdict.text
+
+
 def test_two_excerpts_of_one_article_are_quoted_once_under_its_title(checker) -> None:
     # Retrieval found the article as two chunks; the customer reads one quote, not the title twice.
     workshop, highlands = (
