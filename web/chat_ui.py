@@ -68,10 +68,11 @@ def build_chat_ui(services: Services) -> gr.Blocks:
     store, agent, settings = services.store, services.agent, services.settings
     title = page_title(settings)
 
-    def past_choices(client_id: str) -> gr.Dropdown:
+    def past_choices(client_id: str, open_id: str | None = None) -> gr.Dropdown:
+        """This browser's conversations, newest first, showing the open one (`open_id`) as chosen."""
         sessions = store.sessions_for_client(client_id) if client_id else []
         choices = [(f"{s.title[:50]} · {s.updated_at:%b %d %H:%M}", s.id) for s in sessions]
-        return gr.Dropdown(choices=choices, value=None)
+        return gr.Dropdown(choices=choices, value=open_id if open_id in {s.id for s in sessions} else None)
 
     def drawn(rows: list[StoredMessage], **shown: Any) -> gr.Chatbot:
         """The chat showing `rows` with the customer's stored thumbs, so a redraw keeps them."""
@@ -104,7 +105,7 @@ def build_chat_ui(services: Services) -> gr.Blocks:
         """
         state = dict(state or {})
         client_id, session_id = state.get("client_id"), state.get("session_id")
-        past_list = past_choices(client_id) if client_id else gr.skip()
+        past_list = past_choices(client_id, session_id) if client_id else gr.skip()
         if not session_id:
             return gr.skip(), past_list, gr.skip(), {}
         if not store.exists(session_id):
@@ -194,7 +195,7 @@ def build_chat_ui(services: Services) -> gr.Blocks:
         with_person = services.handoff is not None and services.handoff.state(session_id) in PERSON_STATES
         yield (
             drawn(history(session_id), notices=notices),
-            past_choices(state.get("client_id") or ""),
+            past_choices(state.get("client_id") or "", session_id),
             gr.Timer(active=with_person),
         )
 
@@ -214,7 +215,8 @@ def build_chat_ui(services: Services) -> gr.Blocks:
         return to_chat_messages(rows), len(rows)
 
     def refresh_past(state: dict | None) -> gr.Dropdown:
-        return past_choices((state or {}).get("client_id") or "")
+        state = state or {}
+        return past_choices(state.get("client_id") or "", state.get("session_id"))
 
     def rate(state: dict | None, like: gr.LikeData) -> None:
         """A thumbs up or down on a reply (clicking it again withdraws it)."""

@@ -134,6 +134,8 @@ def test_chat_streams_cites_and_keeps_the_conversation(page: Page, app_url: str)
     expect(page.locator(USER)).to_have_text(QUESTION)
     expect(page.locator(BOT)).to_have_count(1)
     expect(page.locator(BOT)).to_have_text(same_words(final))
+    # The list of this browser's conversations shows which one is open.
+    expect(page.locator("#past input")).to_have_value(re.compile("^" + re.escape(QUESTION[:40])))
 
     # "New conversation" empties the chat; the old one is listed under "Past conversations".
     page.get_by_role("button", name="New conversation").click()
