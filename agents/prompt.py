@@ -21,7 +21,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 
@@ -29,6 +29,9 @@ from knowledge.types import RetrievedChunk
 from llm.factory import MESSAGE_OVERHEAD_TOKENS, ChatBackend
 from memory.store import StoredMessage
 from memory.window import ContextOverflowError, to_langchain, trim_to_budget
+
+if TYPE_CHECKING:
+    from agents.replies import TurnReplies
 
 # An excerpt is shortened rather than dropped while at least this many characters of it remain.
 MIN_EXCERPT_CHARS = 200
@@ -41,6 +44,29 @@ class Prompt:
     messages: list[BaseMessage]
     excerpts: list[RetrievedChunk]  # the excerpts that went in (possibly one shortened): the citations
     trace: dict[str, Any]
+
+
+def turn_prompt(
+    backend: ChatBackend,
+    replies: TurnReplies,
+    chunks: Sequence[RetrievedChunk],
+    conversation: Sequence[StoredMessage],
+) -> tuple[Prompt, ChatBackend]:
+    """This turn's prompt from its prompt versions, and the backend with the decoding settings of its
+    system prompt's version (unset: the configured ones); the answer gets half the context at most."""
+    config, decoding = replies.config, replies.prompts.decoding
+    answer_tokens = min(decoding.max_answer_tokens or config.answer_tokens, config.context_tokens // 2)
+    backend = backend.with_decoding(decoding.model_copy(update={"max_answer_tokens": answer_tokens}))
+    prompt = build_prompt(
+        backend=backend,
+        system=replies.render("system"),
+        render_excerpts=lambda used: replies.render("excerpts", chunks=used),
+        chunks=chunks,
+        conversation=conversation,
+        context_tokens=config.context_tokens,
+        answer_tokens=answer_tokens,
+    )
+    return prompt, backend
 
 
 def build_prompt(

@@ -29,7 +29,7 @@ from agents.config import AgentConfig
 from agents.escalation import sounds_upset
 from agents.events import TurnEvent, TurnResult, replayed
 from agents.loop import LoopResult, run_tool_loop
-from agents.prompt import build_prompt
+from agents.prompt import turn_prompt
 from agents.recorder import TurnRecorder, count_text_safely
 from agents.replies import TurnReplies
 from agents.retrieval import search_knowledge
@@ -285,26 +285,9 @@ class SupportAgent:
                 yield await finish(reply, [], [])
                 return
 
-            # The system prompt's version carries the decoding settings (unset: the configured ones).
-            decoding = prompts.decoding
-            answer_tokens = min(
-                decoding.max_answer_tokens or self.config.answer_tokens, self.config.context_tokens // 2
-            )
-            backend = self.backend.with_decoding(
-                decoding.model_copy(update={"max_answer_tokens": answer_tokens})
-            )
             # Counting the prompt's tokens may need the backend's tokenizer: a worker thread's job.
-            system = replies.render("system")
-            prompt = await asyncio.to_thread(
-                lambda: build_prompt(
-                    backend=backend,
-                    system=system,
-                    render_excerpts=lambda used: replies.render("excerpts", chunks=used),
-                    chunks=chunks,
-                    conversation=conversation,
-                    context_tokens=self.config.context_tokens,
-                    answer_tokens=answer_tokens,
-                )
+            prompt, backend = await asyncio.to_thread(
+                turn_prompt, self.backend, replies, chunks, conversation
             )
             trace.window = prompt.trace
             branding = prompts.branding or {}
