@@ -1,4 +1,5 @@
-"""Messages that ask nothing: a greeting, thanks, a goodbye, or "who are you?".
+"""Messages that ask nothing: a greeting, thanks, a goodbye, "who are you?", or "I need help" that
+does not say with what yet.
 
 Searched like questions, they find nothing in the help center, get the honest "I don't know", and
 the second in a row hands a polite customer to a person. They get a short friendly reply of our own
@@ -14,41 +15,47 @@ from typing import Literal
 
 SmallTalk = Literal["greeting", "thanks", "goodbye"]
 
+# Each kind's phrases, as regular expressions over the message lower-cased, without punctuation.
 _GOODBYE = (
-    "bye", "bye bye", "goodbye", "good bye", "see you", "see ya", "see you later", "take care",
-    "have a nice day", "have a good day", "have a great day", "have a nice one", "have a good one",
-    "have a good evening", "have a nice evening", "have a good weekend", "have a nice weekend",
-    "that's all", "that is all", "that's it", "nothing else", "no that's all", "good night",
+    r"bye( bye| for now)?", r"good ?bye", r"see (you|ya)( later| soon| around)?", r"talk (to you )?(later|soon)",
+    r"take care", r"later", r"have a (nice|good|great|lovely|wonderful) (day|one|evening|weekend|night)",
+    r"good night", r"(that's|that is|that'll be|that will be) (all|it|everything)( for (now|today))?",
+    r"(that's|that is) all (i|i'd|we) (need|needed|wanted|wanted to know)", r"nothing else",
+    r"no (thanks|thank you|thx)", r"(i'm|i am) (good|fine|all set|done)( now| then)?", r"all set",
 )  # fmt: skip
 _THANKS = (
-    "thanks", "thank you", "thank u", "thx", "ty", "many thanks", "thanks a lot", "thanks so much",
-    "thank you so much", "thank you very much", "much appreciated", "appreciate it", "i appreciate it",
-    "cheers", "great", "perfect", "awesome", "cool", "nice", "ok", "okay", "k", "alright", "got it",
-    "understood", "that helps", "that helped", "very helpful", "that's helpful", "that was helpful",
-    "that's great", "sounds good", "good", "excellent", "wonderful", "brilliant", "amazing",
+    r"(thanks|thank you|thank u|thx|ty|tysm|cheers|many thanks)( (so|very) much| a lot| a bunch| again)?"
+    r"( for (your|the|all (your|the)) (help|answer|answers|info|information|assistance|time|reply)"
+    r"| for helping( me| out)?)?",
+    r"(much )?appreciated", r"(i )?(really )?appreciate (it|that|this|your help|the help)",
+    r"(you've been|you have been|you're|you are|that's|that is|that was|this was|this is) "
+    r"((very|so|really|super|a) )?(helpful|great|amazing|awesome|perfect|(a )?(great|big) help)",
+    r"that (helps|helped)( a lot)?", r"(very |super |really )?helpful",
+    r"great|perfect|awesome|cool|nice|ok|okay|k|alright|all right|got it|understood|sounds good|good"
+    r"|excellent|wonderful|brilliant|amazing|fine|all good|no problem|np|no worries|great help",
 )  # fmt: skip
 _GREETING = (
-    "hi", "hello", "hey", "hiya", "howdy", "hey there", "hi there", "hello there", "greetings", "yo",
-    "good morning", "good afternoon", "good evening", "morning", "how are you", "how are you doing",
-    "how's it going", "who are you", "what are you", "what can you do", "what can you help with",
-    "what can you help me with", "are you a bot", "are you a robot", "are you human", "is anyone there",
-    "anyone there",
+    r"(hi|hello|hey|hiya|howdy|yo|greetings)( there| again)?", r"good (morning|afternoon|evening|day)", r"morning",
+    r"how are (you|u)( doing)?( today)?", r"how's it going", r"how are things", r"nice to meet you",
+    r"who are (you|u)", r"what are (you|u)", r"what can (you|u) (do|help( me)? with)",
+    r"are (you|u) (a bot|a robot|human|a human|a real person|real|an ai)", r"(is )?any(one|body) (there|here)",
+    # A request for help that does not say with what yet: the greeting asks.
+    r"(i )?(need|want|would like) (some )?help", r"can (you|u) help( me)?", r"help( me)?",
+    r"(i )?have (a|some) (question|questions)", r"(i )?(have|got) a quick question",
 )  # fmt: skip
-# Words that may stand between the phrases: "yes", "oh", "so much", "again", "everyone".
-_FILLER = ("yes", "yeah", "oh", "ah", "well", "and", "so much", "a lot", "again", "everyone", "all", "guys")
-_MAX_WORDS = 14
-
-
-_KIND: dict[str, SmallTalk | None] = {
-    **dict.fromkeys(_FILLER, None),
-    **dict.fromkeys(_GREETING, "greeting"),
-    **dict.fromkeys(_THANKS, "thanks"),
-    **dict.fromkeys(_GOODBYE, "goodbye"),
-}
-# Longest first, so that "good morning" is one phrase, not "good" and a leftover.
-_PHRASE = re.compile(
-    r"\s*\b(" + "|".join(re.escape(p) for p in sorted(_KIND, key=len, reverse=True)) + r")\b"
+# Words that may stand between the phrases: "yes", "oh", "so much", "again", "everyone", "please".
+_FILLER = (
+    r"yes|yeah|oh|ah|well|and|so|so much|a lot|again|everyone|all|guys|really|just|today|now|please|indeed"
 )
+_MAX_WORDS = 16
+
+_KINDS: tuple[tuple[SmallTalk | None, tuple[str, ...]], ...] = (
+    ("goodbye", _GOODBYE),
+    ("thanks", _THANKS),
+    ("greeting", _GREETING),
+    (None, (_FILLER,)),
+)
+_PHRASES = [(kind, re.compile(rf"\s*\b(?:{phrase})\b")) for kind, phrases in _KINDS for phrase in phrases]
 _ORDER: tuple[SmallTalk, ...] = ("goodbye", "thanks", "greeting")
 
 
@@ -64,10 +71,14 @@ def small_talk(text: str, names: Iterable[str] = ()) -> SmallTalk | None:
         return None
     kinds, at = set(), 0
     while at < len(plain):
-        found = _PHRASE.match(plain, at)
-        if found is None:
+        # The longest phrase here ("good morning", not "good"; "no thanks", a goodbye, not "no").
+        found = [
+            (m.end(), -n, kind) for n, (kind, phrase) in enumerate(_PHRASES) if (m := phrase.match(plain, at))
+        ]
+        if not found or max(found)[0] == at:
             return None  # a word that is not small talk: the message says or asks something
-        kinds.add(_KIND[found.group(1)])
-        at = found.end()
+        end, _, kind = max(found)
+        kinds.add(kind)
+        at = end
     # Fillers alone ("yes", "oh well") answer something: not small talk.
     return next((kind for kind in _ORDER if kind in kinds), None)

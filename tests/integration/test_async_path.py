@@ -74,7 +74,7 @@ async def chats(url: str, count: int) -> tuple[list[httpx.Response], int]:
     """`count` concurrent chats; their answers and the most threads this process had meanwhile."""
     async with httpx.AsyncClient(base_url=url, timeout=60) as client:
         requests = [
-            asyncio.create_task(client.post("/api/v1/chat", json={"message": "Can you help me, please?"}))
+            asyncio.create_task(client.post("/api/v1/chat", json={"message": "Where is my parcel, please?"}))
             for i in range(count)
         ]
         peak = threading.active_count()

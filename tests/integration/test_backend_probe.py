@@ -41,7 +41,7 @@ def test_a_server_without_tool_flags_is_said_and_customers_still_get_answers(
         with caplog.at_level(logging.WARNING, logger="llm.probe"):
             client = openai_client(make_client, url, answer_mode="generative")
         health = client.get("/healthz").json()
-        response = client.post("/api/v1/chat", json={"message": "Hello, can you help me?"})
+        response = client.post("/api/v1/chat", json={"message": "Do you ship to Canada?"})
     assert "--enable-auto-tool-choice" in caplog.text
     assert health["status"] == "degraded"
     assert health["backend"]["named_tool_calls"] is True and health["backend"]["auto_tool_calls"] is False
