@@ -184,10 +184,23 @@ def fact_supported(fact: Fact, keys: set[str]) -> bool:
     return False
 
 
+# Places and the words for their people or things: "Canadian orders" are orders to Canada.
+_SAME_STEM = {
+    "canadian": "canada",
+    "american": "america",
+    "mexican": "mexico",
+    "european": "europe",
+    "british": "britain",
+    "australian": "australia",
+}
+
+
 @lru_cache(maxsize=65536)
 def stem(word: str) -> str:
-    """A crude stem, enough to see "covered", "covers" and "cover" as one word."""
+    """A crude stem, enough to see "covered", "covers" and "cover" as one word, and "Canadian" and
+    "Canada"."""
     word = word.lower().strip("'")
+    word = _SAME_STEM.get(word, word)
     if word.endswith("n't"):
         return word
     word = re.sub(r"'s$", "", word)

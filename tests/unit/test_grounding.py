@@ -142,6 +142,17 @@ def test_a_negation_reaches_past_or(checker) -> None:
     assert right.sentences[0].kept, right.trace()
 
 
+def test_canada_is_what_canadian_orders_go_to(checker) -> None:
+    # "Afterpay isn't available for Canadian orders …": a second new-user trial got this as supported.
+    verdict = check(
+        checker,
+        "Can I pay with Afterpay in Canada?",
+        "You can pay with Afterpay in Canada.",
+        article("payment-methods"),
+    )
+    assert verdict.sentences[0].kept is False and verdict.sentences[0].reason == "negation", verdict.trace()
+
+
 def test_a_wrong_price_and_weight_are_dropped(checker) -> None:
     verdict = check(
         checker, "how much are the coffee beans?", "The coffee beans cost $12.95 per 360 g bag.", PANTRY
