@@ -209,6 +209,11 @@ _LEANS_BACK = re.compile(
 )
 
 
+# A sentence that names what the one before it said: "Overnight Shipping is not available to these
+# addresses" (Alaska, Hawaii…).
+_POINTS_BACK = re.compile(r"\b(these|those|such)\s+[a-z]+", re.IGNORECASE)
+
+
 def with_antecedents(chosen: list[int], source_units: list[SourceUnit]) -> list[int]:
     """`chosen` with the sentence right before each one that leans on it (same paragraph)."""
     out: list[int] = []
@@ -219,7 +224,7 @@ def with_antecedents(chosen: list[int], source_units: list[SourceUnit]) -> list[
             before is not None
             and k not in chosen
             and k not in out
-            and _LEANS_BACK.match(unit.unit.text)
+            and (_LEANS_BACK.match(unit.unit.text) or _POINTS_BACK.search(unit.unit.text))
             and before.source == unit.source
             and before.position == unit.position - 1
             and before.unit.block == unit.unit.block

@@ -101,6 +101,19 @@ def test_a_quote_that_starts_with_after_that_comes_with_what_it_follows(checker)
     assert "until it is packed. After that, the wrapping fee is not refundable." in verdict.text
 
 
+def test_a_quote_that_says_these_addresses_comes_with_the_addresses(checker) -> None:
+    # Quoted alone, "Overnight Shipping is not available to these addresses." read as "no overnight
+    # shipping" (a second new-user trial).
+    question = "Can I get overnight shipping to Alaska?"
+    verdict = check(
+        checker, question, "Everything arrives the next morning by drone.", article("shipping-times")
+    )
+    assert verdict.text is not None, verdict.trace()
+    assert "Puerto Rico, and APO/FPO/DPO addresses add 3–5 business days to Standard Shipping. Overnight" in (
+        verdict.text
+    )
+
+
 def test_two_excerpts_of_one_article_are_quoted_once_under_its_title(checker) -> None:
     # Retrieval found the article as two chunks; the customer reads one quote, not the title twice.
     workshop, highlands = (
