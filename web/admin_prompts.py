@@ -130,20 +130,22 @@ def build_prompts_tab(services: Services, ui: gr.Blocks) -> None:
         live = prompts.live(name)
         return live.template if live is not None else ""
 
+    def info_for(name: str, live: PromptRecord | None) -> str:
+        summary = next(s for s in prompts.summaries() if s["name"] == name)
+        return (
+            f"**{name}** — {summary['description']}  \nVariables: "
+            + ", ".join(f"`{v}`" for v in summary["variables"])
+            + (f"  \nLive: v{live.version}" if live else "")
+        )
+
     def opened(name: str) -> tuple[Any, ...]:
         """Load the live version into the editor; the newest version is the base of the next draft."""
         versions = prompts.versions(name)
         live = next((v for v in versions if v.status == "live"), None)
         record = live or (versions[0] if versions else None)
         settings = record.settings if record is not None else {}
-        summary = next(s for s in prompts.summaries() if s["name"] == name)
-        info = (
-            f"**{name}** — {summary['description']}  \nVariables: "
-            + ", ".join(f"`{v}`" for v in summary["variables"])
-            + (f"  \nLive: v{live.version}" if live else "")
-        )
         return (
-            info,
+            info_for(name, live),
             record.template if record else "",
             versions[0].version if versions else 0,
             version_rows(name),
@@ -190,23 +192,24 @@ def build_prompts_tab(services: Services, ui: gr.Blocks) -> None:
     def publish(name: str, version: int | None, request: gr.Request) -> tuple[Any, ...]:
         if version is None:
             gr.Warning("Choose a version first.")
-            return "Choose a version first.", gr.skip(), gr.skip(), gr.skip()
+            return "Choose a version first.", gr.skip(), gr.skip(), gr.skip(), gr.skip()
         live = prompts.live(name)
         if live is not None and live.version == int(version):
             gr.Info(f"v{live.version} is already live.")
-            return f"v{live.version} is already live: nothing to publish.", gr.skip(), gr.skip(), gr.skip()
+            return f"v{live.version} is already live: nothing to publish.", *[gr.skip()] * 4
         try:
             if trials is not None:
                 trials.check_fits({name: int(version)})
         except PromptTooLongError as exc:
             gr.Warning(f"Not published: {exc}")
-            return f"❌ Not published: {exc}", gr.skip(), gr.skip(), gr.skip()
+            return f"❌ Not published: {exc}", gr.skip(), gr.skip(), gr.skip(), gr.skip()
         record = prompts.publish(name, int(version), by=request.username or "admin")
         return (
             f"✅ v{record.version} is live: the next turn of every conversation uses it.",
             version_rows(name),
             version_choices(name, record.version),
             diff_text(record.template, record.template),
+            info_for(name, record),
         )
 
     def show_version(name: str, version: int | None) -> str:
@@ -303,9 +306,9 @@ def build_prompts_tab(services: Services, ui: gr.Blocks) -> None:
             outputs=[status, base, versions, chosen],
         )
         chosen.change(show_version, inputs=[name, chosen], outputs=[shown])
-        publish_button.click(publish, inputs=[name, chosen], outputs=[status, versions, chosen, diff]).then(
-            lambda n, t: diff_text(live_template(n), t), inputs=[name, editor], outputs=[diff]
-        )
+        publish_button.click(
+            publish, inputs=[name, chosen], outputs=[status, versions, chosen, diff, info]
+        ).then(lambda n, t: diff_text(live_template(n), t), inputs=[name, editor], outputs=[diff])
         trial_box.submit(
             trial,
             inputs=[name, chosen, trial_box, trial_chat, trial_session],

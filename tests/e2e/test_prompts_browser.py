@@ -66,12 +66,14 @@ def test_edit_try_publish_and_restore_the_no_answer_reply(browser: Browser, page
 
     page.locator("#prompts-publish").click()
     expect(page.locator("#prompts-status")).to_contain_text("v2 is live")
+    expect(page.locator("#prompts-info")).to_contain_text("Live: v2")
     assert NEW_TEXT in customer_asks(browser, app_url)
 
     choose(page, "#prompts-version", "v1 · retired · the default from prompts/no_answer.md.j2")
     expect(page.locator("#prompts-shown textarea")).to_have_value(OLD_TEXT_PATTERN)
     page.locator("#prompts-publish").click()
     expect(page.locator("#prompts-status")).to_contain_text("v1 is live")
+    expect(page.locator("#prompts-info")).to_contain_text("Live: v1")
     expect(page.locator("#prompts-versions")).to_contain_text("retired")
     # Publishing the live version again changes nothing, and says so.
     page.locator("#prompts-publish").click()
