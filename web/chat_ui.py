@@ -13,6 +13,7 @@ The browser keeps a random client id and the open session id in localStorage (gr
 from __future__ import annotations
 
 import logging
+import re
 import secrets
 import time
 from collections import OrderedDict
@@ -164,19 +165,21 @@ def build_chat_ui(services: Services) -> gr.Blocks:
                     for event in agent.stream(session_id, message.id):
                         if event.kind != "token":
                             continue
-                        text += event.text
-                        if time.monotonic() - read_at > REFRESH_S:
-                            rows, read_at = streaming(session_id, message.id), time.monotonic()
-                        # A checked reply can arrive in one burst (a quote from the sources once the
-                        # model's sentences failed the check); paced, the customer sees it being written.
-                        if (wait := shown_at + FRAME_S - time.monotonic()) > 0:
-                            time.sleep(wait)
-                        shown_at = time.monotonic()
-                        yield (
-                            to_chat_messages(rows, partial={message.id: text}, notices=notices),
-                            gr.skip(),
-                            gr.skip(),
-                        )
+                        # A reply can arrive in one burst (a quote from the sources once the model's
+                        # sentences failed the check; the agent's own words in one piece): paced word
+                        # by word, the customer sees it being written.
+                        for piece in re.findall(r"\s*\S+\s*", event.text) or [event.text]:
+                            text += piece
+                            if time.monotonic() - read_at > REFRESH_S:
+                                rows, read_at = streaming(session_id, message.id), time.monotonic()
+                            if (wait := shown_at + FRAME_S - time.monotonic()) > 0:
+                                time.sleep(wait)
+                            shown_at = time.monotonic()
+                            yield (
+                                to_chat_messages(rows, partial={message.id: text}, notices=notices),
+                                gr.skip(),
+                                gr.skip(),
+                            )
                 except TurnBusyError:
                     break  # another worker still holds the conversation; the message stays waiting
                 except Exception as exc:

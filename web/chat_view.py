@@ -91,10 +91,14 @@ def _layout(
             reply = next((r for r in reversed(turn) if r.is_final_reply), None)
             if reply is not None:
                 shown.append((_reply(reply), reply.id))
+            elif partial.get(m.id):
+                # The reply being written out; the turn may already have stored it (and marked the
+                # message answered) while the page still paces its last words.
+                shown.append(({"role": "assistant", "content": partial[m.id]}, None))
             elif m.status == "failed":
                 shown.append(({"role": "assistant", "content": notices.get(m.id, NOT_ANSWERED)}, None))
             elif m.status == "pending":
-                shown.append(({"role": "assistant", "content": partial.get(m.id) or WAITING}, None))
+                shown.append(({"role": "assistant", "content": WAITING}, None))
         elif m.role == "human_agent":
             # A person's reply, while they hold the conversation (issue 8's handoff).
             shown.append(({"role": "assistant", "content": f"**{AGENT_LABEL}:** {m.content}"}, m.id))

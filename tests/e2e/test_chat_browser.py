@@ -123,7 +123,9 @@ def test_chat_streams_cites_and_keeps_the_conversation(page: Page, app_url: str)
 
     # The reply streamed: the browser showed it growing before the final text arrived.
     partial = [t for t in page.evaluate("() => window.__botTexts") if t.strip() and "Sources:" not in t]
-    assert len({len(t) for t in partial}) >= 2, f"no streaming seen; texts rendered: {partial!r}"
+    assert len({len(t) for t in partial}) >= 2, (
+        f"no streaming seen; texts rendered: {partial!r}; final: {final!r}"
+    )
     answer, _, sources = final.partition("Sources:")
     assert answer.strip(), final
     assert RETURNS_TITLE in sources, final
@@ -203,7 +205,7 @@ def test_a_message_sent_while_an_answer_streams_is_kept_and_answered_after_it(
     expect(page.locator("#message textarea")).to_be_editable()
     send(page, first)
     expect(page.locator(USER)).to_have_text([first])
-    page.wait_for_timeout(800)
+    page.wait_for_timeout(200)  # the first turn is under way (it takes a second or more)
     send(page, second)
 
     # The second message is shown and the box is free again, while the first is answered ...
