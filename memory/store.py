@@ -113,25 +113,16 @@ class ConversationStore:
         self._sessions = sessionmaker(engine, expire_on_commit=False)
 
     def create_session(self, *, client_id: str | None = None) -> str:
-        session_id = secrets.token_urlsafe(24)
         with self._sessions.begin() as db:
-            db.add(ChatSession(id=session_id, client_id=client_id))
-        return session_id
+            return self._new_chat(db, client_id).id
 
     def start_session(
         self, *, content: str, token_count: int = 0, client_id: str | None = None
     ) -> StoredMessage:
         """A new session and its first customer message, committed together: one write instead of
         two, and no session is left without the message that opened it."""
-        session_id = secrets.token_urlsafe(24)
         with self._sessions.begin() as db:
-            chat = ChatSession(id=session_id, client_id=client_id)
-            db.add(chat)
-            return self._add(
-                db,
-                chat,
-                Message(session_id=session_id, role="user", content=content, token_count=token_count),
-            )
+            return self._add_customer(db, self._new_chat(db, client_id), content, token_count)
 
     def add_customer_message(self, *, session_id: str, content: str, token_count: int = 0) -> StoredMessage:
         """Commit a customer's message to their session. A session a person closed is finished
@@ -140,10 +131,19 @@ class ConversationStore:
         with self._sessions.begin() as db:
             chat = self._get(db, session_id)
             if chat.state == CLOSED:
-                chat = ChatSession(id=secrets.token_urlsafe(24), client_id=chat.client_id)
-                db.add(chat)
-            row = Message(session_id=chat.id, role="user", content=content, token_count=token_count)
-            return self._add(db, chat, row)
+                chat = self._new_chat(db, chat.client_id)
+            return self._add_customer(db, chat, content, token_count)
+
+    @staticmethod
+    def _new_chat(db: Session, client_id: str | None) -> ChatSession:
+        """A new session (a random, unguessable id) inside the caller's transaction."""
+        chat = ChatSession(id=secrets.token_urlsafe(24), client_id=client_id)
+        db.add(chat)
+        return chat
+
+    def _add_customer(self, db: Session, chat: ChatSession, content: str, token_count: int) -> StoredMessage:
+        row = Message(session_id=chat.id, role="user", content=content, token_count=token_count)
+        return self._add(db, chat, row)
 
     def exists(self, session_id: str) -> bool:
         with self._sessions() as db:
