@@ -3,8 +3,9 @@ replies built on them.
 
 `TurnReplies` renders the turn's prompt set (the system prompt and excerpts for the model too) and
 gives the replies the agent falls back on: the honest "I don't know" with the offer of a person,
-the friendly answer to small talk, the stand-in for an empty reply, and the hand-over, which queues the conversation for a person
-(when the agent hands over by itself: `escalation.py`). Each fallback notes itself in the trace.
+the friendly answer to small talk, the stand-in for an empty reply, and the hand-over, which queues
+the conversation for a person (when the agent hands over by itself: `escalation.py`). Each fallback
+notes itself in the trace.
 """
 
 from __future__ import annotations
@@ -42,16 +43,20 @@ class TurnReplies:
     # The conversation state machine (bot / queued / human / closed); None: always the bot.
     handoff: HandoffService | None
 
-    def render(self, name: str, **variables: Any) -> str:
-        """Render a prompt of this turn's set with the company, assistant name and topics: those
-        stored with the system prompt, else the configured ones (the file source)."""
+    @property
+    def branding(self) -> dict[str, Any]:
+        """The company, assistant name and topics: those stored with the system prompt, else the
+        configured ones (the file source)."""
         config = self.config
-        branding = self.prompts.branding or {
+        return self.prompts.branding or {
             "company": config.company,
             "assistant_name": config.assistant_name,
             "topics": config.topics,
         }
-        return self.prompts.render(name, **branding, **variables).text
+
+    def render(self, name: str, **variables: Any) -> str:
+        """Render a prompt of this turn's set with its branding."""
+        return self.prompts.render(name, **self.branding, **variables).text
 
     def no_answer(self, conversation: list[StoredMessage], why: str) -> str:
         """The honest "I don't know" with the offer of a person; the second in a row hands over."""
@@ -71,10 +76,8 @@ class TurnReplies:
 
     def small_talk(self, text: str) -> str | None:
         """The friendly reply to a greeting, thanks or goodbye (`small_talk.py`); None for anything else."""
-        branding = self.prompts.branding or {}
-        names = [branding.get("assistant_name") or self.config.assistant_name]
-        names.append(branding.get("company") or self.config.company)
-        kind = small_talk(text, [n for n in names if n])
+        branding = self.branding
+        kind = small_talk(text, [n for n in (branding.get("assistant_name"), branding.get("company")) if n])
         if kind is None:
             return None
         self.trace.grounding = "small_talk"
