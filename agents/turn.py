@@ -26,7 +26,7 @@ from langchain_core.tools import BaseTool
 
 from agents.checking import CheckedAnswer
 from agents.config import AgentConfig
-from agents.escalation import sounds_upset
+from agents.escalation import HANDED_OVER_BY, REFUND_WAITS, UPSET, sounds_upset, told_on_handover
 from agents.events import TurnEvent, TurnResult, replayed
 from agents.loop import LoopResult, run_tool_loop
 from agents.prompt import turn_prompt
@@ -48,9 +48,6 @@ from prompts.source import PromptSource
 from tools.registry import ToolOutcome
 
 __all__ = ["AgentConfig", "SupportAgent", "TurnEvent", "TurnResult"]
-
-# The tools after whose success the conversation is a person's: the reply is the handoff notice.
-HANDED_OVER_BY = frozenset({"request_human", "request_refund"})
 
 
 class SupportAgent:
@@ -248,26 +245,28 @@ class SupportAgent:
                 yield TurnEvent("done", result=TurnResult(session_id, message.id, "", [], [], True, state))
                 return
             conversation = conversation_for(snapshot.messages, message.id)
-            # Our own words, no search: an upset customer goes to a person; small talk gets an answer.
-            own: str | None
-            if self.handoff is not None and sounds_upset(message.content):
-                own = await asyncio.to_thread(replies.escalate, "the customer sounds upset")
-            else:
+            earlier = [m.content for m in conversation if m.role == "user" and m.id != message.id]
+            routing = self.config.tool_routing
+            chosen = (
+                route(message.content, tools={t.name for t in self.tools}, earlier=earlier)
+                if routing != "auto"
+                else None
+            )
+            # Our own words, no search: an upset customer goes to a person (after the tool their
+            # message asks for, if any: escalation.py); small talk gets an answer.
+            upset = self.handoff is not None and sounds_upset(message.content)
+            own: str | None = None
+            if upset and (chosen is None or chosen.tool == "request_human"):
+                own = await asyncio.to_thread(replies.escalate, UPSET)
+            elif not upset:
                 own = replies.small_talk(message.content)
             if own is not None:
                 yield TurnEvent("token", text=own)
                 yield await finish(own, [], [])
                 return
 
-            earlier = [m.content for m in conversation if m.role == "user" and m.id != message.id]
             chunks, trace.retrieval = await asyncio.to_thread(
                 search_knowledge, self.retriever, message.content, earlier[-1] if earlier else None
-            )
-            routing = self.config.tool_routing
-            chosen = (
-                route(message.content, tools={t.name for t in self.tools}, earlier=earlier)
-                if routing != "auto"
-                else None
             )
             trace.route = {"tool": chosen.tool, "reason": chosen.reason} if chosen else None
             may_choose_tools = routing != "rules" and bool(self.tools)
@@ -307,7 +306,7 @@ class SupportAgent:
                 context=partial(self.tool_context, session_id) if self.tool_context else None,
                 stop_when=checked.stop_reason if self.answer_checker is not None else None,
                 show_excerpts=lambda found: replies.render("excerpts", chunks=found),
-                ends_turn=self._hands_over if self.handoff is not None else None,
+                ends_turn=partial(self._hands_over, upset) if self.handoff is not None else None,
             )
             async with aclosing(checked.events(turn)) as events:
                 async for event in events:
@@ -318,13 +317,13 @@ class SupportAgent:
                 # Only a tool moves the conversation during a turn (to a person); without one, the
                 # state read at the start still holds.
                 state = await asyncio.to_thread(self._state, session_id)
-            if refund is not None and state == ConversationState.BOT:
-                await asyncio.to_thread(replies.escalate, "a refund request waits for a person's approval")
+            if (refund is not None or upset) and state == ConversationState.BOT:
+                await asyncio.to_thread(replies.escalate, REFUND_WAITS if refund is not None else UPSET)
                 state = await asyncio.to_thread(self._state, session_id)
             if state in PERSON_STATES:
-                # Handed over during this turn (the customer asked, or a refund waits): say so plainly,
-                # after the refund request's number when one was recorded.
-                reply = "\n\n".join([*([refund.result] if refund else []), replies.render("handoff")])
+                # Handed over during this turn (the customer asked, a refund waits, or they are upset):
+                # say so plainly, after what the tools did for them (a ticket's or refund's number).
+                reply = "\n\n".join([*told_on_handover(loop.outcomes), replies.render("handoff")])
                 trace.handoff_offered = True
                 yield TurnEvent("token", text=reply)
                 yield await finish(reply, [], tool_calls)
@@ -360,10 +359,10 @@ class SupportAgent:
             raise
 
     @staticmethod
-    def _hands_over(outcome: ToolOutcome) -> bool:
-        """A tool result after which a person answers: the customer asked for one, or a refund
-        request waits for a person's approval (the turn hands it over, below)."""
-        return outcome.ok and outcome.name in HANDED_OVER_BY
+    def _hands_over(upset: bool, outcome: ToolOutcome) -> bool:
+        """A tool result after which a person answers: the customer asked for one, a refund request
+        waits for a person's approval, or any result for an upset customer (the turn hands over)."""
+        return upset or (outcome.ok and outcome.name in HANDED_OVER_BY)
 
     def _state(self, session_id: str) -> ConversationState:
         return self.handoff.state(session_id) if self.handoff is not None else ConversationState.BOT

@@ -259,3 +259,35 @@ def test_a_looked_up_order_is_not_buried_under_article_quotes(
     assert "article says" not in result.reply, result.reply
     assert "Status: Shipped" in result.reply and TRACKING in result.reply, result.reply
     assert record in result.reply
+
+
+def test_an_upset_customer_gets_what_their_message_asks_for_and_a_person(
+    store: ConversationStore, checker: AnswerChecker
+) -> None:
+    # Found by a trial: "This is ridiculous!!! My blender arrived cracked" went to a person at once
+    # with no ticket opened, and the person had to open it by hand. No model step is spent on these.
+    agent, commerce = make_agent(store, checker, [], retriever=DamagedArticle())
+    plain = say(agent, "This is the worst service ever.")
+    assert plain.state == ConversationState.QUEUED and plain.tool_calls == [] and commerce.tickets() == []
+    handoff_text = plain.reply
+
+    damage = "This is ridiculous!!! My blender arrived cracked and the jar leaks."
+    reported = say(agent, damage)
+    [ticket] = commerce.tickets()
+    assert (ticket.description, ticket.session_id) == (damage, reported.session_id)
+    assert reported.state == ConversationState.QUEUED and reported.handoff
+    # What was done for them (the ticket's number), then the hand-over; no article quote.
+    assert reported.reply == f"{reported.tool_calls[0]['result']}\n\n{handoff_text}"
+    assert ticket.number in reported.reply and reported.citations == []
+
+    # An order lookup that still needs the email: the customer reads what is missing, then the hand-over.
+    order = say(agent, "Where is NW-10042??? This is unacceptable")
+    assert order.state == ConversationState.QUEUED
+    assert order.reply == f"{NEED_EMAIL.format(number='NW-10042')}\n\n{handoff_text}"
+    assert agent.backend.model.calls == []  # type: ignore[attr-defined]
+    reasons = [
+        (m.trace or {}).get("escalated")
+        for s in (plain, reported, order)
+        for m in store.messages(s.session_id)
+    ]
+    assert reasons.count("the customer sounds upset") == 3
