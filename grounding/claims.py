@@ -45,7 +45,17 @@ HEDGE = re.compile(
 QUOTE_LEAD = re.compile(r"\bsays?\s*:\s*[\"“”'‘*]", re.IGNORECASE)
 YES_NO = re.compile(r"^(yes|yeah|yep|no|nope)\b[\s,.!:;—-]*", re.IGNORECASE)
 # Why a sentence of a kind other than a claim is dropped, where the kind alone does not say it.
-DETAILS = {"yes_no": "a bare yes or no: only a sentence that says what the sources say can answer"}
+DETAILS = {
+    "yes_no": "a bare yes or no: only a sentence that says what the sources say can answer",
+    "about_article": "says what an article is about, not what it says",
+}
+# "This article explains how to see, download, … your data.": an article's own summary of itself,
+# copied into a reply. True of the article, and no answer to anything the customer asked.
+ABOUT_ARTICLE = re.compile(
+    r"^(?:this|the|that|our|the following) (?:article|page|guide|section|help[- ]center article)s? "
+    r"(?:explains?|lists?|describes?|covers?|tells?|shows?|outlines?|is about|will (?:explain|show))\b",
+    re.IGNORECASE,
+)
 QUESTION_PARTS = re.compile(
     r"\?+\s*|\s+(?:and also|also|and|plus)\s+(?=(?:what|how|when|where|why|can|do|does|is|are|will|which|who)\b)",
     re.IGNORECASE,
@@ -54,10 +64,12 @@ QUESTION_PARTS = re.compile(
 
 def kind(text: str, known_names: frozenset[str]) -> str:
     """small_talk, hedge ("I don't know"), quote (a sentence presented as a quotation of a source),
-    yes_no (a bare "Yes." or "No, you cannot.") or claim; `known_names` (the company's) keep a greeting
-    small talk."""
+    about_article ("This article explains …"), yes_no (a bare "Yes." or "No, you cannot.") or claim;
+    `known_names` (the company's) keep a greeting small talk."""
     if QUOTE_LEAD.search(text):
         return "quote"
+    if ABOUT_ARTICLE.match(text):
+        return "about_article"
     if HEDGE.search(text):
         return "hedge"
     rest = SMALL_TALK.sub(" ", text)

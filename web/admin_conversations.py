@@ -101,6 +101,7 @@ CHECK_REASONS = {
     "quote": "a quotation made up by the model",
     "hedge": "a hedge",
     "yes_no": "a bare yes or no",
+    "about_article": "says what an article is about, not what it says",
     "repeat": "repeats an earlier sentence",
     "no_sources": "nothing to check it against",
 }

@@ -474,3 +474,17 @@ def test_a_rare_lower_case_word_no_article_has_is_a_name_the_reply_made_up(check
         check(plain, "How do I change the email address on my account?", reply, account).sentences[0].reason
         != "name"
     )
+
+
+def test_an_articles_summary_of_itself_is_no_answer(checker) -> None:
+    # Found by a trial: the model opened with the article's blurb, which the check kept (it is true).
+    reply = (
+        "This article explains when and how you get your money back after a return, a cancellation, "
+        "or a problem with an order. Refunds to a PayPal account take 3–5 business days."
+    )
+    verdict = check(checker, "how long does a refund to paypal take?", reply, article("refunds"))
+    first, second = verdict.sentences
+    assert (first.kept, first.reason) == (False, "about_article"), verdict.trace()
+    assert second.kept, verdict.trace()
+    assert verdict.text is not None and "This article" not in verdict.text
+    assert "3–5 business days" in verdict.text
