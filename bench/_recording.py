@@ -75,6 +75,11 @@ class _RecordingReply:
         self.raw += text
         return self.checking.feed(text)
 
+    def take(self, text: str):
+        """`feed` in two steps, as the turn calls it (grounding.streaming.CheckedReply.take)."""
+        self.raw += text
+        return self.checking.take(text)
+
     def finish(self):
         primary = self.checking.finish()
         verdicts = {
