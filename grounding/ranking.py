@@ -18,7 +18,15 @@ from collections.abc import Sequence
 import numpy as np
 
 from grounding.claims import expected_yes, mentions, says_condition
-from grounding.facts import content_stems, extract_facts, fact_keys, fact_supported, name_supported, names
+from grounding.facts import (
+    content_stems,
+    extract_facts,
+    fact_keys,
+    fact_supported,
+    name_supported,
+    names,
+    polarity,
+)
 
 # What a question asks for → the kinds of fact (grounding.facts.Fact.kind) an answer to it carries.
 _ASKS = (
@@ -58,6 +66,13 @@ def is_yes_no(question: str) -> bool:
     return any(_YES_NO.match(clause) for clause in re.split(r"[,;?]|\band\b|\bbut\b", question))
 
 
+def _words(text: str) -> set[str]:
+    """A sentence's content stems, and each one it negates once more as "not <stem>": "Are there items
+    I can't return?" shares "not return" with "… can't be returned", not with "most items can be
+    returned"."""
+    return content_stems(text) | {"not " + s for s in polarity(text)[0]}
+
+
 def relevance(
     questions: Sequence[str],
     contexts: Sequence[str],
@@ -71,12 +86,9 @@ def relevance(
     "what's your phone number" more than "check that your phone number is correct" does. A word's
     weight is its inverse document frequency over them, so a word every sentence shares ("shipping" in
     a shipping article, a heading's words under it) counts for little and one only the answer has
-    ("door") for much.
+    ("door") for much. A negated word is a word of its own (`_words`).
     """
-    stems = [
-        content_stems(c) | content_stems(h)
-        for c, h in zip(contexts, headings or [""] * len(contexts), strict=True)
-    ]
+    stems = [_words(c) | _words(h) for c, h in zip(contexts, headings or [""] * len(contexts), strict=True)]
     frequency = Counter(s for sentence in stems for s in sentence)
     total = len(contexts)
     out = np.array(similarity, dtype=np.float32, copy=True)
@@ -84,7 +96,7 @@ def relevance(
     for q, question in enumerate(questions):
         # A word no sentence has counts as the rarest: a sentence with the question's only common
         # word ("pay" of "can I pay in installments?") has not matched the question.
-        asked = {s: math.log((1 + total) / (1 + frequency[s])) for s in content_stems(question)}
+        asked = {s: math.log((1 + total) / (1 + frequency[s])) for s in _words(question)}
         wanted = asks_for(question)
         # What the question asks for counts as one more of its words, as rare as the sentences that
         # carry it: the one phone number among the sources weighs as much as "phone".

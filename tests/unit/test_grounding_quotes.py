@@ -186,3 +186,11 @@ def test_the_sentence_under_the_heading_the_question_names_answers_it(checker) -
     verdict = check(checker, "whats your phone number", "", CONTACT)
     assert verdict.text is not None, verdict.trace()
     assert "1-800-555-0199" in verdict.text.split("\n\n")[0], verdict.text
+
+
+def test_a_question_about_what_cannot_be_done_quotes_what_cannot(checker) -> None:
+    # Found by a trial: "Are there items I can't return?" quoted "most items can be returned within
+    # 30 days" and the condition list, not the list of items that can't be returned.
+    verdict = check(checker, "Are there items I can't return?", "", article("returns-policy"))
+    assert verdict.fallback == "extractive", verdict.trace()
+    assert "can't be returned or exchanged" in (verdict.text or ""), verdict.text
