@@ -7,7 +7,9 @@ nothing the model wrote held, the reply is the tools' texts (not a quote of them
 know"); otherwise it is the model's checked sentences (already streamed), with the text of each
 result they do not state after them (`states`). Checked sentences that give an order another status
 than its record ("delivered" for a shipped order: close enough in meaning to pass the check) are
-not kept: the record is the reply.
+not kept: the record is the reply. A question about what can still be done with a looked-up order
+("Can I still cancel it?") is answered by the help center's rule for its status (`asks_about_status`):
+the record alone says only where it is.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from grounding.facts import polarity, stem
 from tools.orders import STATUS_MEANING
 from tools.registry import ToolOutcome
 
@@ -39,6 +42,24 @@ class ToldReply:
 # The tools that record a problem the customer reported: the help center's policy on it is worth quoting
 # after the record's number.
 PROBLEM_REPORTS = frozenset({"open_ticket"})
+
+
+# What a customer may ask to do with an order: the help center's answer depends on the order's status.
+_WHAT_CAN_BE_DONE = re.compile(
+    r"\b(cancel|change|modify|edit|update|return|exchange|refund|redirect|address)", re.IGNORECASE
+)
+
+
+def asks_about_status(question: str, outcomes: Sequence[ToolOutcome]) -> str | None:
+    """The status of the order a lookup found ("Shipped"), when `question` asks what can be done with
+    it ("Can I still cancel it?"); None otherwise."""
+    if not _WHAT_CAN_BE_DONE.search(question):
+        return None
+    for outcome in reversed(outcomes):
+        if outcome.name == "lookup_order" and outcome.ok:
+            found = KEYS["lookup_order"].search(outcome.result)
+            return found.group(1).strip() if found else None
+    return None
 
 
 def reports_problem(outcomes: Sequence[ToolOutcome]) -> bool:
@@ -65,11 +86,16 @@ def states(reply: str, outcome: ToolOutcome) -> bool:
 
 
 def contradicts(reply: str, outcome: ToolOutcome) -> bool:
-    """Whether `reply` names an order status that the order record in `outcome` does not mention."""
+    """Whether `reply` gives the order a status that the order record in `outcome` does not mention
+    ("it was delivered" of a shipped order; not "it can no longer be cancelled")."""
     if outcome.name != "lookup_order" or not outcome.ok:
         return False
     record = outcome.result.casefold()
-    return any(found.group(0).casefold() not in record for found in _STATUS.finditer(reply))
+    asserted = polarity(reply)[1]
+    return any(
+        found.group(0).casefold() not in record and stem(found.group(0)) in asserted
+        for found in _STATUS.finditer(reply)
+    )
 
 
 def told_reply(checked: str | None, held: bool, outcomes: Sequence[ToolOutcome]) -> ToldReply | None:

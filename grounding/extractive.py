@@ -17,6 +17,7 @@ from grounding.facts import (
     fact_keys,
     fact_supported,
     names,
+    polarity,
     stem,
     tokens,
 )
@@ -241,6 +242,14 @@ _ABOUT = re.compile(r"^(?:this article|here's how|here is how)\b", re.IGNORECASE
 _ASIDE = re.compile(r"\(see [^)]*\)", re.IGNORECASE)
 
 
+def _same_polarity(conflict: str, source: str) -> bool:
+    """Whether `source` says the conflicting word as the claim does: negated for "not cancel",
+    asserted for "cancel" (grounding.facts.contradicts)."""
+    negated, asserted = polarity(source)
+    word = conflict.removeprefix("not ")
+    return word in (negated if conflict.startswith("not ") else asserted)
+
+
 @lru_cache(maxsize=16384)
 def is_pointer(unit: Unit) -> bool:
     """A sentence that sends the reader to an article ("For orders going to Canada, see Shipping to
@@ -289,11 +298,17 @@ def against_answer(
     is close to "for 1 hour you can cancel it", and the sentence that answers says "once packed,
     it can no longer be cancelled"); or it stands for one of them (`closest`) without any of its
     numbers ("Shipping to Canada is free of charge" for "Cost: CA$14.99, free on orders of CA$129 or more").
+    A claim that negates (or asserts) a word as its `closest` does, where `closest` is one of them,
+    agrees with the answer, even where another of them, for another case, says the opposite ("once
+    shipped, it can no longer be cancelled" beside "occasionally we must cancel an order ourselves").
     """
     claimed = fact_keys(extract_facts(claim))
+    sided = next((su.unit.context for su in answer if closest is not None and su.unit.text == closest), None)
     for su in answer:
         source, text = su.unit.context, su.unit.text
         conflict = contradicts(claim, source)
+        if conflict and sided is not None and _same_polarity(conflict, sided):
+            conflict = None
         # What is negated in a sentence that answers is an action or a state ("can no longer be
         # cancelled"), not a name in its scope ("not available to Canada").
         if conflict and stem(conflict.removeprefix("not ")) not in {stem(n) for n in names(source)}:
