@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 from agents.events import TurnEvent
 from agents.loop import LoopResult
-from agents.told import reports_problem, told_reply
+from agents.told import asks_about_status, reports_problem, told_reply
 from grounding import AnswerChecker, CheckedReply, Source, Verdict, is_repeating
 from grounding.facts import vocabulary
 from knowledge.types import RetrievedChunk
@@ -60,7 +60,8 @@ class CheckedAnswer:
             checker = copy.copy(checker)
             checker.known_names = checker.known_names | vocabulary(" ".join(known_names))
         self.checker = checker
-        self.question = question
+        self.asked = question  # the customer's words
+        self.question = question  # what the reply is checked as answering
         self.sources = [Source(title=c.title, text=c.text, document=c.document) for c in excerpts]
         self.chunks = dict(enumerate(excerpts))  # the help-center excerpts among the sources, by position
         self.streamed = ""  # what the customer has been sent so far
@@ -87,6 +88,12 @@ class CheckedAnswer:
                     if not event.found:
                         title = TOOL_SOURCES.get(event.tool["name"], "Our records")
                         self.sources.append(Source(title=title, text=str(event.tool["result"])))
+                    if event.outcome is not None and (
+                        status := asks_about_status(self.asked, [event.outcome])
+                    ):
+                        # "Can I still cancel it?" is asked of a shipped order: the check and its quote
+                        # judge what holds at that status (agents/told.py).
+                        self.question = f"{self.asked} My order is {status}."
                     if self.holds_tokens:
                         self._live = self.checker.start(question=self.question, sources=self.sources)
                 if event.kind != "token":
@@ -139,8 +146,9 @@ class CheckedAnswer:
         as generated. A tool that looked the answer up or recorded it in our own systems, or
         said what the customer must send, is told (agents/told.py): with the model's checked sentences
         when they held, else instead of a quote or "I don't know" (a reported problem's ticket is
-        followed by the help center's quote about it, when one answers). In `generative` mode the
-        model's text is the reply, tidied only."""
+        followed by the help center's quote about it, when one answers; a question about what can be
+        done with a looked-up order, by the quote of the rule for its status, unless the model's
+        sentences name that status). In `generative` mode the model's text is the reply, tidied only."""
         if loop.refused or verdict is None:
             return Decided(generated, [] if loop.refused else self.cited(None, loop.found_chunks))
         cited = self.cited(verdict, loop.found_chunks)
@@ -149,6 +157,15 @@ class CheckedAnswer:
             # sentences is beside the point next to it (and was not streamed); the sentences stay.
             said = verdict.said if verdict.said is not None else verdict.text
             told = told_reply(said, verdict.fallback == "none", loop.outcomes)
+            status = asks_about_status(self.asked, loop.outcomes)
+            if told is not None and status is not None and status.casefold() not in (said or "").casefold():
+                # "Can I still cancel it?" of a shipped order: the record, then the help center's rule
+                # for that status, quoted; the model's sentences (not about the status) give way.
+                rule = self._article_quote(about=status)
+                if rule is not None:
+                    records = told_reply(None, False, loop.outcomes)
+                    assert records is not None
+                    return Decided(f"{records.text}\n\n{rule[0]}", rule[1], from_tools=True)
             if told is not None and told.from_tools and reports_problem(loop.outcomes):
                 # "My plates arrived broken": the ticket's number, then what the help center says
                 # about such a problem (report it within 7 days, what happens next), quoted.
@@ -161,8 +178,9 @@ class CheckedAnswer:
             return Decided(None)
         return Decided(verdict.text, cited)
 
-    def _article_quote(self) -> tuple[str, list[RetrievedChunk]] | None:
-        """The help-center quote that answers the question (and the excerpts it comes from), if any."""
+    def _article_quote(self, about: str | None = None) -> tuple[str, list[RetrievedChunk]] | None:
+        """The help-center quote that answers the question (and the excerpts it comes from), if any;
+        `about`: an order's status that the quote must name (the question is asked of that status)."""
         articles = [i for i, s in enumerate(self.sources) if s.document is not None]
         if self.checker is None or not articles:
             return None
@@ -170,6 +188,8 @@ class CheckedAnswer:
             question=self.question, reply="", sources=[self.sources[i] for i in articles]
         )
         if verdict.fallback != "extractive" or verdict.text is None:
+            return None
+        if about is not None and not re.search(rf"\b{re.escape(about)}\b", verdict.text, re.IGNORECASE):
             return None
         return verdict.text, [self.chunks[articles[i]] for i in verdict.cited if articles[i] in self.chunks]
 

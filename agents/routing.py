@@ -29,6 +29,16 @@ _HUMAN = re.compile(
 _OTHER_ORDER_NUMBER = re.compile(
     r"\border\s*(?:number\s*|no\.?\s*|#\s*|id\s*)?(?:is\s*)?:?\s*(#?\d{3,12})\b", re.IGNORECASE
 )
+# "Can I still cancel it?", "when will my order arrive?": about an order named a message or two before.
+_ORDER_ACTION = (
+    r"(cancel|change|modify|edit|update|return|exchange|refund|redirect|track|arrive|deliver|ship)"
+)
+_ABOUT_THE_ORDER = re.compile(
+    rf"\b{_ORDER_ACTION}\w*\s+(?:\w+\s+)?it\b|\bit\s+(?:\w+\s+)?{_ORDER_ACTION}|"
+    rf"\b(my|the|this|that) (order|package|parcel)\b.*\b{_ORDER_ACTION}|"
+    rf"\b{_ORDER_ACTION}\w*\b.*\b(my|the|this|that) (order|package|parcel)\b",
+    re.IGNORECASE,
+)
 _REFUND = re.compile(r"\b(refund|money back|reimburse)", re.IGNORECASE)
 _DAMAGE = re.compile(
     r"\b(broken|cracked|damaged|defective|faulty|missing part|doesn'?t work|does not work|stopped working|"
@@ -69,7 +79,8 @@ def route(message: str, *, tools: Collection[str], earlier: Sequence[str] = ()) 
     needs its number and the email on it (tools/orders.py): when `message` gives one of the two and
     one of the last `RECENT_MESSAGES` of them gave the other ("Where is NW-10042?", then only the
     email), the route has both; the order's intent (a refund or a lookup) is that of the message
-    that named the order. Free-text arguments are the customer's own words: a ticket's description
+    that named the order. A message about "it" or "my order" that names none ("Can I still cancel
+    it?") looks the recent one up again: what can be done depends on its status. Free-text arguments are the customer's own words: a ticket's description
     is the message and its subject the message's first sentence; a refund's reason is the message
     that asked for it.
     """
@@ -90,6 +101,12 @@ def route(message: str, *, tools: Collection[str], earlier: Sequence[str] = ()) 
         # Only the email: the order number it verifies is in a recent message.
         order_message = next((m for m in recent if ORDER_ID.search(m)), message)
         order = ORDER_ID.search(order_message)
+    elif not order and _ABOUT_THE_ORDER.search(message):
+        # A follow-up about the order named before: looked up again (for its status), with the
+        # email given before if any (a verified conversation needs none).
+        if named := next((m for m in recent if ORDER_ID.search(m)), None):
+            order = ORDER_ID.search(named)
+            email = email or next((given for m in recent if (given := EMAIL.search(m))), None)
     # The email on the order verifies the customer (tools/orders.py); it is passed when given.
     verify = {"email": email.group(0)} if email else {}
     if order and _REFUND.search(order_message):
@@ -104,7 +121,7 @@ def route(message: str, *, tools: Collection[str], earlier: Sequence[str] = ()) 
         return offer("open_ticket", "a problem to report", subject=subject_of(message), description=message)
     if order:
         why = (
-            "an order number in the message" if order_message is message else "an order number given earlier"
+            "an order number in the message" if ORDER_ID.search(message) else "an order number given earlier"
         )
         return offer("lookup_order", why, order_id=order.group(1).upper(), **verify)
     if other := _OTHER_ORDER_NUMBER.search(message):

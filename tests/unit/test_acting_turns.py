@@ -291,3 +291,40 @@ def test_an_upset_customer_gets_what_their_message_asks_for_and_a_person(
         for m in store.messages(s.session_id)
     ]
     assert reasons.count("the customer sounds upset") == 3
+
+
+class CancelArticle(TrackingArticle):
+    """A retriever that finds the article on changing or cancelling an order."""
+
+    def retrieve(self, query: str, *, k: int | None = None) -> list[RetrievedChunk]:
+        text = (DEMO / "change-or-cancel-order.md").read_text()
+        title = "Changing or Cancelling an Order"
+        return [RetrievedChunk("change-or-cancel-order:0", "change-or-cancel-order", title, "", text, 0.6)]
+
+
+def test_what_can_be_done_with_an_order_follows_its_status(
+    store: ConversationStore, checker: AnswerChecker
+) -> None:
+    # Found by a trial: "Can I still cancel it?" after a lookup of a shipped order quoted the one-hour
+    # self-cancel window. The order is looked up again, and the rule for its status answers.
+    said = "You can cancel your order yourself for 1 hour after you place it."  # true, not of this order
+    agent, _ = make_agent(store, checker, [answer("Here it is."), answer(said)], retriever=CancelArticle())
+    first = say(agent, f"Where is my order NW-10042? I'm {MARIA}")
+    second = say(agent, "Can I still cancel it?", first.session_id)
+    assert second.tool_calls[0]["arguments"] == {"order_id": "NW-10042", "email": MARIA}
+    assert "Status: Shipped" in second.reply and said not in second.reply, second.reply
+    rule = "When the status changes to Packed or Shipped, the order can no longer be changed or cancelled."
+    assert rule in second.reply
+    assert [c["document"] for c in second.citations] == ["change-or-cancel-order"]
+
+
+def test_a_model_answer_that_names_the_orders_status_stands(
+    store: ConversationStore, checker: AnswerChecker
+) -> None:
+    said = "Once an order is shipped, it can no longer be changed or cancelled."
+    agent, _ = make_agent(store, checker, [answer("Here it is."), answer(said)], retriever=CancelArticle())
+    first = say(agent, f"Where is my order NW-10042? I'm {MARIA}")
+    second = say(agent, "Can I still cancel my order?", first.session_id)
+    # It names the status (so the record is not repeated), and "cancelled" under "no longer" gives
+    # the order no status its record lacks.
+    assert second.reply == said, second.reply

@@ -202,3 +202,30 @@ def test_auto_routing_leaves_the_choice_to_the_model(store: ConversationStore) -
         "calculator",
         "request_human",
     }
+
+
+@pytest.mark.parametrize(
+    ("message", "routed"),
+    [
+        ("Can I still cancel it?", True),
+        ("When will it arrive?", True),
+        ("has it shipped yet?", True),
+        ("can I change the address on my order?", True),
+        ("Is it free to return things?", False),  # "it" is no order here
+        ("how long does it take to ship?", False),
+        ("How do I track a package?", False),
+    ],
+)
+def test_a_follow_up_about_the_order_looks_it_up_again(message: str, routed: bool) -> None:
+    # Found by a trial: "Can I still cancel it?" after a lookup was answered from the articles alone,
+    # whatever the order's status; what can be done depends on it.
+    earlier = [f"Where is my order NW-10042? I'm {MARIA}"]
+    chosen = route(message, tools=ALL, earlier=earlier)
+    if routed:
+        assert chosen is not None and chosen.tool == "lookup_order"
+        assert chosen.known_args == {"order_id": "NW-10042", "email": MARIA}
+        assert chosen.reason == "an order number given earlier"
+    else:
+        assert chosen is None
+    # Without an order named before, it is an ordinary question.
+    assert route(message, tools=ALL) is None
