@@ -72,6 +72,10 @@ class _Context:
     answered: bool = False
 
 
+# Greetings and pleasantries kept in one reply; more are dropped.
+MAX_SMALL_TALK = 3
+
+
 class AnswerChecker:
     """Checks a reply against its sources: keeps supported sentences, else quotes the sources, else says so.
 
@@ -83,12 +87,12 @@ class AnswerChecker:
     each statement it joins is `clause_threshold` similar to a source sentence, it says no more than
     its closest source sentence (grounding.claims.adds: three words of its own, an "at any time" the
     source lacks), and it does not negate what they assert (or the reverse). Greetings and small talk
-    pass unchecked. Kept sentences that miss the answer (grounding.ranking.misses_answer), or that do not
-    say what the quote's best sentence says (its names, numbers and durations; `_says`), get the quote
-    after them; with no supported sentence left, the answer is quoted from the sources (`max_quotes`
-    sentences at least `answer_threshold` similar to the question, covering every name in the
-    question that the sources lack by `term_threshold`), or, when they do not answer it, the
-    verdict has no text.
+    pass unchecked, up to `MAX_SMALL_TALK` of them. Kept sentences that miss the answer
+    (grounding.ranking.misses_answer), or that do not say what the quote's best sentence says (its
+    names, numbers and durations; `_says`), get the quote after them; with no supported sentence
+    left, the answer is quoted from the sources (`max_quotes` sentences at least `answer_threshold`
+    similar to the question, covering every name in the question that the sources lack by
+    `term_threshold`), or, when they do not answer it, the verdict has no text.
 
     `check` judges a whole reply; `start` returns a `CheckedReply` that judges it sentence by
     sentence while it streams. Source sentences' vectors are cached (`cache_size`; `stored`: in the
@@ -197,6 +201,11 @@ class AnswerChecker:
                     next(vectors)
                 continue
             context.seen.add(key)
+            if kind == "small_talk" and context.kinds.count("small_talk") > MAX_SMALL_TALK:
+                # "You're right! I'm glad about that. … Thank you again for the help.": a small model
+                # rambles on in pleasantries; a greeting and a closing line are enough.
+                context.verdicts.append(SentenceVerdict(unit.text, False, "small_talk_limit"))
+                continue
             if kind != "claim":
                 verdict = SentenceVerdict(
                     unit.text, kind == "small_talk", kind, detail=said.DETAILS.get(kind)

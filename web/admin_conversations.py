@@ -103,6 +103,7 @@ CHECK_REASONS = {
     "yes_no": "a bare yes or no",
     "about_article": "says what an article is about, not what it says",
     "repeat": "repeats an earlier sentence",
+    "small_talk_limit": "one pleasantry too many",
     "no_sources": "nothing to check it against",
 }
 # Why the app stopped a generation (llm.streaming.stream_step), in the admin's words.

@@ -488,3 +488,17 @@ def test_an_articles_summary_of_itself_is_no_answer(checker) -> None:
     assert second.kept, verdict.trace()
     assert verdict.text is not None and "This article" not in verdict.text
     assert "3–5 business days" in verdict.text
+
+
+def test_a_reply_that_rambles_on_in_pleasantries_keeps_a_few(checker) -> None:
+    # Seen on the embedded model: one answer, then a dozen thanks and wishes, all kept as small talk.
+    reply = (
+        "You have 30 days from the delivery date to start a return. You're right! I'm glad about that. "
+        "It's really helpful. I hope this helps you. Thank you again for the help. Thanks again for your "
+        "support. Thank you so much for sharing this with me. I hope you have a wonderful day too."
+    )
+    verdict = check(checker, "how long do i have to return stuff", reply, RETURNS)
+    assert verdict.text is not None and verdict.text.startswith("You have 30 days from the delivery date")
+    kept_talk = [s for s in verdict.sentences if s.kept and s.reason == "small_talk"]
+    assert len(kept_talk) == 3, verdict.trace()
+    assert "wonderful day" not in verdict.text and reasons(verdict).count("small_talk_limit") >= 3
