@@ -135,10 +135,13 @@ def route(message: str, *, tools: Collection[str], earlier: Sequence[str] = ()) 
 
 
 def subject_of(message: str) -> str:
-    """A ticket's subject in the customer's words: the message's first sentence, on one line, cut at
-    a word to at most `SUBJECT_CHARS` characters."""
+    """A ticket's subject in the customer's words: the message's first sentence that reports the
+    problem (else its first), on one line, cut at a word to at most `SUBJECT_CHARS` characters.
+    "This is ridiculous!!! My blender arrived cracked." is about the blender."""
     text = " ".join(message.split())
-    first = re.split(r"(?<=[.!?])\s", text, maxsplit=1)[0].rstrip(".!? ")
+    sentences = [s for s in re.split(r"(?<=[.!?])\s+", text) if s.strip(".!? ")]
+    first = next((s for s in sentences if _DAMAGE.search(s)), sentences[0] if sentences else text)
+    first = first.rstrip(".!? ")
     if len(first) <= SUBJECT_CHARS:
         return first or text[:SUBJECT_CHARS]
     return first[: SUBJECT_CHARS - 1].rsplit(" ", 1)[0].rstrip(",;:") + "…"

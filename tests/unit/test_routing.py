@@ -126,6 +126,9 @@ def test_a_ticket_records_the_customers_own_words() -> None:
     long = "The " + "very " * 40 + "old kettle I got is broken"
     subject = route(long, tools=ALL).known_args["subject"]  # type: ignore[union-attr]
     assert len(subject) <= SUBJECT_CHARS and subject.endswith("very…") and long.startswith(subject[:-1])
+    # The sentence that reports the problem, not an outburst before it (found by a trial).
+    upset = "This is ridiculous!!! My blender arrived cracked. Fix it."
+    assert route(upset, tools=ALL).known_args["subject"] == "My blender arrived cracked"  # type: ignore[union-attr]
 
 
 def test_a_route_to_a_tool_that_is_not_available_is_no_route() -> None:
