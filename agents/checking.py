@@ -158,9 +158,9 @@ class CheckedAnswer:
             said = verdict.said if verdict.said is not None else verdict.text
             told = told_reply(said, verdict.fallback == "none", loop.outcomes)
             status = asks_about_status(self.asked, loop.outcomes)
-            if told is not None and status is not None and status.casefold() not in (said or "").casefold():
+            if told is not None and status is not None and not self._states_rule(verdict, status):
                 # "Can I still cancel it?" of a shipped order: the record, then the help center's rule
-                # for that status, quoted; the model's sentences (not about the status) give way.
+                # for that status, quoted; the model's sentences (not that rule) give way.
                 rule = self._article_quote(about=status)
                 if rule is not None:
                     records = told_reply(None, False, loop.outcomes)
@@ -177,6 +177,18 @@ class CheckedAnswer:
         if verdict.text is None:
             return Decided(None)
         return Decided(verdict.text, cited)
+
+    def _states_rule(self, verdict: Verdict, status: str) -> bool:
+        """Whether the model's kept sentences state the help center's rule for an order `status`: one
+        names it and is backed by an article (not by the order record, which only says where it is)."""
+        named = re.compile(rf"\b{re.escape(status)}\b", re.IGNORECASE)
+        return any(
+            v.kept
+            and v.source_index is not None
+            and self.sources[v.source_index].document is not None
+            and named.search(v.text)
+            for v in verdict.sentences
+        )
 
     def _article_quote(self, about: str | None = None) -> tuple[str, list[RetrievedChunk]] | None:
         """The help-center quote that answers the question (and the excerpts it comes from), if any;

@@ -274,7 +274,11 @@ def test_an_upset_customer_gets_what_their_message_asks_for_and_a_person(
     damage = "This is ridiculous!!! My blender arrived cracked and the jar leaks."
     reported = say(agent, damage)
     [ticket] = commerce.tickets()
-    assert (ticket.description, ticket.session_id) == (damage, reported.session_id)
+    assert (ticket.subject, ticket.description, ticket.session_id) == (
+        "My blender arrived cracked and the jar leaks",
+        damage,
+        reported.session_id,
+    )
     assert reported.state == ConversationState.QUEUED and reported.handoff
     # What was done for them (the ticket's number), then the hand-over; no article quote.
     assert reported.reply == f"{reported.tool_calls[0]['result']}\n\n{handoff_text}"
@@ -328,3 +332,15 @@ def test_a_model_answer_that_names_the_orders_status_stands(
     # It names the status (so the record is not repeated), and "cancelled" under "no longer" gives
     # the order no status its record lacks.
     assert second.reply == said, second.reply
+
+
+def test_a_model_answer_that_only_repeats_the_record_gives_way_to_the_rule(
+    store: ConversationStore, checker: AnswerChecker
+) -> None:
+    # Seen on the embedded model: "Can I still cancel it?" answered with the record's status line alone.
+    said = "Order NW-10042 Status: Shipped: the carrier has the package and tracking is active."
+    agent, _ = make_agent(store, checker, [answer("Here it is."), answer(said)], retriever=CancelArticle())
+    first = say(agent, f"Where is my order NW-10042? I'm {MARIA}")
+    second = say(agent, "Can I still cancel it?", first.session_id)
+    assert "the order can no longer be changed or cancelled" in second.reply, second.reply
+    assert [c["document"] for c in second.citations] == ["change-or-cancel-order"]
