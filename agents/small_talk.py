@@ -4,12 +4,14 @@ does not say with what yet.
 Searched like questions, they find nothing in the help center, get the honest "I don't know", and
 the second in a row hands a polite customer to a person. They get a short friendly reply of our own
 instead (the `small_talk` prompt), which is not an "I don't know". A message counts only when it is
-made of such phrases alone: "hi, where is my order?" is a question and is answered as one.
+made of such phrases alone: "hi, where is my order?" is a question and is answered as one. A
+message of emoji alone ("👍") is thanks, unless one of them is unhappy ("👎").
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterable
 from typing import Literal
 
@@ -48,6 +50,8 @@ _FILLER = (
     r"yes|yeah|oh|ah|well|and|so|so much|a lot|again|everyone|all|guys|really|just|today|now|please|indeed"
 )
 _MAX_WORDS = 16
+# Emoji that say something is wrong: not thanks.
+_UNHAPPY = set("👎😡😠🤬😤😞😢😭☹🙁😕😒💩")
 
 _KINDS: tuple[tuple[SmallTalk | None, tuple[str, ...]], ...] = (
     ("goodbye", _GOODBYE),
@@ -63,6 +67,9 @@ def small_talk(text: str, names: Iterable[str] = ()) -> SmallTalk | None:
     """What kind of small talk `text` is, or None when it says or asks anything else. `names` (the
     assistant's, the company's) may be in it too: "Thanks, Nora!". A goodbye with thanks in it is a
     goodbye; thanks after a greeting are thanks."""
+    if _emoji_only(text):
+        # "👍", "😀🙏" after an answer: thanks (not a question the help center cannot answer).
+        return None if any(c in _UNHAPPY for c in text) else "thanks"
     plain = " ".join(re.sub(r"[^a-z' ]+", " ", text.lower().replace("\u2019", "'")).split())
     for name in names:
         plain = re.sub(rf"\b{re.escape(name.lower())}\b", " ", plain)
@@ -82,3 +89,9 @@ def small_talk(text: str, names: Iterable[str] = ()) -> SmallTalk | None:
         at = end
     # Fillers alone ("yes", "oh well") answer something: not small talk.
     return next((kind for kind in _ORDER if kind in kinds), None)
+
+
+def _emoji_only(text: str) -> bool:
+    """Emoji (and spaces or punctuation) and nothing else: no letter, no digit."""
+    symbols = [c for c in text if unicodedata.category(c) == "So"]
+    return bool(symbols) and not any(c.isalnum() for c in text)

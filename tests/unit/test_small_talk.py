@@ -43,6 +43,10 @@ from tests.utils.scripted import scripted_backend
         ("good night", "goodbye"),
         ("hi i need help", "greeting"),
         ("Can you help me?", "greeting"),
+        # Found by a trial: "👍" after an answer got "I don't know", and "😀😀👍" after another handed over.
+        ("👍", "thanks"),
+        ("😀😀👍", "thanks"),
+        ("🙏 !", "thanks"),
     ],
 )
 def test_small_talk_is_recognised(text: str, kind: str) -> None:
@@ -64,6 +68,9 @@ def test_small_talk_is_recognised(text: str, kind: str) -> None:
         "Thanks for nothing, this is useless",
         "",
         "hi " * 20,
+        "👎",
+        "NW-10042 👍",
+        "?!",
     ],
 )
 def test_a_message_that_says_or_asks_anything_else_is_not_small_talk(text: str) -> None:
