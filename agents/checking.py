@@ -18,10 +18,10 @@ from dataclasses import dataclass, field
 
 from agents.events import TurnEvent
 from agents.loop import LoopResult
-from agents.told import asks_about_status, reports_problem, told_reply
+from agents.told import asks_about_status, names_status, reports_problem, told_reply
 from grounding import AnswerChecker, CheckedReply, Source, Verdict, is_repeating
 from grounding.facts import vocabulary
-from knowledge.types import RetrievedChunk
+from knowledge.types import RetrievedChunk, Retriever
 from tools.registry import ToolOutcome
 
 # What the check calls a tool's result when it quotes it to the customer ("*Your order* says: …"):
@@ -33,6 +33,9 @@ TOOL_SOURCES = {
     "request_human": "Our support queue",
     "calculator": "The calculator",
 }
+
+# How many excerpts are searched for the one that names a looked-up order's status.
+STATUS_SEARCH_K = 10
 
 
 @dataclass
@@ -53,7 +56,10 @@ class CheckedAnswer:
         question: str,
         excerpts: Sequence[RetrievedChunk],
         known_names: Sequence[str] = (),
+        retriever: Retriever | None = None,
     ) -> None:
+        """`retriever`: where the help center's rule for a looked-up order's status is searched
+        (`_search_status`), when the question asks what can be done with it."""
         if checker is not None and known_names:
             # The company and assistant names of this turn's prompts (edited in the admin) may
             # appear in a reply without being in the sources; the shared checker stays as it is.
@@ -66,6 +72,7 @@ class CheckedAnswer:
         self.chunks = dict(enumerate(excerpts))  # the help-center excerpts among the sources, by position
         self.streamed = ""  # what the customer has been sent so far
         self._live: CheckedReply | None = None
+        self.retriever = retriever
 
     @property
     def holds_tokens(self) -> bool:
@@ -92,8 +99,9 @@ class CheckedAnswer:
                         status := asks_about_status(self.asked, [event.outcome])
                     ):
                         # "Can I still cancel it?" is asked of a shipped order: the check and its quote
-                        # judge what holds at that status (agents/told.py).
+                        # judge what holds at that status (agents/told.py), on the excerpts that name it.
                         self.question = f"{self.asked} My order is {status}."
+                        await asyncio.to_thread(self._search_status, status)
                     if self.holds_tokens:
                         self._live = self.checker.start(question=self.question, sources=self.sources)
                 if event.kind != "token":
@@ -178,15 +186,26 @@ class CheckedAnswer:
             return Decided(None)
         return Decided(verdict.text, cited)
 
+    def _search_status(self, status: str) -> None:
+        """Adds the excerpts that name an order's `status` among the best `STATUS_SEARCH_K` for the
+        question asked of it: the one that says what can be done at that status ("When the status
+        changes to Packed or Shipped, …") is seldom among those found for "Can I still cancel it?"."""
+        if self.retriever is None:
+            return
+        known = {c.chunk_id for c in self.chunks.values()}
+        for chunk in self.retriever.retrieve(self.question, k=STATUS_SEARCH_K):
+            if chunk.chunk_id not in known and names_status(chunk.text, status):
+                self.chunks[len(self.sources)] = chunk
+                self.sources.append(Source(title=chunk.title, text=chunk.text, document=chunk.document))
+
     def _states_rule(self, verdict: Verdict, status: str) -> bool:
         """Whether the model's kept sentences state the help center's rule for an order `status`: one
         names it and is backed by an article (not by the order record, which only says where it is)."""
-        named = re.compile(rf"\b{re.escape(status)}\b", re.IGNORECASE)
         return any(
             v.kept
             and v.source_index is not None
             and self.sources[v.source_index].document is not None
-            and named.search(v.text)
+            and names_status(v.text, status)
             for v in verdict.sentences
         )
 
@@ -201,7 +220,7 @@ class CheckedAnswer:
         )
         if verdict.fallback != "extractive" or verdict.text is None:
             return None
-        if about is not None and not re.search(rf"\b{re.escape(about)}\b", verdict.text, re.IGNORECASE):
+        if about is not None and not names_status(verdict.text, about):
             return None
         return verdict.text, [self.chunks[articles[i]] for i in verdict.cited if articles[i] in self.chunks]
 

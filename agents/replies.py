@@ -54,6 +54,12 @@ class TurnReplies:
             "topics": config.topics,
         }
 
+    @property
+    def names(self) -> list[str]:
+        """The company's and the assistant's names (of `branding`): a reply may say them, no source has."""
+        branding = self.branding
+        return [n for n in (branding.get("company"), branding.get("assistant_name")) if n]
+
     def render(self, name: str, **variables: Any) -> str:
         """Render a prompt of this turn's set with its branding."""
         return self.prompts.render(name, **self.branding, **variables).text
@@ -76,8 +82,7 @@ class TurnReplies:
 
     def small_talk(self, text: str) -> str | None:
         """The friendly reply to a greeting, thanks or goodbye (`small_talk.py`); None for anything else."""
-        branding = self.branding
-        kind = small_talk(text, [n for n in (branding.get("assistant_name"), branding.get("company")) if n])
+        kind = small_talk(text, self.names)
         if kind is None:
             return None
         self.trace.grounding = "small_talk"

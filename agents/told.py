@@ -62,6 +62,13 @@ def asks_about_status(question: str, outcomes: Sequence[ToolOutcome]) -> str | N
     return None
 
 
+def names_status(text: str, status: str) -> bool:
+    """Whether `text` names an order status: "Shipped" in "Packed or Shipped" or "after it ships"."""
+    word = status.lower()
+    forms = {word, stem(word) + "s"}
+    return any(t in forms for t in re.findall(r"[a-z]+", text.lower()))
+
+
 def reports_problem(outcomes: Sequence[ToolOutcome]) -> bool:
     return any(o.ok and o.name in PROBLEM_REPORTS for o in outcomes)
 

@@ -289,9 +289,9 @@ class SupportAgent:
                 turn_prompt, self.backend, replies, chunks, conversation
             )
             trace.window = prompt.trace
-            branding = prompts.branding or {}
-            names = [n for n in (branding.get("company"), branding.get("assistant_name")) if n]
-            checked = CheckedAnswer(self.answer_checker, message.content, prompt.excerpts, names)
+            checked = CheckedAnswer(
+                self.answer_checker, message.content, prompt.excerpts, replies.names, self.retriever
+            )
             loop = LoopResult()
             turn = run_tool_loop(
                 backend=backend,

@@ -344,3 +344,31 @@ def test_a_model_answer_that_only_repeats_the_record_gives_way_to_the_rule(
     second = say(agent, "Can I still cancel it?", first.session_id)
     assert "the order can no longer be changed or cancelled" in second.reply, second.reply
     assert [c["document"] for c in second.citations] == ["change-or-cancel-order"]
+
+
+class CancelSections(TrackingArticle):
+    """The cancel article in sections, as the knowledge base chunks it; the section with the rule for
+    packed and shipped orders is found only among more results than a turn retrieves."""
+
+    def retrieve(self, query: str, *, k: int | None = None) -> list[RetrievedChunk]:
+        text = (DEMO / "change-or-cancel-order.md").read_text()
+        sections = text.split("\n## ")
+        rule = next(i for i, s in enumerate(sections) if s.startswith("After the First Hour"))
+        ranked = [s for i, s in enumerate(sections) if i != rule] + [sections[rule]]
+        title = "Changing or Cancelling an Order"
+        chunks = [
+            RetrievedChunk(f"change-or-cancel-order:{i}", "change-or-cancel-order", title, "", s, 0.6)
+            for i, s in enumerate(ranked)
+        ]
+        return chunks[: k or 3]
+
+
+def test_the_rule_for_the_orders_status_is_searched_for_when_the_turn_did_not_find_it(
+    store: ConversationStore, checker: AnswerChecker
+) -> None:
+    said = "You can cancel your order yourself for 1 hour after you place it."
+    agent, _ = make_agent(store, checker, [answer("Here it is."), answer(said)], retriever=CancelSections())
+    first = say(agent, f"Where is my order NW-10042? I'm {MARIA}")
+    second = say(agent, "Can I still cancel it?", first.session_id)
+    assert "the order can no longer be changed or cancelled" in second.reply, second.reply
+    assert said not in second.reply
