@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 from agents.events import TurnEvent
 from agents.loop import LoopResult
-from agents.told import asks_about_status, names_status, reports_problem, told_reply
+from agents.told import asks_about_status, names_status, reports_problem, rules_for, told_reply
 from grounding import AnswerChecker, CheckedReply, Source, Verdict, is_repeating
 from grounding.facts import vocabulary
 from knowledge.types import RetrievedChunk, Retriever
@@ -169,7 +169,7 @@ class CheckedAnswer:
             if told is not None and status is not None and not self._states_rule(verdict, status):
                 # "Can I still cancel it?" of a shipped order: the record, then the help center's rule
                 # for that status, quoted; the model's sentences (not that rule) give way.
-                rule = self._article_quote(about=status)
+                rule = self._status_rule(status)
                 if rule is not None:
                     records = told_reply(None, False, loop.outcomes)
                     assert records is not None
@@ -209,9 +209,8 @@ class CheckedAnswer:
             for v in verdict.sentences
         )
 
-    def _article_quote(self, about: str | None = None) -> tuple[str, list[RetrievedChunk]] | None:
-        """The help-center quote that answers the question (and the excerpts it comes from), if any;
-        `about`: an order's status that the quote must name (the question is asked of that status)."""
+    def _article_quote(self) -> tuple[str, list[RetrievedChunk]] | None:
+        """The help-center quote that answers the question (and the excerpts it comes from), if any."""
         articles = [i for i, s in enumerate(self.sources) if s.document is not None]
         if self.checker is None or not articles:
             return None
@@ -220,9 +219,28 @@ class CheckedAnswer:
         )
         if verdict.fallback != "extractive" or verdict.text is None:
             return None
-        if about is not None and not names_status(verdict.text, about):
-            return None
         return verdict.text, [self.chunks[articles[i]] for i in verdict.cited if articles[i] in self.chunks]
+
+    def _status_rule(self, status: str) -> tuple[str, list[RetrievedChunk]] | None:
+        """The help center's rule for an order's `status` that answers the question, quoted whole
+        (agents/told.py: `rules_for`), and the excerpt it comes from; None when no excerpt has one."""
+        rules = [
+            (i, rule)
+            for i, s in enumerate(self.sources)
+            if s.document
+            for rule in rules_for(s, status, self.asked)
+        ]
+        if self.checker is None or not rules:
+            return None
+        # The check's quote picks the rule that answers; the customer reads all of it.
+        checker = copy.copy(self.checker)
+        checker.max_quotes = 1
+        verdict = checker.check(question=self.question, reply="", sources=[rule for _, rule in rules])
+        if verdict.fallback != "extractive" or not verdict.cited:
+            return None
+        index, rule = rules[verdict.cited[0]]
+        cited = [self.chunks[index]] if index in self.chunks else []
+        return f"Our *{rule.title.strip()}* article says: “{rule.text}”", cited
 
     def cited(self, verdict: Verdict | None, found: Sequence[RetrievedChunk]) -> list[RetrievedChunk]:
         """The help-center excerpts a reply draws on, best first: those its kept sentences and its
