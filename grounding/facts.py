@@ -56,6 +56,20 @@ _MONEY = re.compile(
 _PLAIN = re.compile(rf"(?<![\w.]){_NUMBER}(?:st|nd|rd|th)?\b", re.IGNORECASE)
 
 _NEGATIONS = {"not", "no", "never", "none", "nothing", "without", "cannot", "nor", "neither", "unable"}
+# Words that say "not <word>" in one: "closed on Sundays" is "not open on Sundays".
+_OPPOSITES = {
+    "closed": "open",
+    "unavailable": "available",
+    "ineligible": "eligible",
+    "invalid": "valid",
+    "impossible": "possible",
+    "excluded": "included",
+    "prohibited": "allowed",
+    "forbidden": "allowed",
+    "disallowed": "allowed",
+    "nonrefundable": "refundable",
+    "unpaid": "paid",
+}
 STOPWORDS = set(
     """a an the and or but if then so of to in on at by for with from as into onto about over under is are
     was were be been being am do does did doing have has had having i me my we us our you your yours he she
@@ -227,9 +241,11 @@ def content_stems(text: str) -> set[str]:
 
 @lru_cache(maxsize=16384)
 def polarity(text: str) -> tuple[frozenset[str], frozenset[str]]:
-    """(negated, asserted): stems of content words in a negation's scope, and all the others."""
+    """(negated, asserted): stems of content words in a negation's scope, and all the others; a word
+    that says "not <word>" in one ("closed") negates that word (`_OPPOSITES`)."""
     negated: set[str] = set()
     asserted: set[str] = set()
+    opposed: set[str] = set()
     # A negation reaches the next four content words of its own clause: "If you don't, most items…"
     # negates nothing in "most items"; an "or" after it reaches further: "isn't available for Canadian
     # orders or for gift card purchases" negates the gift cards too.
@@ -244,11 +260,18 @@ def polarity(text: str) -> tuple[frozenset[str], frozenset[str]]:
                 continue
             if word in _SCOPE_SKIP or len(word) <= 2 or word.isdigit():
                 continue
+            if word in _OPPOSITES:
+                # "closed" negates "open" (unless the text also says "open": "open weekdays, closed on
+                # weekends"); "not closed" asserts it.
+                (asserted if scope else opposed).add(stem(_OPPOSITES[word]))
+                scope = max(scope - 1, 0)
+                continue
             if scope:
                 negated.add(stem(word))
                 scope -= 1
             else:
                 asserted.add(stem(word))
+    negated |= opposed - asserted
     return frozenset(negated), frozenset(asserted - negated)
 
 

@@ -29,6 +29,9 @@ _ABBREVIATIONS = {
     "ltd",
     "co",
 }
+# Words that start a sentence, so an abbreviation before them ends one: "… 10 a.m. to 6 p.m. It is
+# closed on Sundays." (but "9:00 a.m. Pacific").
+_STARTER = re.compile(r"(?:It|We|You|The|Our|This|That|These|They|There|If|Please|Your|For|On|In)\b")
 _BOUNDARY = re.compile(r"[.!?…]+[\"'”’)\]*]*\s+")
 _END = re.compile(r"[.!?…][\"'”’)\]*_]*$")
 _BULLET = re.compile(r"^(\s*)([-*+•]|\d{1,2}[.)])\s+(.*)$")
@@ -76,7 +79,7 @@ def split_sentences(paragraph: str) -> list[str]:
             continue
         words = paragraph[start : match.start() + 1].split()
         last = words[-1].lower().rstrip(".").strip("(\"'“*") if words else ""
-        if match.group().startswith(".") and last in _ABBREVIATIONS:
+        if match.group().startswith(".") and last in _ABBREVIATIONS and not _STARTER.match(paragraph, end):
             continue
         piece = paragraph[start:end].strip()
         if piece:

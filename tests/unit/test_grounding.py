@@ -502,3 +502,45 @@ def test_a_reply_that_rambles_on_in_pleasantries_keeps_a_few(checker) -> None:
     kept_talk = [s for s in verdict.sentences if s.kept and s.reason == "small_talk"]
     assert len(kept_talk) == 3, verdict.trace()
     assert "wonderful day" not in verdict.text and reasons(verdict).count("small_talk_limit") >= 3
+
+
+SHOWROOM = Source(
+    title="Showroom Hours",
+    text="# Showroom Hours\n\nOur Portland showroom is open Tuesday to Saturday, 10 a.m. to 6 p.m. It is closed "
+    "on Sundays and Mondays. Parking is free for visitors.",
+    document="showroom-hours",
+)
+
+
+def test_closed_is_not_open(checker) -> None:
+    # Found by a trial (an uploaded article): "The showroom is open on Sunday." was kept as supported
+    # by "It is closed on Sundays and Mondays." — the sentence after "6 p.m." was not split off either.
+    question = "Is the showroom open on Sunday?"
+    for wrong in ("The showroom is open on Sunday.", "Yes, the showroom is open on Sunday."):
+        verdict = check(checker, question, wrong, SHOWROOM)
+        assert not verdict.sentences[0].kept, verdict.trace()
+        assert "open on Sunday" not in (verdict.text or "")
+    right = check(checker, question, "No, the showroom is closed on Sundays.", SHOWROOM)
+    assert right.sentences[0].kept, right.trace()
+    saturday = "Yes, the showroom is open on Saturday from 10 a.m. to 6 p.m."
+    assert check(checker, "Is the showroom open on Saturday?", saturday, SHOWROOM).sentences[0].kept
+
+
+def test_closed_says_not_open_unless_the_sentence_says_open_too() -> None:
+    from grounding.facts import polarity
+
+    assert "open" in polarity("It is closed on Sundays.")[0]
+    assert "open" in polarity("It is not closed on Sundays.")[1]
+    assert "open" not in polarity("We're open weekdays and closed on weekends.")[0]
+
+
+def test_an_abbreviation_before_a_new_sentence_ends_the_first() -> None:
+    from grounding.sentences import split_sentences
+
+    assert split_sentences("Open until 6 p.m. It is closed on Sundays.") == [
+        "Open until 6 p.m.",
+        "It is closed on Sundays.",
+    ]
+    assert split_sentences("We answer from 9:00 a.m. Pacific on weekdays.") == [
+        "We answer from 9:00 a.m. Pacific on weekdays."
+    ]
