@@ -233,10 +233,21 @@ def adds(claim: str, source: str, source_words: frozenset[str], question: str) -
 _CLAUSE_BREAK = re.compile(r";\s+|,\s+(?:but|and)\s+|\s+—\s+")
 
 
+# A condition that leads a sentence: "If a carrier does ask for money on delivery, …".
+_LEADING_CONDITION = re.compile(
+    r"^((?:if|when|once|after|before|unless|until)\b[^,;]{8,}),\s+", re.IGNORECASE
+)
+
+
 def clauses(claim: str) -> list[str]:
     """The statements a sentence joins, each of three content words or more (none for one statement):
-    each must be close to a source sentence, not only the whole."""
-    parts = [p.strip() for p in _CLAUSE_BREAK.split(claim) if len(content_stems(p)) >= 3]
+    each must be close to a source sentence, not only the whole. A leading condition is one of them:
+    "If a carrier does ask for money on delivery, we'll send a return label …" is close to "If a
+    carrier does ask you for money on delivery, don't pay it." by its condition alone."""
+    condition = _LEADING_CONDITION.match(claim)
+    rest = claim[condition.end() :] if condition else claim
+    pieces = ([condition.group(1)] if condition else []) + _CLAUSE_BREAK.split(rest)
+    parts = [p.strip() for p in pieces if len(content_stems(p)) >= 3]
     return parts if len(parts) > 1 else []
 
 

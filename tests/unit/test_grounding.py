@@ -544,3 +544,14 @@ def test_an_abbreviation_before_a_new_sentence_ends_the_first() -> None:
     assert split_sentences("We answer from 9:00 a.m. Pacific on weekdays.") == [
         "We answer from 9:00 a.m. Pacific on weekdays."
     ]
+
+
+def test_a_leading_condition_does_not_carry_what_follows_it(checker) -> None:
+    # Found by a trial: the invented "we'll send a return label …" was kept, close to its source by
+    # the condition alone ("If a carrier does ask you for money on delivery, don't pay it.").
+    reply = (
+        "If a carrier does ask for money on delivery, we'll send a return label with the order number so "
+        "that you know exactly what's going wrong."
+    )
+    verdict = check(checker, "Do you take cash on delivery?", reply, article("shipping-to-canada"))
+    assert (verdict.sentences[0].kept, verdict.sentences[0].reason) == (False, "clause"), verdict.trace()
