@@ -16,6 +16,7 @@ from grounding.extractive import (
     against_answer,
     choose_quote,
     format_quote,
+    is_lead_in,
     is_pointer,
     neighbourhood,
 )
@@ -59,8 +60,9 @@ class _Context:
     parts: np.ndarray  # the question and its parts, embedded
     terms: list[str]  # names in the question that no source contains
     term_vectors: np.ndarray
-    # Source sentences that send the reader to another article ("…, see Shipping to Canada."): close
-    # to any sentence on their subject, they support none (grounding.extractive.is_pointer).
+    # Source sentences that send the reader to another article ("…, see Shipping to Canada."), and
+    # lines that introduce a list ("Please note before you delete:"): close to any sentence on their
+    # subject, they support none (grounding.extractive.is_pointer, is_lead_in).
     pointers: np.ndarray
     verdicts: list[SentenceVerdict] = field(default_factory=list)
     kinds: list[str] = field(default_factory=list)
@@ -179,7 +181,9 @@ class AnswerChecker:
             parts=fresh[len(texts) : len(texts) + len(parts)],
             terms=terms,
             term_vectors=fresh[len(texts) + len(parts) :],
-            pointers=np.array([is_pointer(su.unit) for su in source_units], dtype=bool),
+            pointers=np.array(
+                [is_pointer(su.unit) or is_lead_in(su.unit) for su in source_units], dtype=bool
+            ),
         )
         return context, fresh[: len(texts)]
 

@@ -260,6 +260,13 @@ def is_pointer(unit: Unit) -> bool:
 
 
 @lru_cache(maxsize=16384)
+def is_lead_in(unit: Unit) -> bool:
+    """A line that introduces a list ("Please note before you delete:"): it says nothing until its
+    items do, so it supports no claim (its items, read with it, may)."""
+    return unit.text.rstrip().endswith(":")
+
+
+@lru_cache(maxsize=16384)
 def quotable(unit: Unit) -> bool:
     """A sentence that can answer on its own (a lead-in brings its list): not a pointer to another article."""
     text = unit.text

@@ -555,3 +555,15 @@ def test_a_leading_condition_does_not_carry_what_follows_it(checker) -> None:
     )
     verdict = check(checker, "Do you take cash on delivery?", reply, article("shipping-to-canada"))
     assert (verdict.sentences[0].kept, verdict.sentences[0].reason) == (False, "clause"), verdict.trace()
+
+
+def test_a_line_that_introduces_a_list_supports_nothing(checker) -> None:
+    # Found by a trial: an invented sentence about deleting data was kept at 0.657 against the privacy
+    # article's "Please note before you delete:".
+    reply = (
+        "If a request is complicated or requires your personal data deleted immediately, please delete it "
+        "before sending any further requests."
+    )
+    verdict = check(checker, "Do gift cards expire?", reply, article("privacy-and-data-deletion"), GIFT_CARDS)
+    assert not verdict.sentences[0].kept, verdict.trace()
+    assert not (verdict.sentences[0].source_sentence or "").endswith(":"), verdict.trace()
