@@ -259,11 +259,11 @@ def is_pointer(unit: Unit) -> bool:
     return bool(_POINTER.search(text) or _ABOUT.match(text))
 
 
-@lru_cache(maxsize=16384)
 def is_lead_in(unit: Unit) -> bool:
-    """A line that introduces a list ("Please note before you delete:"): it says nothing until its
-    items do, so it supports no claim (its items, read with it, may)."""
-    return unit.text.rstrip().endswith(":")
+    """A short line that introduces a list ("Please note before you delete:"): it says nothing until
+    its items do, so it supports no claim (its items, read with it, may). One that states something
+    ("You can exchange an item for another variant of the same product, for example:") does."""
+    return unit.text.rstrip().endswith(":") and len(content_stems(unit.text)) < 4
 
 
 @lru_cache(maxsize=16384)
