@@ -41,10 +41,19 @@ _ABOUT_THE_ORDER = re.compile(
 )
 _REFUND = re.compile(r"\b(refund|money back|reimburse)", re.IGNORECASE)
 _DAMAGE = re.compile(
-    r"\b(broken|cracked|damaged|defective|faulty|missing part|doesn'?t work|does not work|stopped working|"
+    r"\b(broken|broke|cracked|damaged|defective|faulty|missing part|doesn'?t work|does not work|stopped working|"
+    r"dent|dented|scratched|shattered|smashed|chipped|torn|ripped|leaks|leaking|wrong item|"
     r"open a ticket|file a complaint|complain)\b",
     re.IGNORECASE,
 )
+# "Do I pay return shipping if the item was damaged?" asks about a policy; "my kettle arrived with a
+# dent" reports a problem. A question reports one only when it says whose item it is.
+_QUESTION = re.compile(
+    r"^\s*(do|does|did|can|could|is|are|was|were|will|would|should|how|what|when|where|which|who|why)\b",
+    re.IGNORECASE,
+)
+_MINE = re.compile(r"\b(my|mine|our|i got|i received|we got|we received)\b", re.IGNORECASE)
+_ASKS_FOR_TICKET = re.compile(r"\b(open a ticket|file a complaint|complain)\b", re.IGNORECASE)
 # Two numbers joined by an operator ("3 × 19.99", "120/4", "19.99*3 - 10%").
 _ARITHMETIC = re.compile(
     r"\d[\d.,]*\s*(?:[-+*/×x÷^]|\*\*|minus|plus|times|divided by)\s*\(?\s*\d", re.IGNORECASE
@@ -117,7 +126,7 @@ def route(message: str, *, tools: Collection[str], earlier: Sequence[str] = ()) 
             reason=order_message,
             **verify,
         )
-    if _DAMAGE.search(message):
+    if reports_problem(message):
         return offer("open_ticket", "a problem to report", subject=subject_of(message), description=message)
     if order:
         why = (
@@ -134,14 +143,30 @@ def route(message: str, *, tools: Collection[str], earlier: Sequence[str] = ()) 
     return None
 
 
+def reports_problem(message: str) -> bool:
+    """Whether `message` reports a damaged, broken or wrong item (or asks for a ticket): a sentence
+    that says so, not a question about the policy for one."""
+    for sentence in _sentences(message):
+        if not _DAMAGE.search(sentence):
+            continue
+        asks = sentence.rstrip().endswith("?") or _QUESTION.match(sentence)
+        if not asks or _MINE.search(sentence) or _ASKS_FOR_TICKET.search(sentence):
+            return True
+    return False
+
+
+def _sentences(message: str) -> list[str]:
+    text = " ".join(message.split())
+    return [s for s in re.split(r"(?<=[.!?])\s+", text) if s.strip(".!? ")] or [text]
+
+
 def subject_of(message: str) -> str:
     """A ticket's subject in the customer's words: the message's first sentence that reports the
     problem (else its first), on one line, cut at a word to at most `SUBJECT_CHARS` characters.
     "This is ridiculous!!! My blender arrived cracked." is about the blender."""
     text = " ".join(message.split())
-    sentences = [s for s in re.split(r"(?<=[.!?])\s+", text) if s.strip(".!? ")]
-    first = next((s for s in sentences if _DAMAGE.search(s)), sentences[0] if sentences else text)
-    first = first.rstrip(".!? ")
+    sentences = _sentences(text)
+    first = next((s for s in sentences if _DAMAGE.search(s)), sentences[0]).rstrip(".!? ")
     if len(first) <= SUBJECT_CHARS:
         return first or text[:SUBJECT_CHARS]
     return first[: SUBJECT_CHARS - 1].rsplit(" ", 1)[0].rstrip(",;:") + "…"

@@ -232,3 +232,22 @@ def test_a_follow_up_about_the_order_looks_it_up_again(message: str, routed: boo
         assert chosen is None
     # Without an order named before, it is an ordinary question.
     assert route(message, tools=ALL) is None
+
+
+@pytest.mark.parametrize(
+    ("message", "ticket"),
+    [
+        # Found by a trial: a policy question opened ticket T-1002; a dent opened none.
+        ("Do I pay return shipping if the item was damaged?", False),
+        ("Is a damaged item covered by the warranty?", False),
+        ("I ordered a kettle and it arrived with a dent. How do I return it?", True),
+        ("What do I do, my blender arrived cracked?", True),
+        ("the mug I received is chipped", True),
+        ("Can I open a ticket about my late parcel?", True),
+    ],
+)
+def test_a_ticket_is_for_a_reported_problem_not_a_question_about_the_policy(
+    message: str, ticket: bool
+) -> None:
+    chosen = route(message, tools=ALL)
+    assert (chosen is not None and chosen.tool == "open_ticket") == ticket, chosen
