@@ -389,6 +389,9 @@ class AnswerChecker:
         if more := said.adds(claim, closest.unit.context, context.vocab, question):
             verdict.reason, verdict.detail = more
             return verdict, text
+        if more := said.strays(claim, [source_units[j].unit.context for j in evidence], question):
+            verdict.reason, verdict.detail = more
+            return verdict, text
         if parts := said.clauses(claim):
             # "The customer's own words follow them; you can exchange an item…": the whole is close to
             # its source, the first statement to none.

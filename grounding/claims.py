@@ -6,6 +6,7 @@ and the yes or no a source gives to it."""
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 from grounding.facts import (
     STOPWORDS,
@@ -225,6 +226,22 @@ def adds(claim: str, source: str, source_words: frozenset[str], question: str) -
     unlimited = _UNLIMITED.search(claim)
     if unlimited and not _UNLIMITED.search(source):
         return "unlimited", f"'{unlimited.group(0)}': the source sentence sets no such freedom"
+    return None
+
+
+# Content words a claim may have that its closest source sentences (and the question) do not.
+STRAY_WORDS = 4
+
+
+def strays(claim: str, evidence: Sequence[str], question: str) -> tuple[str, str] | None:
+    """("new_words", …) when `claim` has more than `STRAY_WORDS` content words that neither its closest
+    source sentences and their neighbours (`evidence`) nor the question have, though each is in some
+    source: "… returned within 30 days of the order date and return shipping is not refunded until
+    your next delivery date (we will send a prepaid label)" beside "If you don't, most items can be
+    returned within 30 days." (bench/claims: five or more drops one more false sentence, no true one)."""
+    extra = sorted(content_stems(claim) - content_stems(" ".join(evidence)) - content_stems(question))
+    if len(extra) > STRAY_WORDS:
+        return "new_words", "not in its closest source sentences: " + ", ".join(extra)
     return None
 
 
