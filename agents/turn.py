@@ -32,7 +32,7 @@ from agents.loop import LoopResult, run_tool_loop
 from agents.prompt import turn_prompt
 from agents.recorder import TurnRecorder, count_text_safely
 from agents.replies import TurnReplies
-from agents.retrieval import search_knowledge
+from agents.retrieval import search_knowledge, standalone
 from agents.routing import route
 from agents.runner import run_async, run_in_background, run_sync
 from agents.trace import TurnTrace
@@ -265,8 +265,9 @@ class SupportAgent:
                 yield await finish(own, [], [])
                 return
 
+            previous = earlier[-1] if earlier else None
             chunks, trace.retrieval = await asyncio.to_thread(
-                search_knowledge, self.retriever, message.content, earlier[-1] if earlier else None
+                search_knowledge, self.retriever, message.content, previous
             )
             trace.route = {"tool": chosen.tool, "reason": chosen.reason} if chosen else None
             may_choose_tools = routing != "rules" and bool(self.tools)
@@ -289,8 +290,9 @@ class SupportAgent:
                 turn_prompt, self.backend, replies, chunks, conversation
             )
             trace.window = prompt.trace
+            asked = standalone(message.content, previous)  # "and for Canada?" with the question before
             checked = CheckedAnswer(
-                self.answer_checker, message.content, prompt.excerpts, replies.names, self.retriever
+                self.answer_checker, asked, prompt.excerpts, replies.names, self.retriever
             )
             loop = LoopResult()
             turn = run_tool_loop(
