@@ -280,8 +280,10 @@ def quotable(unit: Unit) -> bool:
 
 
 def as_sentence(text: str) -> str:
+    """`text` ending as a sentence: a full stop added unless it has one (before a closing quote too:
+    'All Canadian orders ship "duties paid."')."""
     text = text.strip().rstrip(",;")
-    return text if re.search(r"[.!?…:]$", text) else text + "."
+    return text if re.search(r"[.!?…:][\"'”’)\]*]*$", text) else text + "."
 
 
 def neighbourhood(indices: list[int], source_units: list[SourceUnit]) -> set[int]:

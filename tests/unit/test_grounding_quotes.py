@@ -194,3 +194,10 @@ def test_a_question_about_what_cannot_be_done_quotes_what_cannot(checker) -> Non
     verdict = check(checker, "Are there items I can't return?", "", article("returns-policy"))
     assert verdict.fallback == "extractive", verdict.trace()
     assert "can't be returned or exchanged" in (verdict.text or ""), verdict.text
+
+
+def test_a_quoted_sentence_that_ends_in_a_quotation_gets_no_second_full_stop(checker) -> None:
+    # Found by a trial: …ship "duties paid.".”
+    verdict = check(checker, "Do Canadian orders pay duties?", "", article("shipping-to-canada"))
+    assert verdict.text is not None and '"duties paid."' in verdict.text, verdict.text
+    assert '."."' not in verdict.text and '.".' not in verdict.text
