@@ -160,7 +160,9 @@ def post_human_reply(services: Services, session_id: str, *, text: str, agent: s
     text = text.strip()
     if not text:
         raise ApiError(422, "empty_message", "The reply is empty.")
-    stored = services.store.add_message(session_id=session_id, role="human_agent", content=text)
+    stored = services.store.add_message(
+        session_id=session_id, role="human_agent", content=text, trace={"agent": agent}
+    )
     return {"message": stored.public(), **_status(handoff, session_id)}
 
 

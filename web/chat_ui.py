@@ -252,8 +252,13 @@ def build_chat_ui(services: Services) -> gr.Blocks:
                 new_button = gr.Button("New conversation", elem_id="new-conversation")
                 past = gr.Dropdown(label="Past conversations", choices=[], interactive=True, elem_id="past")
             with gr.Column(scale=4):
+                # One bubble per message: a notice ("Ana … has joined") is not part of the reply before it.
                 chatbot = gr.Chatbot(
-                    label="Chat", height=520, elem_id="chat", placeholder=chat_placeholder(settings)
+                    label="Chat",
+                    height=520,
+                    elem_id="chat",
+                    placeholder=chat_placeholder(settings),
+                    group_consecutive_messages=False,
                 )
                 box = gr.Textbox(
                     placeholder="Type your question and press Enter",

@@ -101,7 +101,9 @@ def _layout(
                 shown.append(({"role": "assistant", "content": WAITING}, None))
         elif m.role == "human_agent":
             # A person's reply, while they hold the conversation (issue 8's handoff).
-            shown.append(({"role": "assistant", "content": f"**{AGENT_LABEL}:** {m.content}"}, m.id))
+            # Under the name they gave when they took it (as the notice that they joined says).
+            who = (m.trace or {}).get("agent") or AGENT_LABEL
+            shown.append(({"role": "assistant", "content": f"**{who}:** {m.content}"}, m.id))
         elif m.role == NOTICE_ROLE:
             # A person joined, handed the conversation back, or closed it: nothing to rate.
             shown.append(({"role": "assistant", "content": f"*{m.content}*"}, None))

@@ -98,3 +98,15 @@ def test_the_page_names_the_configured_company(monkeypatch: pytest.MonkeyPatch) 
 
 def _citation() -> dict[str, object]:
     return {"document": "ship", "title": "Shipping", "chunk_id": "ship:0", "score": 0.8}
+
+
+def test_a_persons_reply_shows_the_name_they_took_the_conversation_under() -> None:
+    # Found by a trial: "Ana from our support team has joined", then her replies as "Support agent: …".
+    rows = [
+        row(1, "user", "is anyone there?", status="human"),
+        row(2, "human_agent", "Hi, I'm looking into it.", trace={"agent": "Ana"}),
+        row(3, "human_agent", "Stored before replies kept a name."),
+    ]
+    shown = [m["content"] for m in to_chat_messages(rows)]
+    assert shown[1] == "**Ana:** Hi, I'm looking into it."
+    assert shown[2] == "**Support agent:** Stored before replies kept a name."
