@@ -7,7 +7,7 @@ import json
 from collections.abc import AsyncGenerator, AsyncIterator
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import Response, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr
 
@@ -57,8 +57,8 @@ With `"stream": true` the answer is `text/event-stream` (header `X-Session-Id` n
 A model that is down before the first event is a 503, and a message too long for the model's context
 even alone a 413 `context_overflow`: both bodies carry the `session_id` the message was saved to.
 
-A client that disconnects mid-stream stops the answer: the generation is cancelled (the model server
-stops too), the message stays saved and is marked failed (shown as unanswered, left out of later
+A client that disconnects mid-stream (or before the first event: in `checked` mode that can be a
+while) stops the answer: the generation is cancelled (the model server stops too), the message stays saved and is marked failed (shown as unanswered, left out of later
 answers' context), and no half reply is stored. Without streaming, the answer is finished and saved
 whatever the client does.
 """
@@ -72,6 +72,27 @@ SSE_EXAMPLE = (
 
 def _sse(event: str, data: dict[str, Any]) -> str:
     return f"event: {event}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
+
+
+# How often a stream that has sent nothing yet looks whether its client is still there; the status
+# logged for a client that left before the first event (nginx's "client closed request").
+GONE_POLL_S = 0.25
+CLIENT_CLOSED = 499
+
+
+async def _first_unless_gone(events: AsyncGenerator[TurnEvent, None], http: Request) -> TurnEvent | None:
+    """The stream's first event, or None when the client left before it came: then the turn is
+    cancelled (it stores no reply, and marks the message failed), as when it leaves mid-stream.
+    Nothing is written before the first event, so only asking tells that the client went away."""
+    first = asyncio.ensure_future(anext(events))
+    while not first.done():
+        await asyncio.wait({first}, timeout=GONE_POLL_S)
+        if not first.done() and await http.is_disconnected():
+            first.cancel()
+            await asyncio.wait({first})
+            await events.aclose()
+            return None
+    return first.result()
 
 
 async def _sse_events(first: TurnEvent, events: AsyncGenerator[TurnEvent, None]) -> AsyncIterator[str]:
@@ -123,7 +144,7 @@ def build_api(services: Services) -> APIRouter:
             **error_responses(401, 404, 413, 422, 429, 503),
         },
     )
-    async def chat(request: ChatRequest) -> Response | dict[str, Any]:
+    async def chat(request: ChatRequest, http: Request) -> Response | dict[str, Any]:
         if request.session_id is not None and services.integrations is not None:
             try:
                 services.integrations.limits.hit("conversation", request.session_id)
@@ -141,7 +162,9 @@ def build_api(services: Services) -> APIRouter:
                 return result.public()
             events = services.agent.astream(stored.session_id, stored.id)
             # Pull the first event before answering, so a dead backend is a 503, not a broken stream.
-            first = await anext(events)
+            first = await _first_unless_gone(events, http)
+            if first is None:
+                return Response(status_code=CLIENT_CLOSED)
         except BackendUnavailableError as exc:
             # The message is stored: tell the client which session it went to, so it can retry there.
             return backend_unavailable(exc, stored.session_id)

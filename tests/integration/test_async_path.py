@@ -5,6 +5,8 @@ that disconnects mid-stream cancels the generation and leaves its message stored
 from __future__ import annotations
 
 import asyncio
+import json
+import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -129,3 +131,36 @@ def test_a_client_that_disconnects_mid_stream_cancels_the_generation(app_url: st
         assert reply.status_code == 200 and reply.json()["reply"].startswith("t0 t1")
     assert stats(backend)["in_flight"] == 0
     assert threading.active_count() <= threads_before + 8
+
+
+def test_a_client_that_leaves_before_the_first_event_cancels_the_generation(
+    backend: str, embedder, tmp_path: Path
+) -> None:
+    # Found by a trial: in a mode that sends nothing until the reply is checked, a client that closed
+    # its socket before any byte came was not noticed; the model ran on and the reply was stored.
+    settings = standin_settings(
+        tmp_path / "data", backend, admin_password=ADMIN[1], demo_data=False, answer_mode="extractive"
+    )
+    with serving(create_app(build_services(settings, embedder=embedder))) as url:
+        first = httpx.post(f"{url}/api/v1/chat", json={"message": "Where is my parcel?"}, timeout=30)
+        session = first.json()["session_id"]
+        closed_before = stats(backend)["closed_early"]
+        body = json.dumps({"message": "And my other parcel?", "session_id": session, "stream": True}).encode()
+        host, port = url.removeprefix("http://").split(":")
+        with socket.create_connection((host, int(port))) as raw:
+            raw.sendall(
+                b"POST /api/v1/chat HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                + f"Content-Length: {len(body)}\r\n\r\n".encode()
+                + body
+            )
+            time.sleep(0.6)  # the answer takes two seconds; nothing is sent before it is checked
+        deadline = time.monotonic() + 10
+        while stats(backend)["closed_early"] == closed_before:
+            assert time.monotonic() < deadline, "the model server kept generating for a client that left"
+            time.sleep(0.1)
+        while (history := httpx.get(f"{url}/api/v1/sessions/{session}/messages").json())["messages"][-1][
+            "status"
+        ] != "failed":
+            assert time.monotonic() < deadline, history
+            time.sleep(0.1)
+        assert [m["role"] for m in history["messages"]] == ["user", "assistant", "user"]
