@@ -21,6 +21,7 @@ PREVIOUS = "How much does shipping cost?"
         # A question of its own, or nothing to lean on: unchanged.
         ("And how long does it take to ship to Canada?", "And how long does it take to ship to Canada?"),
         ("Canada?", "Canada?"),
+        ("and how much is it there?", "and how much is it there?"),
         ("and?", "and?"),
     ],
 )
