@@ -35,7 +35,7 @@ TOOL_SOURCES = {
 }
 
 # How many excerpts are searched for the one that names a looked-up order's status.
-STATUS_SEARCH_K = 10
+STATUS_SEARCH_K = 20
 
 
 @dataclass
@@ -194,7 +194,7 @@ class CheckedAnswer:
             return
         known = {c.chunk_id for c in self.chunks.values()}
         for chunk in self.retriever.retrieve(self.question, k=STATUS_SEARCH_K):
-            if chunk.chunk_id not in known and names_status(chunk.text, status):
+            if chunk.chunk_id not in known and names_status(chunk.text, status, as_a_status=True):
                 self.chunks[len(self.sources)] = chunk
                 self.sources.append(Source(title=chunk.title, text=chunk.text, document=chunk.document))
 
@@ -224,12 +224,7 @@ class CheckedAnswer:
     def _status_rule(self, status: str) -> tuple[str, list[RetrievedChunk]] | None:
         """The help center's rule for an order's `status` that answers the question, quoted whole
         (agents/told.py: `rules_for`), and the excerpt it comes from; None when no excerpt has one."""
-        rules = [
-            (i, rule)
-            for i, s in enumerate(self.sources)
-            if s.document
-            for rule in rules_for(s, status, self.asked)
-        ]
+        rules = [(i, rule) for i, s in enumerate(self.sources) if s.document for rule in rules_for(s, status)]
         if self.checker is None or not rules:
             return None
         # The check's quote picks the rule that answers; the customer reads all of it.

@@ -89,7 +89,8 @@ def route(message: str, *, tools: Collection[str], earlier: Sequence[str] = ()) 
     one of the last `RECENT_MESSAGES` of them gave the other ("Where is NW-10042?", then only the
     email), the route has both; the order's intent (a refund or a lookup) is that of the message
     that named the order. A message about "it" or "my order" that names none ("Can I still cancel
-    it?") looks the recent one up again: what can be done depends on its status. Free-text arguments are the customer's own words: a ticket's description
+    it?") looks up the order named last in the conversation again: what can be done depends on its
+    status. Free-text arguments are the customer's own words: a ticket's description
     is the message and its subject the message's first sentence; a refund's reason is the message
     that asked for it.
     """
@@ -111,11 +112,13 @@ def route(message: str, *, tools: Collection[str], earlier: Sequence[str] = ()) 
         order_message = next((m for m in recent if ORDER_ID.search(m)), message)
         order = ORDER_ID.search(order_message)
     elif not order and _ABOUT_THE_ORDER.search(message):
-        # A follow-up about the order named before: looked up again (for its status), with the
-        # email given before if any (a verified conversation needs none).
-        if named := next((m for m in recent if ORDER_ID.search(m)), None):
+        # A follow-up about the order named last in the conversation, however many messages ago:
+        # looked up again (for its status), with the email given before if any (a verified
+        # conversation needs none).
+        everything = list(earlier)[::-1]
+        if named := next((m for m in everything if ORDER_ID.search(m)), None):
             order = ORDER_ID.search(named)
-            email = email or next((given for m in recent if (given := EMAIL.search(m))), None)
+            email = email or next((given for m in everything if (given := EMAIL.search(m))), None)
     # The email on the order verifies the customer (tools/orders.py); it is passed when given.
     verify = {"email": email.group(0)} if email else {}
     if order and _REFUND.search(order_message):

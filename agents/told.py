@@ -18,7 +18,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from grounding.facts import content_stems, polarity, stem
+from grounding.facts import polarity, stem
 from grounding.sentences import plain, split_sentences
 from grounding.verdict import Source
 from tools.orders import STATUS_MEANING
@@ -64,30 +64,31 @@ def asks_about_status(question: str, outcomes: Sequence[ToolOutcome]) -> str | N
     return None
 
 
-def names_status(text: str, status: str) -> bool:
-    """Whether `text` names an order status: "Shipped" in "Packed or Shipped" or "after it ships"."""
+def names_status(text: str, status: str, *, as_a_status: bool = False) -> bool:
+    """Whether `text` names an order status: "shipped" in "once an order is shipped" or "after it
+    ships"; `as_a_status`: only as the help center writes a status, capitalised ("Packed or
+    Shipped"), not a verb ("an address can't be delivered to")."""
+    if as_a_status:
+        return re.search(rf"\b{re.escape(status.capitalize())}\b", text) is not None
     word = status.lower()
     forms = {word, stem(word) + "s"}
     return any(t in forms for t in re.findall(r"[a-z]+", text.lower()))
 
 
-def rules_for(source: Source, status: str, question: str) -> list[Source]:
+def rules_for(source: Source, status: str) -> list[Source]:
     """The rules `source` (an article excerpt) gives for an order `status`, each as a source of its
-    own: from a sentence that names the status to the end of its paragraph ("When the status changes
+    own: from a sentence that names the status (as a status) to the end of its paragraph ("When the status changes
     to Packed or Shipped, the order can no longer be changed or cancelled. You can refuse the
-    delivery, …"), where it shares a word (other than "order") with `question`. "If your order ships
-    in more than one box" names the status too, but says nothing about cancelling it."""
-    asked = content_stems(question) - {"order"}
+    delivery, …"); the check picks the one that answers the question. "If your order ships in more
+    than one box" does not name the status as a status."""
     rules = []
     # An excerpt's paragraphs end in a blank line or a Markdown line break ("  \n").
     for paragraph in re.split(r"\n\s*\n|  \n", source.text):
         sentences = [plain(s) for s in split_sentences(paragraph.strip())]
-        first = next((k for k, s in enumerate(sentences) if names_status(s, status)), None)
+        first = next((k for k, s in enumerate(sentences) if names_status(s, status, as_a_status=True)), None)
         if first is None or sentences[first].startswith("#"):
             continue
-        rule = " ".join(sentences[first:])
-        if asked & content_stems(rule):
-            rules.append(Source(title=source.title, text=rule, document=source.document))
+        rules.append(Source(title=source.title, text=" ".join(sentences[first:]), document=source.document))
     return rules
 
 
