@@ -374,3 +374,15 @@ def test_the_rule_for_the_orders_status_is_searched_for_when_the_turn_did_not_fi
     second = say(agent, "Can I still cancel it?", first.session_id)
     assert "the order can no longer be changed or cancelled" in second.reply, second.reply
     assert said not in second.reply
+
+
+def test_an_order_not_yet_packed_gets_the_rule_for_its_status(
+    store: ConversationStore, checker: AnswerChecker
+) -> None:
+    # A second trial: a Received order's "Can I still cancel it?" got its status line alone.
+    said = "You can cancel your order yourself for 1 hour after you place it."
+    agent, _ = make_agent(store, checker, [answer("Here it is."), answer(said)], retriever=CancelSections())
+    first = say(agent, "Where is my order NW-10022? I'm tom.becker@example.com")
+    assert "Status: Received" in first.reply
+    second = say(agent, "Can I still cancel it?", first.session_id)
+    assert "as long as the order status is Received or Processing. Contact us" in second.reply, second.reply

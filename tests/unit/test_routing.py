@@ -251,3 +251,12 @@ def test_a_ticket_is_for_a_reported_problem_not_a_question_about_the_policy(
 ) -> None:
     chosen = route(message, tools=ALL)
     assert (chosen is not None and chosen.tool == "open_ticket") == ticket, chosen
+
+
+def test_a_follow_up_looks_up_the_order_named_last_however_long_ago() -> None:
+    earlier = [f"Where is my order NW-10042? I'm {MARIA}", "Can I still cancel it?", "ok", "and the address?"]
+    chosen = route("When will it arrive?", tools=ALL, earlier=earlier)
+    assert chosen is not None and chosen.known_args == {"order_id": "NW-10042", "email": MARIA}
+    # The order named last is the one meant.
+    chosen = route("has it shipped yet?", tools=ALL, earlier=[*earlier, "and NW-10027?"])
+    assert chosen is not None and chosen.known_args["order_id"] == "NW-10027"
