@@ -297,6 +297,16 @@ def test_an_upset_customer_gets_what_their_message_asks_for_and_a_person(
     assert reasons.count("the customer sounds upset") == 3
 
 
+def follow_up(
+    store: ConversationStore, checker: AnswerChecker, said: str, question: str, retriever, lookup: str = ""
+):
+    """An order looked up (NW-10042 by default), then `question` about it, which the scripted model
+    answers with `said`; both turns' results."""
+    agent, _ = make_agent(store, checker, [answer("Here it is."), answer(said)], retriever=retriever)
+    first = say(agent, lookup or f"Where is my order NW-10042? I'm {MARIA}")
+    return first, say(agent, question, first.session_id)
+
+
 class CancelArticle(TrackingArticle):
     """A retriever that finds the article on changing or cancelling an order."""
 
@@ -312,9 +322,7 @@ def test_what_can_be_done_with_an_order_follows_its_status(
     # Found by a trial: "Can I still cancel it?" after a lookup of a shipped order quoted the one-hour
     # self-cancel window. The order is looked up again, and the rule for its status answers.
     said = "You can cancel your order yourself for 1 hour after you place it."  # true, not of this order
-    agent, _ = make_agent(store, checker, [answer("Here it is."), answer(said)], retriever=CancelArticle())
-    first = say(agent, f"Where is my order NW-10042? I'm {MARIA}")
-    second = say(agent, "Can I still cancel it?", first.session_id)
+    first, second = follow_up(store, checker, said, "Can I still cancel it?", CancelArticle())
     assert second.tool_calls[0]["arguments"] == {"order_id": "NW-10042", "email": MARIA}
     assert "Status: Shipped" in second.reply and said not in second.reply, second.reply
     rule = "When the status changes to Packed or Shipped, the order can no longer be changed or cancelled."
@@ -328,9 +336,7 @@ def test_a_model_answer_that_names_the_orders_status_stands(
     store: ConversationStore, checker: AnswerChecker
 ) -> None:
     said = "Once an order is shipped, it can no longer be changed or cancelled."
-    agent, _ = make_agent(store, checker, [answer("Here it is."), answer(said)], retriever=CancelArticle())
-    first = say(agent, f"Where is my order NW-10042? I'm {MARIA}")
-    second = say(agent, "Can I still cancel my order?", first.session_id)
+    first, second = follow_up(store, checker, said, "Can I still cancel my order?", CancelArticle())
     # It names the status (so the record is not repeated), and "cancelled" under "no longer" gives
     # the order no status its record lacks.
     assert second.reply == said, second.reply
@@ -341,9 +347,7 @@ def test_a_model_answer_that_only_repeats_the_record_gives_way_to_the_rule(
 ) -> None:
     # Seen on the embedded model: "Can I still cancel it?" answered with the record's status line alone.
     said = "Order NW-10042 Status: Shipped: the carrier has the package and tracking is active."
-    agent, _ = make_agent(store, checker, [answer("Here it is."), answer(said)], retriever=CancelArticle())
-    first = say(agent, f"Where is my order NW-10042? I'm {MARIA}")
-    second = say(agent, "Can I still cancel it?", first.session_id)
+    first, second = follow_up(store, checker, said, "Can I still cancel it?", CancelArticle())
     assert "the order can no longer be changed or cancelled" in second.reply, second.reply
     assert [c["document"] for c in second.citations] == ["change-or-cancel-order"]
 
@@ -369,9 +373,7 @@ def test_the_rule_for_the_orders_status_is_searched_for_when_the_turn_did_not_fi
     store: ConversationStore, checker: AnswerChecker
 ) -> None:
     said = "You can cancel your order yourself for 1 hour after you place it."
-    agent, _ = make_agent(store, checker, [answer("Here it is."), answer(said)], retriever=CancelSections())
-    first = say(agent, f"Where is my order NW-10042? I'm {MARIA}")
-    second = say(agent, "Can I still cancel it?", first.session_id)
+    first, second = follow_up(store, checker, said, "Can I still cancel it?", CancelSections())
     assert "the order can no longer be changed or cancelled" in second.reply, second.reply
     assert said not in second.reply
 
@@ -381,8 +383,13 @@ def test_an_order_not_yet_packed_gets_the_rule_for_its_status(
 ) -> None:
     # A second trial: a Received order's "Can I still cancel it?" got its status line alone.
     said = "You can cancel your order yourself for 1 hour after you place it."
-    agent, _ = make_agent(store, checker, [answer("Here it is."), answer(said)], retriever=CancelSections())
-    first = say(agent, "Where is my order NW-10022? I'm tom.becker@example.com")
+    first, second = follow_up(
+        store,
+        checker,
+        said,
+        "Can I still cancel it?",
+        CancelSections(),
+        lookup="Where is my order NW-10022? I'm tom.becker@example.com",
+    )
     assert "Status: Received" in first.reply
-    second = say(agent, "Can I still cancel it?", first.session_id)
     assert "as long as the order status is Received or Processing. Contact us" in second.reply, second.reply
