@@ -181,7 +181,10 @@ class CheckedAnswer:
                 if policy is not None:
                     return Decided(f"{told.text}\n\n{policy[0]}", policy[1], from_tools=True)
             if told is not None:
-                return Decided(told.text, [] if told.from_tools else cited, told.from_tools)
+                # The model's sentences with the record: the quote the check put after them is left
+                # out, and so are its sources.
+                said_cited = self.cited(verdict, loop.found_chunks, sentences_only=True)
+                return Decided(told.text, [] if told.from_tools else said_cited, told.from_tools)
         if verdict.text is None:
             return Decided(None)
         return Decided(verdict.text, cited)
@@ -237,13 +240,19 @@ class CheckedAnswer:
         cited = [self.chunks[index]] if index in self.chunks else []
         return f"Our *{rule.title.strip()}* article says: “{rule.text}”", cited
 
-    def cited(self, verdict: Verdict | None, found: Sequence[RetrievedChunk]) -> list[RetrievedChunk]:
+    def cited(
+        self, verdict: Verdict | None, found: Sequence[RetrievedChunk], *, sentences_only: bool = False
+    ) -> list[RetrievedChunk]:
         """The help-center excerpts a reply draws on, best first: those its kept sentences and its
-        quote come from; every excerpt the model read when nothing was checked."""
+        quote come from (`sentences_only`: its kept sentences alone); every excerpt the model read
+        when nothing was checked."""
         if verdict is None or verdict.mode == "generative":
             shown = {c.chunk_id: c for c in [*self.chunks.values(), *found]}
         else:
-            shown = {self.chunks[i].chunk_id: self.chunks[i] for i in verdict.cited if i in self.chunks}
+            used = verdict.cited
+            if sentences_only:
+                used = [v.source_index for v in verdict.sentences if v.kept and v.source_index is not None]
+            shown = {self.chunks[i].chunk_id: self.chunks[i] for i in used if i in self.chunks}
         return sorted(shown.values(), key=lambda c: -c.score)
 
     def unsent(self, reply: str) -> Iterator[str]:

@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from grounding.facts import polarity, stem
-from grounding.sentences import plain, split_sentences
+from grounding.sentences import plain
 from grounding.verdict import Source
 from tools.orders import STATUS_MEANING
 from tools.registry import ToolOutcome
@@ -77,18 +77,17 @@ def names_status(text: str, status: str, *, as_a_status: bool = False) -> bool:
 
 def rules_for(source: Source, status: str) -> list[Source]:
     """The rules `source` (an article excerpt) gives for an order `status`, each as a source of its
-    own: from a sentence that names the status (as a status) to the end of its paragraph ("When the status changes
-    to Packed or Shipped, the order can no longer be changed or cancelled. You can refuse the
-    delivery, …"); the check picks the one that answers the question. "If your order ships in more
-    than one box" does not name the status as a status."""
+    own: a paragraph that names the status as a status ("When the status changes to Packed or
+    Shipped, the order can no longer be changed or cancelled. You can refuse the delivery, …"; "You
+    have 30 days from the delivery date to start a return. The delivery date is the date shown as
+    "Delivered" in your tracking. …"); the check picks the one that answers the question. "If your
+    order ships in more than one box" does not name the status as a status."""
     rules = []
     # An excerpt's paragraphs end in a blank line or a Markdown line break ("  \n").
     for paragraph in re.split(r"\n\s*\n|  \n", source.text):
-        sentences = [plain(s) for s in split_sentences(paragraph.strip())]
-        first = next((k for k, s in enumerate(sentences) if names_status(s, status, as_a_status=True)), None)
-        if first is None or sentences[first].startswith("#"):
-            continue
-        rules.append(Source(title=source.title, text=" ".join(sentences[first:]), document=source.document))
+        text = plain(paragraph)
+        if not text.startswith("#") and names_status(text, status, as_a_status=True):
+            rules.append(Source(title=source.title, text=text, document=source.document))
     return rules
 
 

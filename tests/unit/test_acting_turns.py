@@ -393,3 +393,14 @@ def test_an_order_not_yet_packed_gets_the_rule_for_its_status(
     )
     assert "Status: Received" in first.reply
     assert "as long as the order status is Received or Processing. Contact us" in second.reply, second.reply
+
+
+def test_a_rule_for_a_status_is_the_paragraph_that_names_it_as_a_status() -> None:
+    from agents.told import rules_for
+    from grounding import Source
+
+    returns = Source("Returns Policy", (DEMO / "returns-policy.md").read_text(), "returns-policy")
+    [rule] = rules_for(returns, "Delivered")
+    assert rule.text.startswith("You have 30 days from the delivery date to start a return.")
+    # "items delivered between November 1 and December 24" uses the word, not the status.
+    assert "November" not in rule.text
