@@ -155,8 +155,8 @@ class CheckedAnswer:
         said what the customer must send, is told (agents/told.py): with the model's checked sentences
         when they held, else instead of a quote or "I don't know" (a reported problem's ticket is
         followed by the help center's quote about it, when one answers; a question about what can be
-        done with a looked-up order, by the quote of the rule for its status, unless the model's
-        sentences name that status). In `generative` mode the model's text is the reply, tidied only."""
+        done with a looked-up order, by the quote of the rule for its status, unless one of the
+        model's sentences states that rule). In `generative` mode the model's text is the reply, tidied only."""
         if loop.refused or verdict is None:
             return Decided(generated, [] if loop.refused else self.cited(None, loop.found_chunks))
         cited = self.cited(verdict, loop.found_chunks)
