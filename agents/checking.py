@@ -18,7 +18,15 @@ from dataclasses import dataclass, field
 
 from agents.events import TurnEvent
 from agents.loop import LoopResult
-from agents.told import asks_about_status, names_status, reports_problem, rules_for, told_reply
+from agents.told import (
+    OFFER_LOOKUP,
+    asks_about_own_order,
+    asks_about_status,
+    names_status,
+    reports_problem,
+    rules_for,
+    told_reply,
+)
 from grounding import AnswerChecker, CheckedReply, Source, Verdict, is_repeating
 from grounding.facts import vocabulary
 from knowledge.types import RetrievedChunk, Retriever
@@ -57,9 +65,11 @@ class CheckedAnswer:
         excerpts: Sequence[RetrievedChunk],
         known_names: Sequence[str] = (),
         retriever: Retriever | None = None,
+        can_look_up: bool = False,
     ) -> None:
         """`retriever`: where the help center's rule for a looked-up order's status is searched
-        (`_search_status`), when the question asks what can be done with it."""
+        (`_search_status`), when the question asks what can be done with it; `can_look_up`: an order
+        lookup is there for the asking (the reply to "Can I cancel my order?" offers it)."""
         if checker is not None and known_names:
             # The company and assistant names of this turn's prompts (edited in the admin) may
             # appear in a reply without being in the sources; the shared checker stays as it is.
@@ -73,6 +83,7 @@ class CheckedAnswer:
         self.streamed = ""  # what the customer has been sent so far
         self._live: CheckedReply | None = None
         self.retriever = retriever
+        self.can_look_up = can_look_up
 
     @property
     def holds_tokens(self) -> bool:
@@ -187,6 +198,9 @@ class CheckedAnswer:
                 return Decided(told.text, [] if told.from_tools else said_cited, told.from_tools)
         if verdict.text is None:
             return Decided(None)
+        if self.can_look_up and not loop.outcomes and asks_about_own_order(self.asked):
+            # "Can I cancel my order?": the general rule, and the offer to check this order's status.
+            return Decided(f"{verdict.text}\n\n{OFFER_LOOKUP}", cited)
         return Decided(verdict.text, cited)
 
     def _search_status(self, status: str) -> None:

@@ -11,6 +11,7 @@ import re
 import time
 from typing import Any
 
+from agents.routing import EMAIL, ORDER_ID
 from grounding.facts import content_stems
 from knowledge.types import RetrievedChunk, Retriever
 
@@ -25,7 +26,11 @@ FOLLOW_UP_WORDS = 3
 
 def standalone(question: str, previous_question: str | None) -> str:
     """`question` as a question of its own: a short one that leans on the one before ("and for
-    Canada?") joined to it ("How much does shipping cost for Canada?"); any other unchanged."""
+    Canada?") joined to it ("How much does shipping cost for Canada?"); a message that only gives
+    the order number or email the one before needed ("It's NW-10042, maria@example.com" after "Can
+    I cancel my order?") follows it; any other unchanged."""
+    if previous_question is not None and _only_details(question):
+        return f"{previous_question.strip()} {question.strip()}"
     lean = _LEANS_ON.match(question)
     if previous_question is None or lean is None:
         return question
@@ -57,3 +62,11 @@ def search_knowledge(
         "ms": round((time.perf_counter() - started) * 1000, 1),
         "chunks": [{"chunk_id": c.chunk_id, "score": round(c.score, 4)} for c in chunks],
     }
+
+
+def _only_details(message: str) -> bool:
+    """An order number or an email, and at most two other words ("it's", "sure, here"): no question."""
+    if not (ORDER_ID.search(message) or EMAIL.search(message)):
+        return False
+    rest = EMAIL.sub(" ", ORDER_ID.sub(" ", message))
+    return len(content_stems(rest)) <= 2 and "?" not in rest

@@ -52,6 +52,20 @@ _WHAT_CAN_BE_DONE = re.compile(
 )
 
 
+# "Can I cancel my order?" with no order named: the answer depends on its status, which a lookup tells.
+_MY_ORDER = re.compile(r"\b(?:my|our) (?:order|package|parcel)\b", re.IGNORECASE)
+OFFER_LOOKUP = (
+    "If you send me your order number and the email you used for it, I can look up its status and "
+    "tell you what can still be done."
+)
+
+
+def asks_about_own_order(question: str) -> bool:
+    """Whether `question` asks what can be done with the customer's own order ("Can I cancel my
+    order?"), which depends on that order's status."""
+    return bool(_WHAT_CAN_BE_DONE.search(question) and _MY_ORDER.search(question))
+
+
 def asks_about_status(question: str, outcomes: Sequence[ToolOutcome]) -> str | None:
     """The status of the order a lookup found ("Shipped"), when `question` asks what can be done with
     it ("Can I still cancel it?"); None otherwise."""

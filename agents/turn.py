@@ -291,8 +291,9 @@ class SupportAgent:
             )
             trace.window = prompt.trace
             asked = standalone(message.content, previous)  # "and for Canada?" with the question before
+            offers = chosen is None and any(t.name == "lookup_order" for t in self.tools)  # none named yet
             checked = CheckedAnswer(
-                self.answer_checker, asked, prompt.excerpts, replies.names, self.retriever
+                self.answer_checker, asked, prompt.excerpts, replies.names, self.retriever, offers
             )
             loop = LoopResult()
             turn = run_tool_loop(

@@ -11,6 +11,7 @@ import pytest
 from langchain_core.messages import AIMessage
 
 from agents import SupportAgent
+from agents.told import OFFER_LOOKUP
 from agents.turn import AgentConfig
 from commerce import CommerceService, seed_demo_store
 from grounding import AnswerChecker
@@ -404,3 +405,16 @@ def test_a_rule_for_a_status_is_the_paragraph_that_names_it_as_a_status() -> Non
     assert rule.text.startswith("You have 30 days from the delivery date to start a return.")
     # "items delivered between November 1 and December 24" uses the word, not the status.
     assert "November" not in rule.text
+
+
+def test_a_question_about_my_order_with_none_named_offers_to_look_it_up(
+    store: ConversationStore, checker: AnswerChecker
+) -> None:
+    # "Can I cancel my order?" depends on its status: the rule, and the offer to check it.
+    said = "For 1 hour after you place an order, you can change or cancel it yourself."
+    agent, _ = make_agent(store, checker, [answer(said), answer(said)], retriever=CancelArticle())
+    asked = say(agent, "Can I cancel my order?")
+    assert asked.reply.startswith(said) and asked.reply.endswith(OFFER_LOOKUP), asked.reply
+    # Not for a question about the policy in general.
+    general = say(agent, "How long do I have to cancel an order?")
+    assert OFFER_LOOKUP not in general.reply

@@ -47,3 +47,22 @@ def test_the_search_runs_on_the_whole_question() -> None:
     chunks, trace = search_knowledge(retriever, "and for Canada?", PREVIOUS)
     assert retriever.queries == ["How much does shipping cost for Canada?"]
     assert trace["query"] == "How much does shipping cost for Canada?" and len(chunks) == 1
+
+
+@pytest.mark.parametrize(
+    ("message", "asked"),
+    [
+        (
+            "It's NW-10042, maria.lopez@example.com",
+            "Can I cancel my order? It's NW-10042, maria.lopez@example.com",
+        ),
+        ("NW-10042", "Can I cancel my order? NW-10042"),
+        # A message that asks something of its own stands alone.
+        ("Where is NW-10042?", "Where is NW-10042?"),
+        ("my order NW-10042 arrived broken", "my order NW-10042 arrived broken"),
+    ],
+)
+def test_a_message_that_only_gives_the_order_answers_the_question_before(message: str, asked: str) -> None:
+    # "Can I cancel my order?" is offered a lookup; the order number that follows is asked with it,
+    # so the reply is the rule for that order's status, not its record alone.
+    assert standalone(message, "Can I cancel my order?") == asked
