@@ -255,11 +255,9 @@ class SupportAgent:
             # Our own words, no search: an upset customer goes to a person (after the tool their
             # message asks for, if any: escalation.py); small talk gets an answer.
             upset = self.handoff is not None and sounds_upset(message.content)
-            own: str | None = None
+            own = None if upset else replies.small_talk(message.content)
             if upset and (chosen is None or chosen.tool == "request_human"):
                 own = await asyncio.to_thread(replies.escalate, UPSET)
-            elif not upset:
-                own = replies.small_talk(message.content)
             if own is not None:
                 yield TurnEvent("token", text=own)
                 yield await finish(own, [], [])
