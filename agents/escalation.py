@@ -2,7 +2,8 @@
 know" in a row, or a refund request (a person must approve it).
 
 An upset customer whose message also asks for something a tool does (a damage report's ticket, an
-order lookup, a refund) gets it done first: the reply tells its result, then the hand-over."""
+order lookup, a refund) gets it done first: the reply tells its result (agents/told.py `to_tell`),
+then the hand-over."""
 
 from __future__ import annotations
 
@@ -10,14 +11,11 @@ import re
 from collections.abc import Sequence
 
 from memory.store import StoredMessage
-from tools.registry import ToolOutcome
 
 UPSET = "the customer sounds upset"
 REFUND_WAITS = "a refund request waits for a person's approval"
 # The tools after whose success the conversation is a person's: the reply is the handoff notice.
 HANDED_OVER_BY = frozenset({"request_human", "request_refund"})
-# The tools whose result the customer still reads when the turn hands over: what was done for them.
-TOLD_ON_HANDOVER = frozenset({"lookup_order", "open_ticket", "request_refund"})
 
 _UPSET = re.compile(
     r"\b(ridiculous|unacceptable|useless|terrible|worst|furious|angry|outrageous|scam|fed up|"
@@ -41,9 +39,3 @@ def last_reply_was_no_answer(conversation: Sequence[StoredMessage]) -> bool:
         if row.is_final_reply:
             return (row.trace or {}).get("grounding") in NO_ANSWER
     return False
-
-
-def told_on_handover(outcomes: Sequence[ToolOutcome]) -> list[str]:
-    """What the tools did for the customer in a turn that hands over (a ticket's number, the order's
-    status, the refund request), or what they need to do it (a refusal written to the customer)."""
-    return [o.result for o in outcomes if o.name in TOLD_ON_HANDOVER and (o.ok or o.for_customer)]

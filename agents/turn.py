@@ -26,7 +26,7 @@ from langchain_core.tools import BaseTool
 
 from agents.checking import CheckedAnswer
 from agents.config import AgentConfig
-from agents.escalation import HANDED_OVER_BY, REFUND_WAITS, UPSET, sounds_upset, told_on_handover
+from agents.escalation import HANDED_OVER_BY, REFUND_WAITS, UPSET, sounds_upset
 from agents.events import TurnEvent, TurnResult, replayed
 from agents.loop import LoopResult, run_tool_loop
 from agents.prompt import turn_prompt
@@ -35,6 +35,7 @@ from agents.replies import TurnReplies
 from agents.retrieval import search_knowledge, standalone
 from agents.routing import route
 from agents.runner import run_async, run_in_background, run_sync
+from agents.told import to_tell
 from agents.trace import TurnTrace
 from agents.validation import clean_message
 from grounding import AnswerChecker
@@ -322,9 +323,8 @@ class SupportAgent:
                 await asyncio.to_thread(replies.escalate, REFUND_WAITS if refund is not None else UPSET)
                 state = await asyncio.to_thread(self._state, session_id)
             if state in PERSON_STATES:
-                # Handed over during this turn (the customer asked, a refund waits, or they are upset):
-                # say so plainly, after what the tools did for them (a ticket's or refund's number).
-                reply = "\n\n".join([*told_on_handover(loop.outcomes), replies.render("handoff")])
+                # Handed over during this turn: say so plainly, after what the tools did (agents/told.py).
+                reply = "\n\n".join([*(o.result for o in to_tell(loop.outcomes)), replies.render("handoff")])
                 trace.handoff_offered = True
                 yield TurnEvent("token", text=reply)
                 yield await finish(reply, [], tool_calls)
