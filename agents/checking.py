@@ -84,6 +84,8 @@ class CheckedAnswer:
         self._live: CheckedReply | None = None
         self.retriever = retriever
         self.can_look_up = can_look_up
+        # The looked-up order's status, when the question asks what can be done with it ("Shipped").
+        self.status: str | None = None
 
     @property
     def holds_tokens(self) -> bool:
@@ -111,6 +113,7 @@ class CheckedAnswer:
                     ):
                         # "Can I still cancel it?" is asked of a shipped order: the check and its quote
                         # judge what holds at that status (agents/told.py), on the excerpts that name it.
+                        self.status = status
                         self.question = f"{self.asked} My order is {status}."
                         await asyncio.to_thread(self._search_status, status)
                     if self.holds_tokens:
@@ -176,7 +179,7 @@ class CheckedAnswer:
             # sentences is beside the point next to it (and was not streamed); the sentences stay.
             said = verdict.said if verdict.said is not None else verdict.text
             told = told_reply(said, verdict.fallback == "none", loop.outcomes)
-            status = asks_about_status(self.asked, loop.outcomes)
+            status = self.status
             if told is not None and status is not None and not self._states_rule(verdict, status):
                 # "Can I still cancel it?" of a shipped order: the record, then the help center's rule
                 # for that status, quoted; the model's sentences (not that rule) give way.
