@@ -11,15 +11,12 @@ import re
 import time
 from typing import Any
 
-from agents.routing import EMAIL, ORDER_ID
+from agents.routing import EMAIL, ORDER_ID, QUESTION_START
 from grounding.facts import content_stems
 from knowledge.types import RetrievedChunk, Retriever
 
 _LEANS_ON = re.compile(r"^\s*(?:and\s+)?(?:what|how)\s+about\b\s*|^\s*and\b[\s,]*", re.IGNORECASE)
 _PREPOSITION = re.compile(r"(?:for|to|in|on|with|from|at|by|of|if|when)\b", re.IGNORECASE)
-_ASKS = re.compile(
-    r"(?:how|what|when|where|why|which|who|is|are|do|does|did|can|could|will|would|should)\b", re.IGNORECASE
-)
 # A follow-up of more content words than this asks its own question.
 FOLLOW_UP_WORDS = 3
 
@@ -35,7 +32,7 @@ def standalone(question: str, previous_question: str | None) -> str:
     if previous_question is None or lean is None:
         return question
     rest = question[lean.end() :].strip(" ?.!")
-    if not rest or len(content_stems(rest)) > FOLLOW_UP_WORDS or _ASKS.match(rest):
+    if not rest or len(content_stems(rest)) > FOLLOW_UP_WORDS or QUESTION_START.match(rest):
         # Nothing to add, or a question of its own ("and how much is it there?": searched alone,
         # then with the one before if it finds nothing, `search_knowledge`).
         return question

@@ -46,9 +46,10 @@ _DAMAGE = re.compile(
     r"open a ticket|file a complaint|complain)\b",
     re.IGNORECASE,
 )
-# "Do I pay return shipping if the item was damaged?" asks about a policy; "my kettle arrived with a
-# dent" reports a problem. A question reports one only when it says whose item it is.
-_QUESTION = re.compile(
+# The words a question starts with. "Do I pay return shipping if the item was damaged?" asks about a
+# policy; "my kettle arrived with a dent" reports a problem: a question reports one only when it says
+# whose item it is.
+QUESTION_START = re.compile(
     r"^\s*(do|does|did|can|could|is|are|was|were|will|would|should|how|what|when|where|which|who|why)\b",
     re.IGNORECASE,
 )
@@ -152,7 +153,7 @@ def reports_problem(message: str) -> bool:
     for sentence in _sentences(message):
         if not _DAMAGE.search(sentence):
             continue
-        asks = sentence.rstrip().endswith("?") or _QUESTION.match(sentence)
+        asks = sentence.rstrip().endswith("?") or QUESTION_START.match(sentence)
         if not asks or _MINE.search(sentence) or _ASKS_FOR_TICKET.search(sentence):
             return True
     return False
