@@ -28,6 +28,7 @@ from agents.told import (
     told_reply,
 )
 from grounding import AnswerChecker, CheckedReply, Source, Verdict, is_repeating
+from grounding.extractive import quote_line
 from grounding.facts import vocabulary
 from knowledge.types import RetrievedChunk, Retriever
 from tools.registry import ToolOutcome
@@ -255,7 +256,7 @@ class CheckedAnswer:
             return None
         index, rule = rules[verdict.cited[0]]
         cited = [self.chunks[index]] if index in self.chunks else []
-        return f"Our *{rule.title.strip()}* article says: “{rule.text}”", cited
+        return quote_line(rule.title, rule.text), cited
 
     def cited(
         self, verdict: Verdict | None, found: Sequence[RetrievedChunk], *, sentences_only: bool = False

@@ -121,10 +121,17 @@ def format_quote(chosen: list[int], source_units: list[SourceUnit], sources: lis
     lines: list[str] = []
     for indices in articles.values():
         parts = [_quoted(index, chosen_units, source_units) for index in indices]
-        title = sources[indices[0]].title.strip() or "our help center"
-        who = f"Our *{title}* article" if sources[indices[0]].document is not None else f"*{title}*"
-        lines.append(f"{who} says: “{' … '.join(parts)}”")
+        source = sources[indices[0]]
+        lines.append(quote_line(source.title, " … ".join(parts), article=source.document is not None))
     return "\n\n".join(lines)
+
+
+def quote_line(title: str, text: str, *, article: bool = True) -> str:
+    """`text` quoted as what a source says: 'Our *Returns Policy* article says: “…”', or a record's
+    '*Your order* says: “…”'."""
+    title = title.strip() or "our help center"
+    who = f"Our *{title}* article" if article else f"*{title}*"
+    return f"{who} says: “{text}”"
 
 
 def _quoted(index: int, chosen_units: list[int], source_units: list[SourceUnit]) -> str:
