@@ -5,14 +5,13 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Collection, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from grounding import claims as said
+from grounding.context import CheckContext
 from grounding.extractive import (
-    SourceUnit,
     against_answer,
     choose_quote,
     format_quote,
@@ -46,32 +45,6 @@ from grounding.vectors import SourceVectors
 from grounding.verdict import AnswerMode, Embed, SentenceVerdict, Source, Verdict, failed_verdict
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class _Context:
-    """One reply's check in progress: what it is checked against, and what was decided so far."""
-
-    question: str
-    sources: list[Source]
-    units: list[SourceUnit]
-    matrix: np.ndarray
-    vocab: frozenset[str]
-    parts: np.ndarray  # the question and its parts, embedded
-    terms: list[str]  # names in the question that no source contains
-    term_vectors: np.ndarray
-    # Source sentences that send the reader to another article ("…, see Shipping to Canada."), and
-    # lines that introduce a list ("Please note before you delete:"): close to any sentence on their
-    # subject, they support none (grounding.extractive.is_pointer, is_lead_in).
-    pointers: np.ndarray
-    verdicts: list[SentenceVerdict] = field(default_factory=list)
-    kinds: list[str] = field(default_factory=list)
-    kept: list[Unit] = field(default_factory=list)
-    kept_vectors: list[np.ndarray] = field(default_factory=list)
-    claims: list[Unit] = field(default_factory=list)  # the kept sentences that are claims, not small talk
-    seen: set[str] = field(default_factory=set)
-    answer: list[int] | None = None  # the source sentences that answer the question (a quote's)
-    answered: bool = False
 
 
 # Greetings and pleasantries kept in one reply; more are dropped.
@@ -165,14 +138,16 @@ class AnswerChecker:
         self._judge_units(context, units, iter(vectors))
         return self._conclude(context)
 
-    def _prepare(self, question: str, sources: list[Source], texts: list[str]) -> tuple[_Context, np.ndarray]:
+    def _prepare(
+        self, question: str, sources: list[Source], texts: list[str]
+    ) -> tuple[CheckContext, np.ndarray]:
         """Everything a reply is checked against, and `texts` embedded in the same call."""
         source_units = self.sources.units(sources)
         parts = said.question_parts(question)
         vocab = frozenset().union(*(vocabulary(s.title + " " + s.text) for s in sources))
         terms = said.missing_terms(question, vocab | self.known_names)
         fresh, matrix = self.sources.embed_with(texts + parts + terms, source_units)
-        context = _Context(
+        context = CheckContext(
             question=question,
             sources=sources,
             units=source_units,
@@ -188,7 +163,7 @@ class AnswerChecker:
         return context, fresh[: len(texts)]
 
     def _judge_units(
-        self, context: _Context, units: list[Unit], vectors: Iterator[np.ndarray] | None = None
+        self, context: CheckContext, units: list[Unit], vectors: Iterator[np.ndarray] | None = None
     ) -> None:
         """Judge `units` in order, adding to the context's verdicts and kept sentences."""
         kinds = [said.kind(u.text, self.known_names) for u in units]
@@ -233,7 +208,7 @@ class AnswerChecker:
                 context.claims.append(kept)
                 context.kept_vectors.append(vector)
 
-    def _conclude(self, context: _Context) -> Verdict:
+    def _conclude(self, context: CheckContext) -> Verdict:
         """The reply from the kept sentences (with the quote when they miss the answer), else the quote,
         else no answer; citing the sources of its kept sentences and of its quote."""
         verdict, quoted = self._decide(context)
@@ -242,7 +217,7 @@ class AnswerChecker:
         verdict.cited = sorted(set(used))
         return verdict
 
-    def _decide(self, context: _Context) -> tuple[Verdict, list[int]]:
+    def _decide(self, context: CheckContext) -> tuple[Verdict, list[int]]:
         """The verdict, and the source sentences it quotes."""
         verdicts = context.verdicts
         kept = without_dangling_lead_ins(context.kept)
@@ -293,14 +268,14 @@ class AnswerChecker:
         quote = format_quote(chosen, context.units, context.sources)
         return Verdict(text=quote, fallback="extractive", sentences=verdicts, quote=info), chosen
 
-    def uncovered_terms(self, context: _Context) -> list[str]:
+    def uncovered_terms(self, context: CheckContext) -> list[str]:
         """The question's names that no source has and the kept sentences neither say nor come close to."""
         said_text = " ".join(u.text for u in context.claims)
         return uncovered(
             context.terms, context.term_vectors, said_text, context.kept_vectors, self.term_threshold
         )
 
-    def _choose(self, context: _Context) -> tuple[list[int] | None, dict[str, Any]]:
+    def _choose(self, context: CheckContext) -> tuple[list[int] | None, dict[str, Any]]:
         return choose_quote(
             self,
             said.question_parts(context.question),
@@ -311,14 +286,16 @@ class AnswerChecker:
             context.term_vectors,
         )
 
-    def _against_answer(self, context: _Context, claim: str, closest: str | None) -> tuple[str, str] | None:
+    def _against_answer(
+        self, context: CheckContext, claim: str, closest: str | None
+    ) -> tuple[str, str] | None:
         """Why a supported `claim` may still not stand beside the sentences that answer the question
         (those a quote would be made of): grounding.extractive.against_answer."""
         if context.answer is None:
             context.answer = self._choose(context)[0] or []
         return against_answer(claim, [context.units[j] for j in context.answer], context.sources, closest)
 
-    def _says(self, context: _Context, unit: int) -> bool:
+    def _says(self, context: CheckContext, unit: int) -> bool:
         """Whether the kept sentences say what source sentence `unit` says (grounding.ranking.says)."""
         said_text = " ".join(u.text for u in context.claims)
         known = vocabulary(said_text + " " + context.question) | self.known_names
@@ -327,7 +304,7 @@ class AnswerChecker:
         return says(context.units[unit].unit.text, said_text, context.question, known, close)
 
     def _judge(
-        self, context: _Context, unit: Unit, claim: str, vector: np.ndarray
+        self, context: CheckContext, unit: Unit, claim: str, vector: np.ndarray
     ) -> tuple[SentenceVerdict, str]:
         question, source_units, sources = context.question, context.units, context.sources
         text = unit.text

@@ -11,7 +11,8 @@ from grounding.sentences import is_cut_off, join_units, split_reply, without_dan
 from grounding.verdict import Source, Verdict, failed_verdict
 
 if TYPE_CHECKING:
-    from grounding.checker import AnswerChecker, _Context
+    from grounding.checker import AnswerChecker
+    from grounding.context import CheckContext
 
 # Where a new unit starts, so that the one before it is complete (sentences.py): the first letter of
 # the words after a sentence's end and a space, or of a new line (after a list marker and markup).
@@ -44,7 +45,7 @@ class CheckedReply:
         self._sources = sources
         self._buffer = ""
         self._judged = 0
-        self._context: _Context | None = None
+        self._context: CheckContext | None = None
         self._error: Exception | None = None
         self._ms = 0.0
         self.sent = ""
@@ -102,12 +103,12 @@ class CheckedReply:
         verdict.ms = self._ms + (time.perf_counter() - started) * 1000
         return verdict
 
-    def _ensure_context(self) -> _Context:
+    def _ensure_context(self) -> CheckContext:
         if self._context is None:
             self._context, _ = self._checker._prepare(self._question, self._sources, [])
         return self._context
 
-    def _run(self, step: Callable[[_Context], None], judged: int) -> str:
+    def _run(self, step: Callable[[CheckContext], None], judged: int) -> str:
         started = time.perf_counter()
         try:
             context = self._ensure_context()
@@ -120,7 +121,7 @@ class CheckedReply:
         self._ms += (time.perf_counter() - started) * 1000
         return out
 
-    def _release(self, context: _Context) -> str:
+    def _release(self, context: CheckContext) -> str:
         kept = without_dangling_lead_ins(context.kept)
         if not any(u is c for u in kept for c in context.claims):
             return ""  # nothing but small talk and a lead-in: it may yet be the quote's turn
